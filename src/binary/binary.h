@@ -1,0 +1,78 @@
+// Binary: what the executable file tells us about a Go program.
+//
+// Opens an ELF executable (never executes it), and exposes: its symbols, its
+// segments (so a core's unsaved read-only pages can be read from the file),
+// the Go version and build settings from .go.buildinfo, its build IDs (to
+// refuse a core from another build), and — when DWARF is present — a
+// TypeProvider. A stripped binary (-ldflags=-s -w) still opens; types() is then
+// null and missingDebugInfo() says what is lost.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "binary/types.h"
+#include "target/memory.h"
+
+namespace gms {
+
+struct Symbol {
+  std::string name;
+  uint64_t addr = 0;
+  uint64_t size = 0;
+};
+
+struct Section {
+  std::string name;
+  uint64_t addr = 0;     // virtual address (0 for non-alloc sections)
+  uint64_t offset = 0;   // file offset
+  uint64_t size = 0;
+};
+
+struct Segment {          // PT_LOAD of the executable
+  uint64_t vaddr = 0, memsz = 0, offset = 0, filesz = 0;
+  bool read = false, write = false, exec = false;
+};
+
+struct GoBuildInfo {
+  std::string goVersion;          // "go1.19.8", "go1.26.8", possibly with " X:exp"
+  int major = 0, minor = 0, patch = 0;  // 1, 26, 8
+  std::string modinfo;            // path/mod/dep/build lines
+  std::map<std::string, std::string> settings;  // "GOEXPERIMENT", "-ldflags", "CGO_ENABLED", ...
+  std::string mainPath;           // "path" line of modinfo
+  bool atLeast(int maj, int min) const { return major > maj || (major == maj && minor >= min); }
+};
+
+class Binary {
+ public:
+  // Throws Error (Os / Corrupt / Unsupported for non-ELF64-x86-64 files).
+  static std::unique_ptr<Binary> open(const std::string& path);
+  virtual ~Binary() = default;
+
+  virtual const std::string& path() const = 0;
+  virtual const std::vector<Section>& sections() const = 0;
+  virtual const Section* section(std::string_view name) const = 0;
+  virtual const std::vector<Segment>& segments() const = 0;
+  // Symbol by exact name (from .symtab); nullopt if stripped or absent.
+  virtual std::optional<Symbol> symbol(std::string_view name) const = 0;
+  virtual bool hasSymbols() const = 0;
+  // Go toolchain info; nullopt if this is not a Go binary.
+  virtual const std::optional<GoBuildInfo>& buildInfo() const = 0;
+  // Contents of .note.go.buildid (the Go build ID string), "" if none.
+  virtual const std::string& goBuildId() const = 0;
+  // NT_GNU_BUILD_ID as hex, "" if none.
+  virtual const std::string& gnuBuildId() const = 0;
+  // Raw bytes of the file at a virtual address inside a PT_LOAD's file image;
+  // Fault if outside. Used as the bottom layer under a core.
+  virtual const Memory& fileMemory() const = 0;
+  // DWARF types and globals; nullptr when the binary has no DWARF.
+  virtual const TypeProvider* types() const = 0;
+  // Why types() is null, e.g. "no .debug_info (built with -ldflags=-w?)"; "" if present.
+  virtual std::string missingDebugInfo() const = 0;
+};
+
+}  // namespace gms

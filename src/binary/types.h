@@ -1,0 +1,92 @@
+// The Go type model every decoder works with, independent of libdw.
+//
+// Types are loaded from DWARF (binary/dwarf_types.cc) into this model once per
+// binary; no libdw type ever leaks above the binary layer. A Type is immutable
+// after loading and owned by its TypeProvider, so `const Type*` is stable.
+//
+// Go's DWARF (cmd/link/internal/ld/dwarf.go) describes:
+//  - base types (bool, intN, uintN, floatN, complexN, uintptr) with DW_AT_go_kind;
+//  - string as struct "string" {str *uint8; len int}          (kind String)
+//  - slices as struct "[]T" {array *T; len int; cap int}        (kind Slice, elem = T)
+//  - interfaces as struct runtime.eface {_type, data} or runtime.iface {tab, data}
+//  - map[K]V as a typedef (kind Map, DW_AT_go_key/go_elem) to a pointer to the
+//    linker-synthesised header struct: classic `hash<K,V>` (a copy of runtime.hmap
+//    whose `buckets` is *bucket<K,V>) or Swiss `map<K,V>` (a copy of maps.Map whose
+//    `dirPtr` is **table<K,V>); `mapHeader` points at that struct.
+//  - chan T as a typedef to *hchan<T>; func types as pointers to subroutine types.
+//  - named types (main.Point, time.Duration) carry their Go name.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace gms {
+
+// Values match Go's reflect.Kind / internal/abi.Kind.
+enum class Kind : uint8_t {
+  Invalid = 0, Bool, Int, Int8, Int16, Int32, Int64, Uint, Uint8, Uint16, Uint32, Uint64, Uintptr,
+  Float32, Float64, Complex64, Complex128, Array, Chan, Func, Interface, Map, Pointer, Slice,
+  String, Struct, UnsafePointer,
+};
+const char* kindName(Kind k);
+
+struct Type;
+
+struct Field {
+  std::string name;
+  uint64_t offset = 0;
+  const Type* type = nullptr;
+  bool embedded = false;
+};
+
+struct Type {
+  std::string name;          // Go spelling: "int", "main.Point", "map[string]int", "*main.T"
+  Kind kind = Kind::Invalid;
+  uint64_t size = 0;
+  // Pointer: pointee. Array/Slice/Chan: element. Map: value type.
+  const Type* elem = nullptr;
+  // Map: key type.
+  const Type* key = nullptr;
+  // Map: the runtime header struct (hash<K,V> or map<K,V>) the map value points to.
+  const Type* mapHeader = nullptr;
+  // Array: number of elements.
+  uint64_t len = 0;
+  // Struct, String, Slice, Interface: DWARF members in order.
+  std::vector<Field> fields;
+  // Interface: true for runtime.iface (non-empty interface), false for eface.
+  bool nonEmptyInterface = false;
+  // DW_AT_go_runtime_type: offset of the runtime type descriptor from
+  // moduledata.types, or -1 when absent/zero.
+  int64_t runtimeTypeOff = -1;
+
+  const Field* field(std::string_view n) const {
+    for (const auto& f : fields)
+      if (f.name == n) return &f;
+    return nullptr;
+  }
+};
+
+struct Global {
+  std::string name;   // "main.cache", "net/http.DefaultServeMux"
+  uint64_t addr = 0;
+  const Type* type = nullptr;
+};
+
+// Looks up types and globals. Implemented over DWARF by DwarfTypes.
+class TypeProvider {
+ public:
+  virtual ~TypeProvider() = default;
+  // A type by its Go name, e.g. "map[string]int", "main.Point", "runtime.g".
+  virtual const Type* findType(std::string_view name) const = 0;
+  // A package-level variable by its full Go name.
+  virtual std::optional<Global> findGlobal(std::string_view name) const = 0;
+  // Every package-level variable DWARF describes.
+  virtual const std::vector<Global>& globals() const = 0;
+  // The type whose DW_AT_go_runtime_type equals off (descriptor - moduledata.types).
+  virtual const Type* findByRuntimeOffset(uint64_t off) const = 0;
+};
+
+}  // namespace gms

@@ -1,0 +1,104 @@
+// Memory: the one way every layer above reads target bytes.
+//
+// A target is either a live process (LiveProcess: process_vm_readv, falling
+// back to /proc/PID/mem) or an ELF core dump (CoreFile: PT_LOAD segments of the
+// core over the executable's own file-backed segments). Tests use FakeMemory.
+// Decoders only ever see this interface, so they cannot tell which it is.
+//
+// Memory that is not there faults: read() throws gms::Fault naming the first
+// unreadable address. A core that did not save a page never reads as zeroes
+// (the one exception: a core written by `gomemscope core` records that pages
+// absent from a mapping were never touched, and those read as zero — which is
+// what the process itself would have read).
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+
+namespace gms {
+
+struct Mapping {
+  uint64_t start = 0;
+  uint64_t end = 0;       // exclusive
+  bool read = false, write = false, exec = false;
+  uint64_t offset = 0;    // file offset, when file-backed
+  std::string path;       // "" for anonymous; "[heap]", "[stack]" as in /proc/PID/maps
+  uint64_t size() const { return end - start; }
+  bool contains(uint64_t a) const { return a >= start && a < end; }
+};
+
+class Memory {
+ public:
+  virtual ~Memory() = default;
+
+  // Reads exactly n bytes at addr into out, or throws Fault.
+  virtual void read(uint64_t addr, void* out, size_t n) const = 0;
+
+  // A pointer straight into backing storage for [addr, addr+n) when the source
+  // holds it contiguously in its own address space (an mmap'd core); nullptr
+  // otherwise. Valid as long as the Memory lives. Lets decoders avoid copies.
+  virtual const uint8_t* view(uint64_t /*addr*/, size_t /*n*/) const { return nullptr; }
+
+  // The address-space layout as far as the source knows it.
+  virtual std::vector<Mapping> mappings() const = 0;
+
+  // Drops any cached bytes (a live target is about to run again).
+  virtual void invalidate() const {}
+
+  // Conveniences built on read().
+  template <typename T>
+  T readT(uint64_t addr) const {
+    T v;
+    read(addr, &v, sizeof v);
+    return v;
+  }
+  uint64_t readPtr(uint64_t addr) const { return readT<uint64_t>(addr); }
+  uint8_t readU8(uint64_t addr) const { return readT<uint8_t>(addr); }
+  // True when every byte of [addr, addr+n) can be read.
+  bool readable(uint64_t addr, size_t n) const;
+  // Reads up to max bytes of a Go string's data; throws Fault like read().
+  std::string readString(uint64_t addr, size_t n) const;
+};
+
+// Thread state captured from a core (NT_PRSTATUS) or a stopped live thread.
+struct ThreadState {
+  int tid = 0;
+  bool hasRegs = false;
+  uint64_t rip = 0, rsp = 0, rbp = 0, r14 = 0, fsBase = 0;
+};
+
+// A target: memory plus what is known about the process it came from.
+class Target {
+ public:
+  virtual ~Target() = default;
+  virtual const Memory& memory() const = 0;
+  virtual bool isLive() const = 0;
+  virtual int pid() const = 0;                       // 0 when unknown
+  virtual std::string exePath() const = 0;           // "" when unknown
+  virtual std::vector<ThreadState> threads() const = 0;
+  virtual std::string describe() const = 0;          // "pid 1234" / "core app.core"
+};
+
+// In-memory segments, for tests and fuzzing only.
+class FakeMemory : public Memory {
+ public:
+  void add(uint64_t addr, std::vector<uint8_t> bytes) { segs_.push_back({addr, std::move(bytes)}); }
+  void read(uint64_t addr, void* out, size_t n) const override;
+  const uint8_t* view(uint64_t addr, size_t n) const override;
+  std::vector<Mapping> mappings() const override;
+
+ private:
+  struct Seg {
+    uint64_t addr;
+    std::vector<uint8_t> bytes;
+  };
+  std::vector<Seg> segs_;
+};
+
+}  // namespace gms

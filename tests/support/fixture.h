@@ -1,0 +1,75 @@
+// Test support: Go fixtures built by the harness with each installed Go
+// toolchain, run to a known state, printing their own ground truth.
+//
+// Protocol of a fixture program (tests/fixtures/<name>/main.go): it builds its
+// data, prints exactly one line `GMS-TRUTH <json>` to stdout, then one line
+// `GMS-READY`, then blocks forever (until killed). The JSON is the program's
+// own account of its maps/lists/stats in the shape the tests compare against.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace gms::test {
+
+struct Toolchain {
+  std::string name;      // "go1.19" or "go1.26"
+  std::string goBinary;  // /usr/lib/go-1.19/bin/go, or `go` on PATH
+  bool available = false;
+  std::string missing;   // why not available
+};
+
+// Both toolchains the project supports, available or not.
+const std::vector<Toolchain>& toolchains();
+const Toolchain& toolchain(const std::string& name);
+
+struct BuildFlags {
+  bool noOpt = false;     // -gcflags=all=-N -l
+  bool pie = false;       // -buildmode=pie
+  bool stripped = false;  // -ldflags=-s -w
+  std::string key() const;
+};
+
+// Builds tests/fixtures/<name> with the toolchain (memoized in the build tree
+// per toolchain, flags and a hash of the sources) and returns the binary path.
+// Throws std::runtime_error with the compiler output on failure.
+std::string buildFixture(const Toolchain& tc, const std::string& name, BuildFlags flags = {});
+
+// A started fixture: waits (bounded) for GMS-READY, parses GMS-TRUTH, and kills
+// the process (SIGKILL + waitpid) when destroyed.
+class RunningFixture {
+ public:
+  static std::unique_ptr<RunningFixture> start(const std::string& binary,
+                                               const std::vector<std::string>& args = {},
+                                               int readyTimeoutSec = 60);
+  ~RunningFixture();
+  int pid() const { return pid_; }
+  const nlohmann::json& truth() const { return truth_; }
+  bool alive() const;  // still running (not exited/zombie)
+
+ private:
+  int pid_ = -1;
+  nlohmann::json truth_;
+};
+
+struct CommandResult {
+  int exitCode = -1;  // exit status, or 128+signal
+  std::string out, err;
+};
+// Runs a command (argv[0] resolved on PATH) with a timeout, capturing output.
+CommandResult runCommand(const std::vector<std::string>& argv, int timeoutSec = 120);
+// Runs build/gomemscope with the given arguments.
+CommandResult runGomemscope(const std::vector<std::string>& args, int timeoutSec = 120);
+
+// A fresh temporary directory removed at exit of the test binary.
+std::string tempDir();
+
+}  // namespace gms::test
+
+// Skips the current test with a message when the toolchain is not installed.
+#define GMS_REQUIRE_TOOLCHAIN(tc) \
+  if (!(tc).available) GTEST_SKIP() << "toolchain " << (tc).name << " not installed: " << (tc).missing
