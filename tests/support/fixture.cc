@@ -1,0 +1,281 @@
+#include "support/fixture.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <stdexcept>
+
+namespace fs = std::filesystem;
+
+namespace gms::test {
+namespace {
+
+std::string findOnPath(const std::string& exe) {
+  const char* path = getenv("PATH");
+  std::stringstream ss(path ? path : "");
+  std::string dir;
+  while (std::getline(ss, dir, ':')) {
+    fs::path p = fs::path(dir) / exe;
+    if (access(p.c_str(), X_OK) == 0) return p.string();
+  }
+  return "";
+}
+
+std::string hashSources(const fs::path& dir) {
+  // FNV-1a over file names and contents, sorted, so edits rebuild.
+  std::vector<fs::path> files;
+  for (auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&](const std::string& s) {
+    for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  };
+  for (auto& f : files) {
+    mix(f.filename().string());
+    std::ifstream in(f, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    mix(ss.str());
+  }
+  char out[17];
+  snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
+  return out;
+}
+
+}  // namespace
+
+const std::vector<Toolchain>& toolchains() {
+  static const std::vector<Toolchain> tcs = [] {
+    std::vector<Toolchain> v;
+    Toolchain t19{"go1.19", "/usr/lib/go-1.19/bin/go"};
+    t19.available = access(t19.goBinary.c_str(), X_OK) == 0;
+    if (!t19.available) t19.missing = "install Debian's golang-1.19-go (make deps)";
+    v.push_back(t19);
+    Toolchain t26{"go1.26", findOnPath("go")};
+    t26.available = !t26.goBinary.empty();
+    if (t26.available) {
+      auto r = runCommand({t26.goBinary, "version"}, 30);
+      if (r.exitCode != 0 || r.out.find("go1.26") == std::string::npos) {
+        t26.available = false;
+        t26.missing = "'go' on PATH is not Go 1.26: " + r.out;
+      }
+    } else {
+      t26.missing = "no 'go' on PATH";
+    }
+    v.push_back(t26);
+    return v;
+  }();
+  return tcs;
+}
+
+const Toolchain& toolchain(const std::string& name) {
+  for (const auto& t : toolchains())
+    if (t.name == name) return t;
+  throw std::runtime_error("unknown toolchain " + name);
+}
+
+std::string BuildFlags::key() const {
+  std::string k = "default";
+  if (noOpt || pie || stripped) {
+    k.clear();
+    if (noOpt) k += "noopt-";
+    if (pie) k += "pie-";
+    if (stripped) k += "stripped-";
+    k.pop_back();
+  }
+  return k;
+}
+
+std::string buildFixture(const Toolchain& tc, const std::string& name, BuildFlags flags) {
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  if (!tc.available) throw std::runtime_error("toolchain " + tc.name + " missing: " + tc.missing);
+  fs::path src = fs::path(GMS_FIXTURE_DIR) / name;
+  if (!fs::is_directory(src)) throw std::runtime_error("no fixture directory " + src.string());
+  fs::path cacheDir = fs::path(GMS_FIXTURE_CACHE) / tc.name;
+  fs::create_directories(cacheDir);
+  fs::path out = cacheDir / (name + "-" + flags.key() + "-" + hashSources(src));
+  if (fs::exists(out)) return out.string();
+
+  std::vector<std::string> argv = {tc.goBinary, "build", "-o", out.string() + ".tmp"};
+  if (flags.noOpt) argv.push_back("-gcflags=all=-N -l");
+  if (flags.pie) argv.push_back("-buildmode=pie");
+  if (flags.stripped) argv.push_back("-ldflags=-s -w");
+  argv.push_back(".");
+  // Build inside the fixture directory; caches stay in the build tree so
+  // parallel test binaries and CI clean clones do not share state.
+  std::string gocache = (fs::path(GMS_FIXTURE_CACHE) / "gocache" / tc.name).string();
+  std::vector<std::string> env = {"GOCACHE=" + gocache, "GOFLAGS=-mod=mod", "GOTOOLCHAIN=local",
+                                  "CGO_ENABLED=0", "GO111MODULE=on", "GOPROXY=off"};
+  std::vector<std::string> full = {"env", "-C", src.string()};
+  full.insert(full.end(), env.begin(), env.end());
+  full.insert(full.end(), argv.begin(), argv.end());
+  auto r = runCommand(full, 600);
+  if (r.exitCode != 0)
+    throw std::runtime_error("building fixture " + name + " with " + tc.name + " failed:\n" + r.out +
+                             r.err);
+  fs::rename(out.string() + ".tmp", out);
+  return out.string();
+}
+
+std::unique_ptr<RunningFixture> RunningFixture::start(const std::string& binary,
+                                                      const std::vector<std::string>& args,
+                                                      int readyTimeoutSec) {
+  int outPipe[2];
+  if (pipe2(outPipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    dup2(outPipe[1], 1);
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, 0);
+    std::vector<char*> av;
+    av.push_back(const_cast<char*>(binary.c_str()));
+    for (auto& a : args) av.push_back(const_cast<char*>(a.c_str()));
+    av.push_back(nullptr);
+    execv(binary.c_str(), av.data());
+    _exit(127);
+  }
+  close(outPipe[1]);
+  auto fx = std::unique_ptr<RunningFixture>(new RunningFixture());
+  fx->pid_ = pid;
+  std::string out;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(readyTimeoutSec);
+  char buf[65536];
+  while (out.find("GMS-READY") == std::string::npos) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                     std::chrono::steady_clock::now());
+    pollfd p{outPipe[0], POLLIN, 0};
+    if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0) {
+      close(outPipe[0]);
+      throw std::runtime_error("fixture " + binary + " did not become ready; output:\n" + out);
+    }
+    ssize_t n = read(outPipe[0], buf, sizeof buf);
+    if (n <= 0) {
+      close(outPipe[0]);
+      throw std::runtime_error("fixture " + binary + " exited before ready; output:\n" + out);
+    }
+    out.append(buf, static_cast<size_t>(n));
+  }
+  // Keep the pipe open for the fixture's lifetime would block it when the
+  // pipe fills; fixtures print nothing after GMS-READY, so closing is safe
+  // (a later write would get SIGPIPE, which is a fixture bug worth seeing).
+  close(outPipe[0]);
+  auto pos = out.find("GMS-TRUTH ");
+  if (pos != std::string::npos) {
+    auto end = out.find('\n', pos);
+    fx->truth_ = nlohmann::json::parse(out.substr(pos + 10, end - pos - 10));
+  }
+  return fx;
+}
+
+RunningFixture::~RunningFixture() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    int st;
+    waitpid(pid_, &st, 0);
+  }
+}
+
+bool RunningFixture::alive() const {
+  int st;
+  return waitpid(pid_, &st, WNOHANG) == 0;
+}
+
+CommandResult runCommand(const std::vector<std::string>& argv, int timeoutSec) {
+  int outPipe[2], errPipe[2];
+  if (pipe2(outPipe, O_CLOEXEC) != 0 || pipe2(errPipe, O_CLOEXEC) != 0)
+    throw std::runtime_error("pipe failed");
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(outPipe[1], 1);
+    dup2(errPipe[1], 2);
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, 0);
+    setpgid(0, 0);
+    std::vector<char*> av;
+    for (auto& a : argv) av.push_back(const_cast<char*>(a.c_str()));
+    av.push_back(nullptr);
+    execvp(av[0], av.data());
+    _exit(127);
+  }
+  close(outPipe[1]);
+  close(errPipe[1]);
+  CommandResult r;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeoutSec);
+  // Read both pipes until both close.
+  bool outOpen = true, errOpen = true;
+  char buf[65536];
+  while (outOpen || errOpen) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                     std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd p[2] = {{outOpen ? outPipe[0] : -1, POLLIN, 0}, {errOpen ? errPipe[0] : -1, POLLIN, 0}};
+    if (poll(p, 2, static_cast<int>(left.count())) <= 0) break;
+    for (int i = 0; i < 2; i++) {
+      if (!(p[i].revents & (POLLIN | POLLHUP))) continue;
+      ssize_t n = read(p[i].fd, buf, sizeof buf);
+      if (n <= 0) {
+        (i == 0 ? outOpen : errOpen) = false;
+      } else {
+        (i == 0 ? r.out : r.err).append(buf, static_cast<size_t>(n));
+      }
+    }
+  }
+  close(outPipe[0]);
+  close(errPipe[0]);
+  int st = 0;
+  // The pipes closed (or time ran out); wait for the exit until the deadline.
+  for (;;) {
+    pid_t w = waitpid(pid, &st, WNOHANG);
+    if (w == pid) break;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      kill(-pid, SIGKILL);  // the whole group: the command may have children
+      waitpid(pid, &st, 0);
+      r.err += "\n[timed out after " + std::to_string(timeoutSec) + "s]";
+      r.exitCode = 124;
+      return r;
+    }
+    usleep(2000);
+  }
+  r.exitCode = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return r;
+}
+
+CommandResult runGomemscope(const std::vector<std::string>& args, int timeoutSec) {
+  std::vector<std::string> argv = {GMS_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return runCommand(argv, timeoutSec);
+}
+
+std::string tempDir() {
+  static std::string dir = [] {
+    std::string tmpl = (fs::temp_directory_path() / "gms-test-XXXXXX").string();
+    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+    return tmpl;
+  }();
+  struct Cleanup {
+    std::string d;
+    ~Cleanup() {
+      std::error_code ec;
+      fs::remove_all(d, ec);
+    }
+  };
+  static Cleanup cleanup{dir};
+  return dir;
+}
+
+}  // namespace gms::test
