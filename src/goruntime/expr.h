@@ -1,0 +1,35 @@
+// Expressions that name a Go object the way a Go programmer would:
+//   main.cache                 a package-level variable (full import path: net/http.DefaultServeMux)
+//   main.cfg.byName            struct fields, through pointers as Go does
+//   main.cfg.limits[1]         array and slice elements
+//   0xc000123456 + a type      any object at an address (for a map: its header)
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "goruntime/program.h"
+
+namespace gms {
+
+struct Located {
+  std::string expr;
+  uint64_t addr = 0;           // where the value lives
+  const Type* type = nullptr;  // its type
+  // For maps: true when addr is the map header itself (0xADDR --type), false
+  // when addr holds the map value (a pointer to the header).
+  bool headerDirect = false;
+};
+
+// Throws Error(NotFound/Usage) with the part of the expression that failed.
+Located resolve(const Program& p, std::string_view expr);
+// 0xADDR (or decimal) with a Go type name.
+Located resolveAddress(const Program& p, std::string_view addr, std::string_view typeName);
+// True when expr looks like an address.
+bool isAddress(std::string_view expr);
+
+// For a located map: the header address (0 for a nil map).
+uint64_t mapHeaderOf(const Program& p, const Located& l);
+
+}  // namespace gms

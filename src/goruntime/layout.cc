@@ -1,0 +1,70 @@
+#include "goruntime/layout.h"
+
+#include <cstring>
+#include <unordered_set>
+
+#include "common/error.h"
+
+namespace gms {
+
+const Field& requireField(const Type* t, std::string_view name) {
+  const Field* f = t ? t->field(name) : nullptr;
+  if (!f)
+    fail(ErrorKind::MissingDebugInfo, "DWARF type {} has no field '{}' (unsupported Go runtime layout?)",
+         t ? t->name : "<null>", name);
+  return *f;
+}
+
+uint64_t fieldValue(const uint8_t* b, const Field& f) {
+  uint64_t sz = f.type ? f.type->size : 8;
+  switch (sz) {
+    case 1: return b[f.offset];
+    case 2: { uint16_t v; std::memcpy(&v, b + f.offset, 2); return v; }
+    case 4: { uint32_t v; std::memcpy(&v, b + f.offset, 4); return v; }
+    default: { uint64_t v; std::memcpy(&v, b + f.offset, 8); return v; }
+  }
+}
+
+std::vector<std::pair<std::string, uint64_t>> scalarFields(const Type* t, const uint8_t* bytes) {
+  std::vector<std::pair<std::string, uint64_t>> out;
+  for (const auto& f : t->fields) {
+    if (!f.type) continue;
+    uint64_t sz = f.type->size;
+    bool scalar = (sz == 1 || sz == 2 || sz == 4 || sz == 8) && f.type->kind != Kind::Struct &&
+                  f.type->kind != Kind::Array;
+    if (scalar) out.emplace_back(f.name, fieldValue(bytes, f));
+  }
+  return out;
+}
+
+const Type* pointee(const Type* t, const char* what) {
+  if (!t || t->kind != Kind::Pointer || !t->elem)
+    fail(ErrorKind::MissingDebugInfo, "DWARF: {} is not a typed pointer ({})", what,
+         t ? t->name : "<null>");
+  return t->elem;
+}
+
+static bool hasPointersRec(const Type* t, std::unordered_set<const Type*>& seen) {
+  if (!t) return false;
+  switch (t->kind) {
+    case Kind::Pointer: case Kind::String: case Kind::Slice: case Kind::Interface:
+    case Kind::Map: case Kind::Chan: case Kind::Func: case Kind::UnsafePointer:
+      return true;
+    case Kind::Array:
+      return t->len > 0 && hasPointersRec(t->elem, seen);
+    case Kind::Struct:
+      if (!seen.insert(t).second) return false;
+      for (const auto& f : t->fields)
+        if (hasPointersRec(f.type, seen)) return true;
+      return false;
+    default:
+      return false;
+  }
+}
+
+bool typeHasPointers(const Type* t) {
+  std::unordered_set<const Type*> seen;
+  return hasPointersRec(t, seen);
+}
+
+}  // namespace gms

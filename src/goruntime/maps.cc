@@ -1,0 +1,43 @@
+#include "goruntime/maps.h"
+
+#include "goruntime/classic_map.h"
+
+namespace gms {
+
+double MapSummary::loadFactor() const {
+  if (impl == MapImpl::Classic) return nbuckets ? double(found) / double(nbuckets) : 0;
+  return capacity ? double(found) / double(capacity) : 0;
+}
+
+MapImpl mapImplOf(const Type* mapType) {
+  const Type* h = mapType ? mapType->mapHeader : nullptr;
+  if (h && h->field("dirPtr")) return MapImpl::Swiss;
+  if (h && h->field("buckets")) return MapImpl::Classic;
+  fail(ErrorKind::MissingDebugInfo, "cannot tell the map implementation of {} from DWARF",
+       mapType ? mapType->name : "<null>");
+}
+
+MapSummary walkMap(const Program& p, const Type* mapType, uint64_t headerAddr,
+                   const WalkOptions& opts, const EntryFn& onEntry) {
+  if (!mapType || mapType->kind != Kind::Map)
+    fail(ErrorKind::Usage, "{} is not a map type", mapType ? mapType->name : "<null>");
+  MapSummary s;
+  s.type = mapType;
+  s.addr = headerAddr;
+  s.impl = mapImplOf(mapType);
+  if (!headerAddr) {
+    s.nil = true;
+    return s;
+  }
+  try {
+    if (s.impl == MapImpl::Classic)
+      walkClassicMap(p, mapType, headerAddr, opts, onEntry, s);
+    else
+      walkSwissMap(p, mapType, headerAddr, opts, onEntry, s);
+  } catch (const Fault& f) {
+    s.problems.push_back(fmt::format("map header unreadable: {}", f.what()));
+  }
+  return s;
+}
+
+}  // namespace gms

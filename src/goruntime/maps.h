@@ -1,0 +1,101 @@
+// Map decoders: classic (runtime.hmap/bmap, Go <= 1.23) and Swiss
+// (internal/runtime/maps, Go >= 1.24), behind one walk().
+//
+// Layouts come from the DWARF the linker synthesises for each map type
+// (hash<K,V>/bucket<K,V>, or map<K,V>/table<K,V>/group), so field offsets are
+// never hard-coded; which decoder runs is decided by which fields exist
+// (`buckets` vs `dirPtr`), as Delve does.
+//
+// A walk reads whole bucket/group arrays at once, visits every full slot
+// exactly once (both arrays of a classic map in the middle of a growth), and
+// never trusts target memory: B, dirLen, capacities and chains are bounded,
+// chains are cycle-checked, and whatever cannot be read becomes a problem
+// while the rest of the map is still listed.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "goruntime/program.h"
+
+namespace gms {
+
+// One bucket (classic) or group (Swiss), for --buckets.
+struct BucketRecord {
+  bool old = false;          // classic: in the oldbuckets array
+  int table = -1;            // swiss: index into MapSummary::tables
+  uint64_t index = 0;        // bucket index / group index in its table
+  int chainPos = 0;          // classic: 0 main bucket, 1.. overflow buckets
+  uint64_t addr = 0;
+  uint8_t ctrl[8] = {};      // tophash bytes or control bytes
+  int used = 0;              // full slots
+  uint64_t overflow = 0;     // classic: next overflow bucket
+};
+
+struct TableRecord {         // swiss
+  uint64_t addr = 0;
+  int64_t index = 0;         // first directory slot (table.index)
+  uint64_t dirEntries = 0;   // directory slots pointing at this table
+  uint64_t used = 0, capacity = 0, growthLeft = 0, localDepth = 0, groups = 0;
+  uint64_t tombstones = 0, full = 0;
+};
+
+struct MapFootprint {
+  uint64_t header = 0;       // hmap / maps.Map (+ mapextra)
+  uint64_t buckets = 0;      // classic: bucket array(s) incl. preallocated overflow; swiss: group arrays
+  uint64_t oldBuckets = 0;   // classic while growing
+  uint64_t overflow = 0;     // classic: separately allocated overflow buckets
+  uint64_t directory = 0;    // swiss: directory array
+  uint64_t tables = 0;       // swiss: table structs
+  uint64_t indirect = 0;     // out-of-line keys/values (> 128 bytes)
+  uint64_t total() const { return header + buckets + oldBuckets + overflow + directory + tables + indirect; }
+};
+
+struct MapSummary {
+  MapImpl impl = MapImpl::Classic;
+  uint64_t addr = 0;                 // header address (the map value)
+  const Type* type = nullptr;        // map[K]V
+  uint64_t len = 0;                  // the header's count/used
+  uint64_t found = 0;                // full slots actually found
+  std::vector<std::pair<std::string, uint64_t>> header;  // runtime fields, in declaration order
+  bool nil = false;                  // the map value is nil
+  bool torn = false;                 // a write was in progress (hashWriting / writing)
+  // classic
+  uint64_t B = 0, nbuckets = 0, overflowBuckets = 0, maxChain = 0, emptySlots = 0;
+  bool growing = false, sameSizeGrow = false;
+  uint64_t oldBucketCount = 0, evacuated = 0, nevacuate = 0;
+  // swiss
+  uint64_t dirLen = 0, globalDepth = 0, groups = 0, capacity = 0, tombstones = 0;
+  bool small = false;
+  std::vector<TableRecord> tables;
+  bool indirectKey = false, indirectValue = false;
+  MapFootprint footprint;
+  std::vector<BucketRecord> buckets;  // when WalkOptions::buckets
+  std::vector<std::string> problems;
+  double loadFactor() const;          // entries per bucket (classic) or per slot (swiss)
+};
+
+struct WalkOptions {
+  bool buckets = false;                  // collect BucketRecords
+  uint64_t maxBuckets = 1 << 20;         // bound on BucketRecords collected
+};
+
+// Called with the addresses of each full slot's key and value (after following
+// indirect keys/values). Return false to stop receiving entries (the walk
+// still completes its summary).
+using EntryFn = std::function<bool(uint64_t keyAddr, uint64_t valueAddr)>;
+
+// Walks the map whose header (*hmap / *maps.Map) is at headerAddr; headerAddr
+// 0 is a nil map. mapType must be a Kind::Map type. Never throws for problems
+// inside the map (they go to summary.problems); throws only when mapType
+// lacks the layout information needed.
+MapSummary walkMap(const Program& p, const Type* mapType, uint64_t headerAddr,
+                   const WalkOptions& opts, const EntryFn& onEntry);
+
+// The implementation a map type's DWARF layout says it uses.
+MapImpl mapImplOf(const Type* mapType);
+
+}  // namespace gms

@@ -1,0 +1,95 @@
+#include "goruntime/program.h"
+
+#include "common/checked.h"
+
+namespace gms {
+
+const char* mapImplName(MapImpl i) { return i == MapImpl::Classic ? "classic" : "swiss"; }
+
+Program::Program(const Target& target, const Binary& binary) : target_(target), binary_(binary) {
+  if (!binary_.buildInfo())
+    fail(ErrorKind::Unsupported, "{} is not a Go program (no .go.buildinfo section)", binary_.path());
+}
+
+const TypeProvider& Program::types() const {
+  if (!binary_.types()) throw Error(ErrorKind::MissingDebugInfo, binary_.missingDebugInfo());
+  return *binary_.types();
+}
+
+MapImpl Program::mapImpl() const {
+  if (hasTypes()) {
+    if (types().findType("runtime.hmap")) return MapImpl::Classic;
+    if (types().findType("internal/runtime/maps.Map")) return MapImpl::Swiss;
+  }
+  // Without DWARF: the version and GOEXPERIMENT decide.
+  const auto& b = build();
+  auto exp = b.settings.find("GOEXPERIMENT");
+  bool noswiss = exp != b.settings.end() && exp->second.find("noswissmap") != std::string::npos;
+  return b.atLeast(1, 24) && !noswiss ? MapImpl::Swiss : MapImpl::Classic;
+}
+
+Global Program::global(std::string_view name) const {
+  auto g = types().findGlobal(name);
+  if (!g) fail(ErrorKind::NotFound, "no global variable {} in {}", name, binary_.path());
+  return *g;
+}
+
+std::optional<uint64_t> Program::typesBase() const {
+  if (typesBase_) return *typesBase_;
+  std::optional<uint64_t> base;
+  try {
+    uint64_t md = 0, off = 0;
+    if (hasTypes()) {
+      if (auto g = types().findGlobal("runtime.firstmoduledata")) {
+        md = g->addr;
+        if (const Field* f = g->type ? g->type->field("types") : nullptr) off = f->offset;
+      }
+    }
+    if (!md) {
+      if (auto s = binary_.symbol("runtime.firstmoduledata")) md = s->addr;
+    }
+    if (md && !off) off = build().atLeast(1, 20) ? 296 : 280;  // reference §6.3
+    if (md) base = mem().readPtr(md + off);
+  } catch (const Error&) {
+    base.reset();
+  }
+  typesBase_ = base;
+  return base;
+}
+
+const DynType& Program::dynamicType(uint64_t descriptor) const {
+  auto it = dynTypes_.find(descriptor);
+  if (it != dynTypes_.end()) return it->second;
+  DynType d;
+  d.descriptor = descriptor;
+  uint8_t raw[48];
+  mem().read(descriptor, raw, sizeof raw);
+  ByteView b(raw, sizeof raw);
+  d.size = b.u64(0);
+  uint8_t tflag = b.u8(20);
+  uint8_t kind = b.u8(23);
+  d.kind = kind & 0x1f;
+  // 1.26 moved DirectIface from kind bit 0x20 to tflag bit 0x20.
+  d.directIface = build().atLeast(1, 26) ? (tflag & 0x20) != 0 : (kind & 0x20) != 0;
+  int32_t nameOff = static_cast<int32_t>(b.u32(40));
+  if (auto base = typesBase()) {
+    try {
+      uint64_t n = *base + static_cast<uint64_t>(static_cast<int64_t>(nameOff));
+      uint8_t hdr[11];
+      mem().read(n, hdr, sizeof hdr);
+      ByteView hv(hdr, sizeof hdr);
+      uint64_t p = 1;
+      uint64_t len = hv.uvarint(p);
+      if (len > 4096) fail(ErrorKind::Corrupt, "type name length {} is implausible", len);
+      d.name = mem().readString(n + p, len);
+      if ((tflag & 2) && !d.name.empty() && d.name[0] == '*') d.name.erase(0, 1);  // ExtraStar
+    } catch (const Error&) {
+      d.name.clear();
+    }
+    if (hasTypes() && descriptor >= *base) d.type = types().findByRuntimeOffset(descriptor - *base);
+  }
+  if (d.name.empty()) d.name = d.type ? d.type->name : fmt::format("<type {:#x}>", descriptor);
+  return dynTypes_.emplace(descriptor, std::move(d)).first->second;
+}
+
+}  // namespace gms

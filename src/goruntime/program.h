@@ -1,0 +1,64 @@
+// Program: one Go program as seen through a target (live or core) and its
+// executable. It is the context every decoder takes: memory, DWARF types, Go
+// version, which map implementation the runtime uses, and the runtime's type
+// descriptors (for the dynamic type of interface values).
+//
+// The map implementation is chosen by which runtime structures DWARF has
+// (`runtime.hmap` → classic, `internal/runtime/maps.Map` → Swiss), not by the
+// version string, so GOEXPERIMENT=noswissmap builds of 1.24/1.25 just work.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "binary/binary.h"
+#include "binary/types.h"
+#include "target/memory.h"
+
+namespace gms {
+
+enum class MapImpl { Classic, Swiss };
+const char* mapImplName(MapImpl i);
+
+// What the runtime's type descriptor (abi.Type) of an interface value says.
+struct DynType {
+  uint64_t descriptor = 0;
+  std::string name;             // from the descriptor's name, e.g. "*main.Point"
+  const Type* type = nullptr;   // DWARF type, when one matches
+  bool directIface = false;     // value stored in the data word itself
+  uint8_t kind = 0;             // abi.Kind
+  uint64_t size = 0;
+};
+
+class Program {
+ public:
+  // Throws Error(Unsupported) when the executable is not a Go program.
+  Program(const Target& target, const Binary& binary);
+
+  const Target& target() const { return target_; }
+  const Memory& mem() const { return target_.memory(); }
+  const Binary& binary() const { return binary_; }
+  const GoBuildInfo& build() const { return *binary_.buildInfo(); }
+  bool hasTypes() const { return binary_.types() != nullptr; }
+  // Throws Error(MissingDebugInfo) with the binary's explanation when absent.
+  const TypeProvider& types() const;
+  MapImpl mapImpl() const;
+
+  // The descriptor at addr (an eface._type or itab._type value). Cached.
+  const DynType& dynamicType(uint64_t descriptor) const;
+  // moduledata.types of the first module; nullopt if it cannot be found.
+  std::optional<uint64_t> typesBase() const;
+
+  // A package-level variable; throws Error(NotFound) with a hint.
+  Global global(std::string_view name) const;
+
+ private:
+  const Target& target_;
+  const Binary& binary_;
+  mutable std::optional<std::optional<uint64_t>> typesBase_;
+  mutable std::unordered_map<uint64_t, DynType> dynTypes_;
+};
+
+}  // namespace gms

@@ -1,0 +1,221 @@
+#include "goruntime/value.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "goruntime/layout.h"
+#include "goruntime/maps.h"
+
+namespace gms {
+
+namespace {
+constexpr uint64_t kMaxStringRead = uint64_t(1) << 30;  // a longer Go string is corrupt here
+}
+
+void ValueRenderer::render(uint64_t addr, const Type* t, ValueSink& sink) {
+  stack_.clear();
+  value(addr, t, sink, 0);
+}
+
+void ValueRenderer::value(uint64_t addr, const Type* t, ValueSink& sink, int depth) {
+  if (!t) {
+    sink.unreadable(addr, "no type information");
+    return;
+  }
+  const Memory& m = p_.mem();
+  try {
+    switch (t->kind) {
+      case Kind::Bool: sink.boolean(m.readU8(addr) != 0); return;
+      case Kind::Int8: sink.integer(m.readT<int8_t>(addr)); return;
+      case Kind::Int16: sink.integer(m.readT<int16_t>(addr)); return;
+      case Kind::Int32: sink.integer(m.readT<int32_t>(addr)); return;
+      case Kind::Int:
+      case Kind::Int64: sink.integer(m.readT<int64_t>(addr)); return;
+      case Kind::Uint8: sink.uinteger(m.readT<uint8_t>(addr)); return;
+      case Kind::Uint16: sink.uinteger(m.readT<uint16_t>(addr)); return;
+      case Kind::Uint32: sink.uinteger(m.readT<uint32_t>(addr)); return;
+      case Kind::Uint:
+      case Kind::Uint64:
+      case Kind::Uintptr: sink.uinteger(m.readT<uint64_t>(addr)); return;
+      case Kind::Float32: sink.floating(m.readT<float>(addr), true); return;
+      case Kind::Float64: sink.floating(m.readT<double>(addr), false); return;
+      case Kind::Complex64: {
+        float c[2];
+        m.read(addr, c, sizeof c);
+        sink.complex(c[0], c[1], true);
+        return;
+      }
+      case Kind::Complex128: {
+        double c[2];
+        m.read(addr, c, sizeof c);
+        sink.complex(c[0], c[1], false);
+        return;
+      }
+      case Kind::String: {
+        uint64_t hdr[2];
+        m.read(addr, hdr, sizeof hdr);
+        uint64_t len = hdr[1];
+        if (len > kMaxStringRead) {
+          sink.unreadable(addr, fmt::format("string length {} is implausible", len));
+          return;
+        }
+        uint64_t n = lim_.maxString ? std::min(len, lim_.maxString) : len;
+        if (n == 0) {
+          sink.string({}, len);
+          return;
+        }
+        if (const uint8_t* v = m.view(hdr[0], n)) {
+          sink.string(std::string_view(reinterpret_cast<const char*>(v), n), len);
+        } else {
+          std::string s = m.readString(hdr[0], n);
+          sink.string(s, len);
+        }
+        return;
+      }
+      case Kind::Pointer: {
+        uint64_t target = m.readPtr(addr);
+        pointerTo(target, t->elem, sink, depth);
+        return;
+      }
+      case Kind::UnsafePointer: sink.address("unsafe.Pointer", m.readPtr(addr)); return;
+      case Kind::Chan: {
+        uint64_t c = m.readPtr(addr);
+        if (!c) sink.nil(); else sink.address("chan", c);
+        return;
+      }
+      case Kind::Func: {
+        uint64_t f = m.readPtr(addr);
+        if (!f) sink.nil(); else sink.address("func", f);
+        return;
+      }
+      case Kind::Array: array(addr, t->len, t->elem, sink, depth); return;
+      case Kind::Slice: {
+        uint64_t hdr[3];
+        m.read(addr, hdr, sizeof hdr);
+        if (!hdr[0]) {
+          sink.nil();
+          return;
+        }
+        if (hdr[1] > hdr[2]) {
+          sink.unreadable(addr, fmt::format("slice len {} > cap {}", hdr[1], hdr[2]));
+          return;
+        }
+        array(hdr[0], hdr[1], t->elem, sink, depth);
+        return;
+      }
+      case Kind::Struct: {
+        sink.beginStruct(t);
+        for (const auto& f : t->fields) {
+          sink.field(f.name);
+          value(addr + f.offset, f.type, sink, depth);
+        }
+        sink.endStruct();
+        return;
+      }
+      case Kind::Interface: iface(addr, t, sink, depth); return;
+      case Kind::Map: mapValue(m.readPtr(addr), t, sink, depth); return;
+      case Kind::Invalid: break;
+    }
+    sink.unreadable(addr, fmt::format("type {} has no known kind", t->name));
+  } catch (const Error& e) {
+    sink.unreadable(addr, e.what());
+  }
+}
+
+void ValueRenderer::pointerTo(uint64_t target, const Type* elem, ValueSink& sink, int depth) {
+  if (!target) {
+    sink.nil();
+    return;
+  }
+  if (std::find(stack_.begin(), stack_.end(), target) != stack_.end()) {
+    sink.address("cycle", target);
+    return;
+  }
+  if (depth >= lim_.depth || !elem) {
+    sink.address("depth", target);
+    return;
+  }
+  stack_.push_back(target);
+  sink.beginPointer(target);
+  value(target, elem, sink, depth + 1);
+  sink.endPointer();
+  stack_.pop_back();
+}
+
+void ValueRenderer::array(uint64_t base, uint64_t len, const Type* elem, ValueSink& sink, int depth) {
+  if (!elem) {
+    sink.unreadable(base, "array without element type");
+    return;
+  }
+  uint64_t shown = len;
+  if (depth > 0 && lim_.maxElems) shown = std::min(len, lim_.maxElems);
+  // Bound absurd lengths by what could possibly be mapped.
+  if (elem->size && len > (uint64_t(1) << 40) / elem->size) {
+    sink.unreadable(base, fmt::format("array/slice length {} is implausible", len));
+    return;
+  }
+  sink.beginArray(len);
+  for (uint64_t i = 0; i < shown; i++) value(base + i * elem->size, elem, sink, depth);
+  sink.endArray(len - shown);
+}
+
+void ValueRenderer::iface(uint64_t addr, const Type* t, ValueSink& sink, int depth) {
+  uint64_t w[2];
+  p_.mem().read(addr, w, sizeof w);
+  if (!w[0]) {
+    sink.nil();
+    return;
+  }
+  // eface: word 0 is the *_type; iface: word 0 is the *itab, whose _type is at +8.
+  uint64_t desc = t->nonEmptyInterface ? p_.mem().readPtr(w[0] + 8) : w[0];
+  const DynType& dt = p_.dynamicType(desc);
+  sink.beginInterface(dt.name);
+  if (depth >= lim_.depth) {
+    sink.address("depth", w[1]);
+  } else if (!dt.type) {
+    sink.unreadable(w[1], fmt::format("no DWARF type for dynamic type {}", dt.name));
+  } else if (dt.directIface) {
+    // Pointer-shaped: the data word is the value itself.
+    value(addr + 8, dt.type, sink, depth + 1);
+  } else if (!w[1]) {
+    sink.nil();
+  } else {
+    value(w[1], dt.type, sink, depth + 1);
+  }
+  sink.endInterface();
+}
+
+void ValueRenderer::mapValue(uint64_t hdr, const Type* t, ValueSink& sink, int depth) {
+  if (!hdr) {
+    sink.nil();
+    return;
+  }
+  if (std::find(stack_.begin(), stack_.end(), hdr) != stack_.end()) {
+    sink.address("cycle", hdr);
+    return;
+  }
+  if (depth >= lim_.depth) {
+    sink.address("depth", hdr);
+    return;
+  }
+  // Collect the slots first: rendering a key may itself walk a map.
+  std::vector<std::pair<uint64_t, uint64_t>> slots;
+  uint64_t limit = depth > 0 && lim_.maxElems ? lim_.maxElems : UINT64_MAX;
+  MapSummary s = walkMap(p_, t, hdr, {}, [&](uint64_t k, uint64_t v) {
+    slots.emplace_back(k, v);
+    return slots.size() < limit;
+  });
+  stack_.push_back(hdr);
+  sink.beginMap(s.found);
+  for (auto [k, v] : slots) {
+    sink.entryKey();
+    value(k, t->key, sink, depth + 1);
+    sink.entryValue();
+    value(v, t->elem, sink, depth + 1);
+    sink.endEntry();
+  }
+  sink.endMap(s.found > slots.size() ? s.found - slots.size() : 0);
+  stack_.pop_back();
+}
+
+}  // namespace gms
