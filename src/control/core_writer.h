@@ -22,6 +22,7 @@ struct CoreWriteStats {
   uint64_t skippedBytes = 0;   // mapped bytes not saved (untouched or file-backed)
   uint64_t segments = 0;
   uint64_t threads = 0;
+  uint64_t unreadableBytes = 0; // present per pagemap but unreadable; left out of the core
 };
 
 CoreWriteStats writeCore(const LiveProcess& proc, const Freezer& frozen, const std::string& outPath);

@@ -89,6 +89,21 @@ const DynType& Program::dynamicType(uint64_t descriptor) const {
     if (hasTypes() && descriptor >= *base) d.type = types().findByRuntimeOffset(descriptor - *base);
   }
   if (d.name.empty()) d.name = d.type ? d.type->name : fmt::format("<type {:#x}>", descriptor);
+  // Not every DWARF type carries DW_AT_go_runtime_type (Go 1.19 omits it on
+  // many pointer types): fall back to the name the descriptor gives.
+  if (!d.type && hasTypes()) {
+    d.type = types().findType(d.name);
+    if (!d.type && d.name.size() > 1 && d.name[0] == '*') {
+      if (const Type* elem = types().findType(std::string_view(d.name).substr(1))) {
+        Type& t = synthesized_.emplace_back();
+        t.name = d.name;
+        t.kind = Kind::Pointer;
+        t.size = 8;
+        t.elem = elem;
+        d.type = &t;
+      }
+    }
+  }
   return dynTypes_.emplace(descriptor, std::move(d)).first->second;
 }
 

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -59,6 +60,7 @@ class Program {
   const Binary& binary_;
   mutable std::optional<std::optional<uint64_t>> typesBase_;
   mutable std::unordered_map<uint64_t, DynType> dynTypes_;
+  mutable std::deque<Type> synthesized_;  // pointer types DWARF did not spell out
 };
 
 }  // namespace gms

@@ -29,8 +29,10 @@ struct CoreFileMapping {   // one NT_FILE entry
 
 class CoreFile : public Target {
  public:
-  // Throws Error(Os) if unreadable, Error(Corrupt) if not an x86-64 ELF core
-  // or truncated (names what is missing).
+  // Throws Error(Os) if unreadable, Error(Corrupt) if not an ELF core (names
+  // what is wrong), Error(Unsupported) for a core of another architecture.
+  // A core whose segments run past the end of the file (truncated) still
+  // opens: see warnings(); reads of the lost bytes fault.
   static std::unique_ptr<CoreFile> open(const std::string& path);
   ~CoreFile() override;
 
@@ -48,6 +50,9 @@ class CoreFile : public Target {
 
   const std::vector<CoreFileMapping>& fileMappings() const;
   bool zeroFill() const;                          // written by gomemscope core
+  // Problems that did not prevent opening (truncation, malformed notes), one
+  // line each, for the CLI to show.
+  std::vector<std::string> warnings() const;
 
  private:
   CoreFile() = default;

@@ -1,0 +1,3 @@
+module gmsdemo
+
+go 1.19

@@ -1,0 +1,104 @@
+#include "cli/session.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace gms {
+
+namespace {
+
+bool fileExists(const std::string& p) {
+  struct stat st;
+  return !p.empty() && stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// Compares the Go build ID note of the executable with the bytes at the same
+// address in the target's own memory (before any underlay is attached, so a
+// core cannot "match" by reading the executable itself).
+void checkBuildId(const Binary& bin, const Memory& mem, const std::string& what,
+                  std::vector<std::string>& warnings) {
+  const Section* note = bin.section(".note.go.buildid");
+  if (!note || !note->addr || note->size == 0 || note->size > 4096) return;
+  std::string want(note->size, '\0'), got(note->size, '\0');
+  try {
+    bin.fileMemory().read(note->addr, want.data(), want.size());
+  } catch (const Error&) {
+    return;
+  }
+  try {
+    mem.read(note->addr, got.data(), got.size());
+  } catch (const Fault&) {
+    warnings.push_back(fmt::format("{} does not hold the executable's build ID note; cannot verify "
+                                   "that {} is the right binary", what, bin.path()));
+    return;
+  }
+  if (got != want) {
+    auto clean = [](std::string s) {
+      // The note is name "Go\0\0" + desc; show the printable tail.
+      std::string out;
+      for (char c : s)
+        if (c >= 0x20 && c < 0x7f) out.push_back(c);
+      return out.size() > 16 ? out.substr(out.size() - 16) : out;
+    };
+    fail(ErrorKind::Mismatch, "{} was not produced by {}: Go build IDs differ (…{} vs …{})", what,
+         bin.path(), clean(got), clean(want));
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<Session> Session::open(const TargetOptions& o) {
+  auto s = std::unique_ptr<Session>(new Session());
+  s->opts_ = o;
+  if (o.pid && !o.core.empty()) fail(ErrorKind::Usage, "give either --pid or --core, not both");
+  if (!o.pid && o.core.empty()) fail(ErrorKind::Usage, "no target: give --pid PID or --core FILE");
+  std::string exe = o.exe;
+  if (o.pid) {
+    if (o.pid < 0) fail(ErrorKind::Usage, "invalid pid {}", o.pid);
+    auto lp = LiveProcess::open(o.pid);
+    s->live_ = lp.get();
+    if (exe.empty()) exe = fmt::format("/proc/{}/exe", o.pid);
+    s->target_ = std::move(lp);
+  } else {
+    auto cf = CoreFile::open(o.core);
+    s->core_ = cf.get();
+    for (const auto& w : cf->warnings()) s->warnings_.push_back(w);
+    if (exe.empty()) {
+      exe = cf->exePath();
+      if (exe.empty())
+        fail(ErrorKind::Usage, "{} does not name its executable; give it with --exe", o.core);
+      if (!fileExists(exe))
+        fail(ErrorKind::NotFound, "{} was made from {}, which does not exist here; give the binary with --exe",
+             o.core, exe);
+    }
+    s->target_ = std::move(cf);
+  }
+  if (!fileExists(exe) && exe.rfind("/proc/", 0) != 0)
+    fail(ErrorKind::NotFound, "executable {} not found", exe);
+  s->binary_ = Binary::open(exe);
+  if (!s->binary_->buildInfo())
+    fail(ErrorKind::Unsupported, "{} is not a Go program (no Go build information)", exe);
+  checkBuildId(*s->binary_, s->target_->memory(), s->target_->describe(), s->warnings_);
+  if (s->core_) s->core_->setUnderlay(&s->binary_->fileMemory());
+  s->program_ = std::make_unique<Program>(*s->target_, *s->binary_);
+  return s;
+}
+
+Frozen::Frozen(Session& s) : s_(s) {
+  if (!s.live() || s.options().noStop) return;
+  freezer_ = std::make_unique<Freezer>(s.live()->pid());
+  s.live()->setThreadStates(freezer_->threadStates());
+  s.live()->setFrozen(true);
+}
+
+Frozen::~Frozen() { release(); }
+
+std::chrono::nanoseconds Frozen::release() {
+  if (!freezer_) return {};
+  s_.live()->setFrozen(false);
+  auto d = freezer_->release();
+  freezer_.reset();
+  return d;
+}
+
+}  // namespace gms
