@@ -29,10 +29,9 @@ test-asan: deps
 demo: build
 	@scripts/demo.sh $(BUILD)/gomemscope
 
-bench: deps
-	@cmake -S . -B $(BUILD) -G Ninja -DGMS_BUILD_BENCH=ON >/dev/null
-	@ninja -C $(BUILD)
-	@bench/run.sh $(BUILD)
+bench: build
+	@scripts/install-deps.sh delve bc
+	bench/decode_vs_delve.sh $(BUILD)/gomemscope
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages gomemscope needs to build, test and run its demo.
 # Idempotent: does nothing when everything is already installed.
+# usage: scripts/install-deps.sh [extra Debian packages...]
 set -euo pipefail
 pkgs=(cmake ninja-build g++ pkg-config make
       libdw-dev libelf-dev libcli11-dev libfmt-dev nlohmann-json3-dev
       libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev
-      golang-1.19-go gdb)
+      golang-1.19-go gdb "$@")  # extra packages (e.g. for make bench) as arguments
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

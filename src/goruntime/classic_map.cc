@@ -119,14 +119,22 @@ class Walker {
     uint64_t chain = 0;
     const uint8_t* cur = bytes;
     uint64_t curAddr = addr;
-    std::vector<uint8_t> ovf;  // overflow bucket bytes (rare; not the hot path)
+    // Cycle detection costs nothing on the common short chain: remember the
+    // addresses only once a chain is longer than any healthy map makes it.
     std::unordered_set<uint64_t> seen;
     for (;;) {
       slots(cur, curAddr);
       record(index, curAddr, cur, old, static_cast<int>(chain));
       uint64_t next = loadU64(cur + L_.overflowOff);
       if (!next) break;
-      if (++chain > kMaxChain || !seen.insert(next).second) {
+      bool loop = false;
+      if (++chain > 64) {
+        if (seen.empty()) seen.insert(curAddr);
+        loop = !seen.insert(next).second;
+      } else {
+        loop = next == curAddr || next == addr;
+      }
+      if (chain > kMaxChain || loop) {
         problem(fmt::format("{}bucket {} overflow chain {} at {:#x}", old ? "old " : "", index,
                             chain > kMaxChain ? "too long" : "loops", next));
         break;
@@ -134,15 +142,15 @@ class Walker {
       s_.overflowBuckets++;
       if (next < arrayLo_ || next >= arrayHi_)
         s_.footprint.overflow += allocSize(L_.bucketSize, L_.bucketHasPtr, p_.build().minor);
-      ovf.resize(L_.bucketSize);
+      ovf_.resize(L_.bucketSize);
       try {
-        m_.read(next, ovf.data(), L_.bucketSize);
+        m_.read(next, ovf_.data(), L_.bucketSize);
       } catch (const Fault& f) {
         problem(fmt::format("{}bucket {} overflow bucket unreadable: {}", old ? "old " : "", index,
                             f.what()));
         break;
       }
-      cur = ovf.data();
+      cur = ovf_.data();
       curAddr = next;
     }
     s_.maxChain = std::max(s_.maxChain, chain + 1);
@@ -194,6 +202,7 @@ class Walker {
   const WalkOptions& o_;
   const EntryFn& fn_;
   Block block_;
+  std::vector<uint8_t> ovf_;  // the overflow bucket being read
   bool live_ = true;
   uint64_t arrayLo_ = 0, arrayHi_ = 0;
 };

@@ -104,6 +104,23 @@ void ValueRenderer::value(uint64_t addr, const Type* t, ValueSink& sink, int dep
         return;
       }
       case Kind::Struct: {
+        if (t->name == "container/list.Element") {
+          // An element's links lead through the whole list; show them as
+          // addresses and render only the Value (what an LRU map points at).
+          sink.beginStruct(t);
+          for (const auto& f : t->fields) {
+            sink.field(f.name);
+            if (f.name == "Value") {
+              value(addr + f.offset, f.type, sink, depth);
+            } else {
+              uint64_t ptr = m.readPtr(addr + f.offset);
+              if (ptr) sink.address("link", ptr);
+              else sink.nil();
+            }
+          }
+          sink.endStruct();
+          return;
+        }
         sink.beginStruct(t);
         for (const auto& f : t->fields) {
           sink.field(f.name);

@@ -36,15 +36,15 @@ class JsonWriter {
     if (afterKey_) { afterKey_ = false; return; }
     if (!first_.empty()) {
       if (!first_.back()) out_.put(',');
-      first_.back() = false;
+      first_.back() = 0;
     }
   }
-  void push() { first_.push_back(true); }
+  void push() { first_.push_back(1); }
   void pop() { if (!first_.empty()) first_.pop_back(); }
   void str(std::string_view s);
 
   Out& out_;
-  std::vector<bool> first_;
+  std::vector<uint8_t> first_;  // per open container: nothing written yet
   bool afterKey_ = false;
 };
 

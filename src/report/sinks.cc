@@ -112,6 +112,7 @@ void TextValueSink::address(std::string_view what, uint64_t addr) {
   if (what == "cycle") o_.print("<cycle {:#x}>", addr);
   else if (what == "depth") o_.print("{:#x}", addr);
   else if (what == "unsafe.Pointer") o_.print("unsafe.Pointer({:#x})", addr);
+  else if (what == "link") o_.print("{:#x}", addr);
   else o_.print("{} {:#x}", what, addr);
 }
 

@@ -1,7 +1,7 @@
 // The two ValueSinks: JSON (numbers as numbers, structs as objects, maps as
 // [{"key","value"}], pointers transparent, interfaces as {"type","value"}) and
 // Go-like text ({Name: "x", Age: 3}, map[k: v], &{...}, main.T{...}, int(5)).
-// docs/output.md documents both.
+// README.md ("JSON output") documents the JSON shape.
 #pragma once
 
 #include <vector>

@@ -1,0 +1,3 @@
+module gmsbench/bigmap
+
+go 1.19
