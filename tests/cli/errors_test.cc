@@ -1,0 +1,134 @@
+// Bad inputs get one clear line on stderr and a non-zero exit; never a hang,
+// a crash, or a harmed target.
+#include <filesystem>
+#include <fstream>
+
+#include "support/fixture.h"
+
+namespace gms::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+// stderr holds exactly one "gomemscope: ..." error line mentioning `needle`.
+void expectOneLineError(const CommandResult& r, const std::string& needle, int code = 2) {
+  EXPECT_EQ(r.exitCode, code) << r.out << r.err;
+  std::string err = r.err;
+  size_t lines = 0;
+  for (char c : err) lines += c == '\n';
+  EXPECT_EQ(err.rfind("gomemscope: ", 0), 0u) << err;
+  EXPECT_NE(err.find(needle), std::string::npos) << err;
+  if (needle.find("usage") == std::string::npos) {
+    EXPECT_EQ(lines, 1u) << err;
+  }
+}
+
+TEST(CliErrors, NoTargetAndBothTargets) {
+  expectOneLineError(runGomemscope({"map", "main.M"}), "no target");
+  expectOneLineError(runGomemscope({"map", "-p", "1", "-c", "x", "main.M"}), "not both");
+}
+
+TEST(CliErrors, NoSuchPid) {
+  expectOneLineError(runGomemscope({"info", "-p", "999999999"}), "no process");
+}
+
+TEST(CliErrors, NotAGoProgram) {
+  auto r = runGomemscope({"info", "-p", std::to_string(getpid())});
+  expectOneLineError(r, "not a Go program");
+}
+
+TEST(CliErrors, GarbageAndEmptyCore) {
+  std::string dir = tempDir();
+  std::ofstream(dir + "/garbage.core") << std::string(4096, 'x');
+  std::ofstream(dir + "/empty.core");
+  expectOneLineError(runGomemscope({"info", "-c", dir + "/garbage.core", "-e", "/bin/true"}), "garbage.core");
+  expectOneLineError(runGomemscope({"info", "-c", dir + "/empty.core", "-e", "/bin/true"}), "empty.core");
+  expectOneLineError(runGomemscope({"info", "-c", dir + "/missing.core", "-e", "/bin/true"}), "missing.core");
+}
+
+class CliTargetErrors : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    const Toolchain& tc = toolchain(GetParam());
+    if (!tc.available) GTEST_SKIP() << "toolchain " << tc.name << " not installed: " << tc.missing;
+    maps_ = buildFixture(tc, "maps");
+    lists_ = buildFixture(tc, "lists");
+    proc_ = RunningFixture::start(maps_);
+    core_ = tempDir() + "/" + tc.name + "-maps-errors.core";
+    auto r = runGomemscope({"core", "-p", std::to_string(proc_->pid()), "-o", core_});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+  }
+  std::string maps_, lists_, core_;
+  std::unique_ptr<RunningFixture> proc_;
+};
+
+TEST_P(CliTargetErrors, MismatchedBinaryIsRefused) {
+  expectOneLineError(runGomemscope({"map", "-c", core_, "-e", lists_, "main.MStrInt"}),
+                     "was not produced by");
+  expectOneLineError(runGomemscope({"map", "-p", std::to_string(proc_->pid()), "-e", lists_, "main.MStrInt"}),
+                     "was not produced by");
+}
+
+TEST_P(CliTargetErrors, CoreNamesItsExecutable) {
+  auto r = runGomemscope({"map", "-c", core_, "main.MIntStr", "--format", "json"});
+  EXPECT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_NE(r.out.find("\"len\":5"), std::string::npos) << r.out;
+}
+
+TEST_P(CliTargetErrors, BadExpressions) {
+  std::string pid = std::to_string(proc_->pid());
+  expectOneLineError(runGomemscope({"map", "-p", pid, "main.NoSuchMap"}), "no global variable");
+  expectOneLineError(runGomemscope({"map", "-p", pid, "NoPackage"}), "main.NoPackage");
+  expectOneLineError(runGomemscope({"map", "-p", pid, "main.Cfg"}), "not a map");
+  expectOneLineError(runGomemscope({"print", "-p", pid, "main.Cfg.Nope"}), "has no field 'Nope'");
+  expectOneLineError(runGomemscope({"print", "-p", pid, "main.Cfg.Limits[7]"}), "out of range");
+  expectOneLineError(runGomemscope({"map", "-p", pid, "0x1234"}), "needs --type");
+  expectOneLineError(runGomemscope({"map", "-p", pid, "0x1234", "--type", "map[nope]x"}), "no type named");
+  expectOneLineError(runGomemscope({"list", "-p", pid, "main.MStrInt"}), "not a container/list");
+  // The target is unharmed by all of the above.
+  EXPECT_TRUE(proc_->alive());
+}
+
+TEST_P(CliTargetErrors, MapByAddressMatchesMapByName) {
+  std::string pid = std::to_string(proc_->pid());
+  auto byName = runGomemscope({"map", "-p", pid, "main.MStrInt", "--format", "json"});
+  ASSERT_EQ(byName.exitCode, 0) << byName.err;
+  auto j = nlohmann::json::parse(byName.out);
+  std::string addr = j["address"];
+  auto byAddr = runGomemscope({"map", "-p", pid, addr, "--type", "map[string]int", "--format", "json"});
+  ASSERT_EQ(byAddr.exitCode, 0) << byAddr.err;
+  auto k = nlohmann::json::parse(byAddr.out);
+  EXPECT_EQ(k["entries"], j["entries"]);
+  EXPECT_EQ(k["len"], j["len"]);
+}
+
+TEST_P(CliTargetErrors, TruncatedCoreGivesPartialResultsOrAClearError) {
+  std::string cut = core_ + ".cut";
+  fs::copy_file(core_, cut, fs::copy_options::overwrite_existing);
+  fs::resize_file(cut, fs::file_size(core_) / 2);
+  auto r = runGomemscope({"map", "-c", cut, "-e", maps_, "main.MLarge", "--format", "json"});
+  // Either the map lies in the saved half (exit 0), is partly readable
+  // (exit 1, problems listed), or its header is gone (exit 2, one line).
+  EXPECT_TRUE(r.exitCode == 0 || r.exitCode == 1 || r.exitCode == 2) << r.exitCode;
+  EXPECT_NE(r.err.find("truncated"), std::string::npos) << r.err;
+  if (r.exitCode == 1) {
+    auto j = nlohmann::json::parse(r.out);
+    EXPECT_FALSE(j["problems"].empty());
+  }
+}
+
+TEST_P(CliTargetErrors, StrippedBinaryDegradesClearly) {
+  auto stripped = buildFixture(toolchain(GetParam()), "maps", BuildFlags{.stripped = true});
+  auto p = RunningFixture::start(stripped);
+  std::string pid = std::to_string(p->pid());
+  auto info = runGomemscope({"info", "-p", pid});
+  EXPECT_EQ(info.exitCode, 0) << info.err;
+  EXPECT_NE(info.out.find("DWARF"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find(GetParam()), std::string::npos) << info.out;
+  expectOneLineError(runGomemscope({"map", "-p", pid, "main.MStrInt"}), "DWARF");
+}
+
+INSTANTIATE_TEST_SUITE_P(Toolchains, CliTargetErrors, ::testing::Values("go1.19", "go1.26"));
+
+}  // namespace
+}  // namespace gms::test
