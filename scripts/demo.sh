@@ -109,6 +109,10 @@ step() {
 step info -p "$PID"
 step map -p "$PID" main.cache.items --limit 10
 step list -p "$PID" main.cache.ll --limit 10
+# The planted faults: an element removed from the list but still used, and a
+# map grown without a size hint (watch its B / directory grow between runs).
+step list -p "$PID" main.lastEvicted
+step map -p "$PID" main.sessions --limit 3
 step core -p "$PID" -o "$OUT/demo.core"
 step map -c "$OUT/demo.core" -e "$OUT/demo" main.cache.items --limit 5
 step list -c "$OUT/demo.core" -e "$OUT/demo" main.cache.ll --limit 5

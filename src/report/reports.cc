@@ -220,17 +220,20 @@ void textSummary(Out& o, const Program& p, const Located& l, const MapSummary& s
   o.put('\n');
 }
 
-void textTables(Out& o, const MapSummary& s) {
+void textTables(Out& o, const MapSummary& s, bool all) {
   if (s.tables.empty()) return;
+  const size_t shown = all ? s.tables.size() : std::min<size_t>(s.tables.size(), 16);
   o.print("  tables:\n");
   o.print("    {:>3}  {:<18} {:>5} {:>5} {:>5} {:>9} {:>10} {:>10}\n", "#", "address", "index",
           "depth", "dir", "used/cap", "growthLeft", "tombstones");
-  for (size_t i = 0; i < s.tables.size(); i++) {
+  for (size_t i = 0; i < shown; i++) {
     const auto& t = s.tables[i];
     o.print("    {:>3}  {:<#18x} {:>5} {:>5} {:>5} {:>9} {:>10} {:>10}\n", i, t.addr, t.index,
             t.localDepth, t.dirEntries, fmt::format("{}/{}", t.used, t.capacity), t.growthLeft,
             t.tombstones);
   }
+  if (shown < s.tables.size())
+    o.print("    ... {} more tables (--buckets or --format json lists all)\n", s.tables.size() - shown);
 }
 
 void textBuckets(Out& o, const MapSummary& s) {
@@ -309,7 +312,7 @@ size_t reportMap(Out& out, const Program& p, const Located& l, const ReportOptio
   }
   textSummary(out, p, l, s);
   if (s.nil) return 0;
-  textTables(out, s);
+  textTables(out, s, o.buckets);
   if (o.buckets) textBuckets(out, s);
   uint64_t shown = std::min(limit, s.found);
   out.print("  {:<16}{}{}\n", "entries", s.found,
