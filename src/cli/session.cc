@@ -15,7 +15,7 @@ bool fileExists(const std::string& p) {
 // Compares the Go build ID note of the executable with the bytes at the same
 // address in the target's own memory (before any underlay is attached, so a
 // core cannot "match" by reading the executable itself).
-void checkBuildId(const Binary& bin, const Memory& mem, const std::string& what,
+void checkBuildId(const Binary& bin, const Memory& mem, uint64_t bias, const std::string& what,
                   std::vector<std::string>& warnings) {
   const Section* note = bin.section(".note.go.buildid");
   if (!note || !note->addr || note->size == 0 || note->size > 4096) return;
@@ -26,7 +26,7 @@ void checkBuildId(const Binary& bin, const Memory& mem, const std::string& what,
     return;
   }
   try {
-    mem.read(note->addr, got.data(), got.size());
+    mem.read(note->addr + bias, got.data(), got.size());
   } catch (const Fault&) {
     warnings.push_back(fmt::format("{} does not hold the executable's build ID note; cannot verify "
                                    "that {} is the right binary", what, bin.path()));
@@ -43,6 +43,29 @@ void checkBuildId(const Binary& bin, const Memory& mem, const std::string& what,
     fail(ErrorKind::Mismatch, "{} was not produced by {}: Go build IDs differ (…{} vs …{})", what,
          bin.path(), clean(got), clean(want));
   }
+}
+
+// Where the executable was loaded relative to its link addresses: the mapping
+// of its file offset 0 minus its first PT_LOAD. 0 for ET_EXEC; the ASLR base
+// for position-independent executables.
+uint64_t loadBias(const Binary& bin, Target& t, LiveProcess* live, CoreFile* core) {
+  uint64_t link = UINT64_MAX;
+  for (const auto& seg : bin.segments())
+    if (seg.offset == 0) link = std::min(link, seg.vaddr & ~uint64_t(0xfff));
+  if (link == UINT64_MAX) return 0;
+  std::string exe = t.exePath();
+  auto sameFile = [&](const std::string& path) {
+    if (exe.empty() || path.empty()) return false;
+    return path == exe || path.rfind(exe + " (deleted)", 0) == 0;
+  };
+  if (live) {
+    for (const auto& m : live->memory().mappings())
+      if (m.offset == 0 && sameFile(m.path)) return m.start - link;
+  } else if (core) {
+    for (const auto& m : core->fileMappings())
+      if (m.fileOffset == 0 && sameFile(m.path)) return m.start - link;
+  }
+  return 0;
 }
 
 }  // namespace
@@ -78,9 +101,17 @@ std::unique_ptr<Session> Session::open(const TargetOptions& o) {
   s->binary_ = Binary::open(exe);
   if (!s->binary_->buildInfo())
     fail(ErrorKind::Unsupported, "{} is not a Go program (no Go build information)", exe);
-  checkBuildId(*s->binary_, s->target_->memory(), s->target_->describe(), s->warnings_);
-  if (s->core_) s->core_->setUnderlay(&s->binary_->fileMemory());
-  s->program_ = std::make_unique<Program>(*s->target_, *s->binary_);
+  uint64_t bias = loadBias(*s->binary_, *s->target_, s->live_, s->core_);
+  checkBuildId(*s->binary_, s->target_->memory(), bias, s->target_->describe(), s->warnings_);
+  if (s->core_) {
+    if (bias) {
+      s->underlay_ = std::make_unique<OffsetMemory>(s->binary_->fileMemory(), bias);
+      s->core_->setUnderlay(s->underlay_.get());
+    } else {
+      s->core_->setUnderlay(&s->binary_->fileMemory());
+    }
+  }
+  s->program_ = std::make_unique<Program>(*s->target_, *s->binary_, bias);
   return s;
 }
 

@@ -44,6 +44,7 @@ class Session {
   LiveProcess* live_ = nullptr;
   CoreFile* core_ = nullptr;
   std::unique_ptr<Binary> binary_;
+  std::unique_ptr<Memory> underlay_;  // the executable's file image at its load address
   std::unique_ptr<Program> program_;
   std::vector<std::string> warnings_;
 };

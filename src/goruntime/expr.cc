@@ -33,7 +33,7 @@ Located resolveAddress(const Program& p, std::string_view addr, std::string_view
 }
 
 Located resolve(const Program& p, std::string_view expr) {
-  const TypeProvider& types = p.types();
+  (void)p.types();  // fails clearly when the binary has no DWARF
   // The longest prefix ending at a '.' or '[' (or the end) that names a global.
   size_t slash = expr.rfind('/');
   size_t from = slash == std::string_view::npos ? 0 : slash;
@@ -44,7 +44,7 @@ Located resolve(const Program& p, std::string_view expr) {
   std::optional<Global> g;
   size_t rest = 0;
   for (auto it = cuts.rbegin(); it != cuts.rend(); ++it) {
-    if (auto found = types.findGlobal(expr.substr(0, *it))) {
+    if (auto found = p.findGlobal(expr.substr(0, *it))) {
       g = found;
       rest = *it;
       break;

@@ -25,14 +25,16 @@ uint64_t fieldValue(const uint8_t* b, const Field& f) {
   }
 }
 
-std::vector<std::pair<std::string, uint64_t>> scalarFields(const Type* t, const uint8_t* bytes) {
-  std::vector<std::pair<std::string, uint64_t>> out;
+std::vector<HeaderField> scalarFields(const Type* t, const uint8_t* bytes) {
+  std::vector<HeaderField> out;
   for (const auto& f : t->fields) {
     if (!f.type) continue;
     uint64_t sz = f.type->size;
     bool scalar = (sz == 1 || sz == 2 || sz == 4 || sz == 8) && f.type->kind != Kind::Struct &&
                   f.type->kind != Kind::Array;
-    if (scalar) out.emplace_back(f.name, fieldValue(bytes, f));
+    bool ptr = f.type->kind == Kind::Pointer || f.type->kind == Kind::UnsafePointer ||
+               f.name == "seed" || f.name == "hash0";
+    if (scalar) out.push_back({f.name, fieldValue(bytes, f), ptr});
   }
   return out;
 }

@@ -18,9 +18,14 @@ namespace gms {
 const Field& requireField(const Type* t, std::string_view name);
 // Reads an unsigned integer field of 1/2/4/8 bytes from a buffer holding the struct.
 uint64_t fieldValue(const uint8_t* structBytes, const Field& f);
+struct HeaderField {
+  std::string name;
+  uint64_t value = 0;
+  bool pointer = false;  // pointer-shaped (shown in hex)
+};
 // Reads every integer/pointer-shaped field of a struct held in `bytes`, in order
 // (nested structs are skipped), for showing runtime headers.
-std::vector<std::pair<std::string, uint64_t>> scalarFields(const Type* t, const uint8_t* bytes);
+std::vector<HeaderField> scalarFields(const Type* t, const uint8_t* bytes);
 // Strips typedef-like wrappers: returns the pointee of a Pointer type, or throws.
 const Type* pointee(const Type* t, const char* what);
 // True if values of this type contain pointers the GC scans.

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "goruntime/layout.h"
 #include "goruntime/program.h"
 
 namespace gms {
@@ -60,7 +61,7 @@ struct MapSummary {
   const Type* type = nullptr;        // map[K]V
   uint64_t len = 0;                  // the header's count/used
   uint64_t found = 0;                // full slots actually found
-  std::vector<std::pair<std::string, uint64_t>> header;  // runtime fields, in declaration order
+  std::vector<HeaderField> header;   // runtime fields, in declaration order
   bool nil = false;                  // the map value is nil
   bool torn = false;                 // a write was in progress (hashWriting / writing)
   // classic

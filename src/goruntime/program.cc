@@ -6,7 +6,8 @@ namespace gms {
 
 const char* mapImplName(MapImpl i) { return i == MapImpl::Classic ? "classic" : "swiss"; }
 
-Program::Program(const Target& target, const Binary& binary) : target_(target), binary_(binary) {
+Program::Program(const Target& target, const Binary& binary, uint64_t loadBias)
+    : target_(target), binary_(binary), bias_(loadBias) {
   if (!binary_.buildInfo())
     fail(ErrorKind::Unsupported, "{} is not a Go program (no .go.buildinfo section)", binary_.path());
 }
@@ -28,8 +29,14 @@ MapImpl Program::mapImpl() const {
   return b.atLeast(1, 24) && !noswiss ? MapImpl::Swiss : MapImpl::Classic;
 }
 
-Global Program::global(std::string_view name) const {
+std::optional<Global> Program::findGlobal(std::string_view name) const {
   auto g = types().findGlobal(name);
+  if (g) g->addr += bias_;
+  return g;
+}
+
+Global Program::global(std::string_view name) const {
+  auto g = findGlobal(name);
   if (!g) fail(ErrorKind::NotFound, "no global variable {} in {}", name, binary_.path());
   return *g;
 }
@@ -40,13 +47,13 @@ std::optional<uint64_t> Program::typesBase() const {
   try {
     uint64_t md = 0, off = 0;
     if (hasTypes()) {
-      if (auto g = types().findGlobal("runtime.firstmoduledata")) {
+      if (auto g = findGlobal("runtime.firstmoduledata")) {
         md = g->addr;
         if (const Field* f = g->type ? g->type->field("types") : nullptr) off = f->offset;
       }
     }
     if (!md) {
-      if (auto s = binary_.symbol("runtime.firstmoduledata")) md = s->addr;
+      if (auto s = binary_.symbol("runtime.firstmoduledata")) md = s->addr + bias_;
     }
     if (md && !off) off = build().atLeast(1, 20) ? 296 : 280;  // reference §6.3
     if (md) base = mem().readPtr(md + off);

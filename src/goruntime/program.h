@@ -36,7 +36,9 @@ struct DynType {
 class Program {
  public:
   // Throws Error(Unsupported) when the executable is not a Go program.
-  Program(const Target& target, const Binary& binary);
+  // loadBias: where a position-independent executable was loaded (0 for
+  // ET_EXEC); added to every address that comes from the file (DWARF, symbols).
+  Program(const Target& target, const Binary& binary, uint64_t loadBias = 0);
 
   const Target& target() const { return target_; }
   const Memory& mem() const { return target_.memory(); }
@@ -54,10 +56,14 @@ class Program {
 
   // A package-level variable; throws Error(NotFound) with a hint.
   Global global(std::string_view name) const;
+  // The same, nullopt when absent. Addresses include the load bias.
+  std::optional<Global> findGlobal(std::string_view name) const;
+  uint64_t loadBias() const { return bias_; }
 
  private:
   const Target& target_;
   const Binary& binary_;
+  uint64_t bias_ = 0;
   mutable std::optional<std::optional<uint64_t>> typesBase_;
   mutable std::unordered_map<uint64_t, DynType> dynTypes_;
   mutable std::deque<Type> synthesized_;  // pointer types DWARF did not spell out

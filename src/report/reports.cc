@@ -68,7 +68,14 @@ void jsonSummary(JsonWriter& w, const Located& l, const MapSummary& s) {
   w.field("len", s.len);
   w.key("header");
   w.beginObject();
-  for (const auto& [k, v] : s.header) w.field(k, v);
+  for (const auto& h : s.header) {
+    if (h.pointer) {
+      w.key(h.name);
+      w.hex(h.value);
+    } else {
+      w.field(h.name, h.value);
+    }
+  }
   w.endObject();
   w.key("growth");
   w.beginObject();
@@ -177,11 +184,9 @@ void textSummary(Out& o, const Program& p, const Located& l, const MapSummary& s
           s.impl == MapImpl::Classic ? "runtime.hmap/bmap" : "internal/runtime/maps");
   o.print("  {:<16}", "header");
   for (size_t i = 0; i < s.header.size(); i++) {
-    const auto& [k, v] = s.header[i];
-    bool ptr = k == "buckets" || k == "oldbuckets" || k == "extra" || k == "dirPtr" || k == "seed" ||
-               k == "hash0";
-    if (ptr) o.print("{}{}={:#x}", i ? " " : "", k, v);
-    else o.print("{}{}={}", i ? " " : "", k, v);
+    const auto& h = s.header[i];
+    if (h.pointer) o.print("{}{}={:#x}", i ? " " : "", h.name, h.value);
+    else o.print("{}{}={}", i ? " " : "", h.name, h.value);
   }
   o.put('\n');
   if (s.impl == MapImpl::Classic) {

@@ -85,6 +85,33 @@ class Target {
   virtual std::string describe() const = 0;          // "pid 1234" / "core app.core"
 };
 
+// Another Memory seen at a different base: read(addr) reads base at
+// addr - bias. Puts a position-independent executable's file image (linked at
+// 0) where the process actually loaded it.
+class OffsetMemory : public Memory {
+ public:
+  OffsetMemory(const Memory& base, uint64_t bias) : base_(base), bias_(bias) {}
+  void read(uint64_t addr, void* out, size_t n) const override {
+    if (addr < bias_) throw Fault(addr, "below the executable's load address");
+    base_.read(addr - bias_, out, n);
+  }
+  const uint8_t* view(uint64_t addr, size_t n) const override {
+    return addr < bias_ ? nullptr : base_.view(addr - bias_, n);
+  }
+  std::vector<Mapping> mappings() const override {
+    auto m = base_.mappings();
+    for (auto& x : m) {
+      x.start += bias_;
+      x.end += bias_;
+    }
+    return m;
+  }
+
+ private:
+  const Memory& base_;
+  uint64_t bias_;
+};
+
 // In-memory segments, for tests and fuzzing only.
 class FakeMemory : public Memory {
  public:
