@@ -54,7 +54,8 @@ GoBuildInfo parseBuildInfo(ByteView blob, const Memory& image) {
   }
   if (bi.goVersion.empty()) fail(ErrorKind::Corrupt, "Go build info has an empty version");
   // cmd/go/internal/modload infoStart/infoEnd: 16 bytes each side.
-  if (mod.size() >= 33 && mod[mod.size() - 17] == '\n') bi.modinfo = mod.substr(16, mod.size() - 32);
+  if (mod.size() >= 33 && mod[mod.size() - 17] == '\n')
+    bi.modinfo = mod.substr(16, mod.size() - 32);
   parseGoVersion(bi.goVersion, bi);
   parseModinfo(bi.modinfo, bi);
   return bi;

@@ -98,10 +98,16 @@ Kind baseKind(Dwarf_Die* die, uint64_t size) {
     case DW_ATE_boolean: return Kind::Bool;
     case DW_ATE_signed:
     case DW_ATE_signed_char:
-      return size == 1 ? Kind::Int8 : size == 2 ? Kind::Int16 : size == 4 ? Kind::Int32 : Kind::Int64;
+      return size == 1   ? Kind::Int8
+             : size == 2 ? Kind::Int16
+             : size == 4 ? Kind::Int32
+                         : Kind::Int64;
     case DW_ATE_unsigned:
     case DW_ATE_unsigned_char:
-      return size == 1 ? Kind::Uint8 : size == 2 ? Kind::Uint16 : size == 4 ? Kind::Uint32 : Kind::Uint64;
+      return size == 1   ? Kind::Uint8
+             : size == 2 ? Kind::Uint16
+             : size == 4 ? Kind::Uint32
+                         : Kind::Uint64;
     case DW_ATE_float: return size == 4 ? Kind::Float32 : Kind::Float64;
     case DW_ATE_complex_float: return size == 8 ? Kind::Complex64 : Kind::Complex128;
     default: return Kind::Invalid;
@@ -243,7 +249,11 @@ struct ElfInit {
 class DwarfTypes final : public TypeProvider {
  public:
   DwarfTypes(std::vector<char> image, Elf* elf, Dwarf* dw, std::pair<uint64_t, uint64_t> typesRange)
-      : image_(std::move(image)), elf_(elf), dw_(dw), typesRange_(typesRange), s_(std::make_unique<State>()) {}
+      : image_(std::move(image)),
+        elf_(elf),
+        dw_(dw),
+        typesRange_(typesRange),
+        s_(std::make_unique<State>()) {}
   ~DwarfTypes() override {
     dwarf_end(dw_);
     elf_end(elf_);
@@ -251,8 +261,12 @@ class DwarfTypes final : public TypeProvider {
 
   const Type* findType(std::string_view name) const override {
     index();
-    if (auto it = s_->typeByName.find(name); it != s_->typeByName.end()) return materialize(it->second);
-    if (auto it = s_->synthetic.find(std::string(name)); it != s_->synthetic.end()) return it->second;
+    if (auto it = s_->typeByName.find(name); it != s_->typeByName.end())
+      return materialize(it->second);
+    if (auto it = s_->foreignTypeByName.find(name); it != s_->foreignTypeByName.end())
+      return materialize(it->second);
+    if (auto it = s_->synthetic.find(std::string(name)); it != s_->synthetic.end())
+      return it->second;
     // "*T" when the program never uses *T: make the pointer type ourselves.
     if (name.starts_with('*')) {
       if (const Type* elem = findType(name.substr(1))) {
@@ -316,6 +330,7 @@ class DwarfTypes final : public TypeProvider {
     bool indexed = false;
     // Keys point into libdw's (decompressed) section data, alive with dw_.
     std::unordered_map<std::string_view, Dwarf_Off> typeByName;
+    std::unordered_map<std::string_view, Dwarf_Off> foreignTypeByName;  // non-Go units
     std::vector<Dwarf_Off> typeDies;
     std::vector<GlobalRef> globalRefs;
     std::unordered_map<std::string_view, size_t> globalByName;
@@ -352,6 +367,8 @@ class DwarfTypes final : public TypeProvider {
     Dwarf_Die cudie, subdie;
     while (dwarf_get_units(dw_, cu, &next, &version, &unitType, &cudie, &subdie) == 0) {
       cu = next;
+      // C units of a cgo binary have their own "int", "char"...: Go's win.
+      auto& byName = dwarf_srclang(&cudie) == DW_LANG_Go ? s_->typeByName : s_->foreignTypeByName;
       Dwarf_Die die;
       if (dwarf_child(&cudie, &die) != 0) continue;
       do {
@@ -366,7 +383,7 @@ class DwarfTypes final : public TypeProvider {
           Dwarf_Off off = dwarf_dieoffset(&die);
           s_->typeDies.push_back(off);
           std::string_view name = dieName(&die);
-          if (!name.empty()) s_->typeByName.emplace(name, off);
+          if (!name.empty()) byName.emplace(name, off);
         }
       } while (dwarf_siblingof(&die, &die) == 0);
     }

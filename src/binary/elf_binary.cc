@@ -110,7 +110,8 @@ class ElfBinary final : public Binary {
     struct stat st;
     if (fstat(fd_, &st) != 0) failErrno(fmt::format("cannot stat {}", path_));
     if (!S_ISREG(st.st_mode)) fail(ErrorKind::Unsupported, "{} is not a regular file", path_);
-    if (st.st_size < EI_NIDENT) fail(ErrorKind::Unsupported, "{} is not an ELF file (too small)", path_);
+    if (st.st_size < EI_NIDENT)
+      fail(ErrorKind::Unsupported, "{} is not an ELF file (too small)", path_);
     mapSize_ = static_cast<size_t>(st.st_size);
     map_ = mmap(nullptr, mapSize_, PROT_READ, MAP_PRIVATE, fd_, 0);
     if (map_ == MAP_FAILED) failErrno(fmt::format("cannot mmap {}", path_));
@@ -160,13 +161,14 @@ class ElfBinary final : public Binary {
     if (file_.str(0, 4) != std::string_view(ELFMAG, SELFMAG))
       fail(ErrorKind::Unsupported, "{} is not an ELF file", path_);
     if (file_.u8(EI_CLASS) != ELFCLASS64)
-      fail(ErrorKind::Unsupported, "{} is a 32-bit ELF file; only ELF64 x86-64 is supported", path_);
+      fail(ErrorKind::Unsupported, "{} is a 32-bit ELF file; only ELF64 x86-64 is supported",
+           path_);
     if (file_.u8(EI_DATA) != ELFDATA2LSB)
       fail(ErrorKind::Unsupported, "{} is a big-endian ELF file; only x86-64 is supported", path_);
     auto eh = file_.get<Elf64_Ehdr>(0);
     if (eh.e_machine != EM_X86_64)
-      fail(ErrorKind::Unsupported, "{} is an ELF file for machine {}; only x86-64 is supported", path_,
-           eh.e_machine);
+      fail(ErrorKind::Unsupported, "{} is an ELF file for machine {}; only x86-64 is supported",
+           path_, eh.e_machine);
     if (eh.e_type == ET_CORE)
       fail(ErrorKind::Unsupported, "{} is a core dump, not an executable", path_);
     if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN)
@@ -226,7 +228,8 @@ class ElfBinary final : public Binary {
         symtab_ = file_.sub(sh.sh_offset, sh.sh_size / sizeof(Elf64_Sym) * sizeof(Elf64_Sym));
         strtab_ = file_.sub(str.sh_offset, str.sh_size);
       }
-      if (sh.sh_type == SHT_NOTE) sectionNotes_.push_back({file_.sub(sh.sh_offset, sh.sh_size), sh.sh_addralign});
+      if (sh.sh_type == SHT_NOTE)
+        sectionNotes_.push_back({file_.sub(sh.sh_offset, sh.sh_size), sh.sh_addralign});
     }
   }
 
@@ -312,8 +315,8 @@ class ElfBinary final : public Binary {
     try {
       buildInfo_ = gms::parseBuildInfo(blob, *image_);
     } catch (const Error& e) {
-      fail(e.kind() == ErrorKind::Fault ? ErrorKind::Corrupt : e.kind(), "{}: bad Go build info: {}",
-           path_, e.what());
+      ErrorKind k = e.kind() == ErrorKind::Fault ? ErrorKind::Corrupt : e.kind();
+      fail(k, "{}: bad Go build info: {}", path_, e.what());
     }
   }
 
@@ -335,13 +338,15 @@ class ElfBinary final : public Binary {
         const Section& s = sections_[i];
         if (!s.name.starts_with(".debug_") && !s.name.starts_with(".zdebug_")) continue;
         if (shdrs_[i].sh_type == SHT_NOBITS) continue;
-        debug.push_back({s.name, file_.data() + s.offset, s.size, shdrs_[i].sh_flags, shdrs_[i].sh_addralign});
+        debug.push_back(
+            {s.name, file_.data() + s.offset, s.size, shdrs_[i].sh_flags, shdrs_[i].sh_addralign});
       }
       types_ = openDwarfTypes(path_, debug, typesRange(), &why);
     }
     if (types_) return;
     if (!hasInfo)
-      why = fmt::format("{} has no DWARF debug info{}", path_, buildInfo_ ? " (built with -ldflags=-w?)" : "");
+      why = fmt::format("{} has no DWARF debug info{}", path_,
+                        buildInfo_ ? " (built with -ldflags=-w?)" : "");
     if (buildInfo_) {
       why += ": map/list decoding by name needs it; ";
       why += hasSymbols() ? "Go version and symbols still work" : "the Go version still works";
