@@ -32,7 +32,7 @@ static_assert(sizeof(user_fpregs_struct) == 512, "x86-64 user_fpregs_struct");
 // cost no disk) instead of a segment of their own. Keeps a fragmented heap
 // from turning into hundreds of thousands of program headers, which gdb and
 // BFD handle slowly.
-constexpr uint64_t kFoldGap = 16 * kPageSize;
+constexpr uint64_t kFoldGap = 4 * kPageSize;
 // Bytes copied from the target per process_vm_readv.
 constexpr size_t kChunk = 4 << 20;
 // Spare program header slots: an unreadable page discovered while copying
@@ -119,7 +119,8 @@ void planMapping(const proc::MapsEntry& e, proc::PagemapScanner& pm, std::vector
     uint64_t segStart = runs[i].start;
     std::vector<PageRange> reads{runs[i]};
     size_t j = i + 1;
-    while (j < runs.size() && runs[j].start - reads.back().end <= kFoldGap) reads.push_back(runs[j++]);
+    while (j < runs.size() && runs[j].start - reads.back().end <= kFoldGap)
+      reads.push_back(runs[j++]);
     uint64_t segEnd = reads.back().end;
     addSaved(segs, segStart, segEnd, flags, std::move(reads));
     pos = segEnd;
@@ -386,14 +387,17 @@ std::vector<PageRange> copySegment(proc::RemoteReader& reader, OutFile& out, con
 
 }  // namespace
 
-CoreWriteStats writeCore(const LiveProcess& proc, const Freezer& frozen, const std::string& outPath) {
+CoreWriteStats writeCore(const LiveProcess& proc, const Freezer& frozen,
+                         const std::string& outPath) {
   const int pid = proc.pid();
   if (frozen.pid() != pid)
     fail(ErrorKind::Usage, "writeCore: the freezer holds pid {}, not pid {}", frozen.pid(), pid);
   std::vector<ThreadRegs> regs = frozen.registers();
-  if (regs.empty()) fail(ErrorKind::NotFound, "pid {} has no stopped threads to save", pid);
+  if (regs.empty())
+    fail(ErrorKind::Usage, "writeCore: pid {} is not frozen (freezer released)", pid);
   // The main thread first: gdb shows the first NT_PRSTATUS as the current thread.
-  std::stable_partition(regs.begin(), regs.end(), [pid](const ThreadRegs& r) { return r.tid == pid; });
+  std::stable_partition(regs.begin(), regs.end(),
+                        [pid](const ThreadRegs& r) { return r.tid == pid; });
 
   std::vector<proc::MapsEntry> maps = proc::readMaps(pid);
   proc::PagemapScanner pm(pid);

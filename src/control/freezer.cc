@@ -13,7 +13,6 @@
 #include <cerrno>
 #include <cstring>
 #include <set>
-#include <thread>
 
 #include "target/proc_fs.h"
 
@@ -120,7 +119,8 @@ char threadState(int pid, int tid) {
 // ---------------------------------------------------------------------------
 
 Freezer::Freezer(int pid) : pid_(pid) {
-  if (pid <= 0 || !proc::processExists(pid)) fail(ErrorKind::NotFound, "no process with pid {}", pid);
+  if (pid <= 0 || !proc::processExists(pid))
+    fail(ErrorKind::NotFound, "no process with pid {}", pid);
   if (pid == getpid()) fail(ErrorKind::Usage, "cannot freeze gomemscope itself (pid {})", pid);
   tracer_ = currentTid();
   // The target is disturbed from the first interrupt on.
@@ -188,7 +188,8 @@ void Freezer::freeze() {
         if (e == ESRCH) continue;  // exited between listing and seizing
         if (e == EPERM) {
           char st = threadState(pid_, t);
-          if (st == 'Z' || st == 'X') continue;  // a zombie (an exited main thread) cannot be traced
+          // A zombie (an exited main thread) cannot be traced, nor needs to be.
+          if (st == 'Z' || st == 'X') continue;
           failPermission(t);
         }
         errno = e;

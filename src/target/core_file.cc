@@ -131,7 +131,8 @@ void CoreData::parse() {
     auto ph = file.get<Elf64_Phdr>(eh.e_phoff + i * eh.e_phentsize);
     // Bytes of this segment actually present in the file.
     uint64_t avail = 0;
-    if (ph.p_offset < file.size()) avail = std::min<uint64_t>(ph.p_filesz, file.size() - ph.p_offset);
+    if (ph.p_offset < file.size())
+      avail = std::min<uint64_t>(ph.p_filesz, file.size() - ph.p_offset);
     if (ph.p_type == PT_NOTE) {
       if (avail < ph.p_filesz)
         warnings.push_back(fmt::format("PT_NOTE at offset {:#x} truncated ({} of {} bytes)",
@@ -195,7 +196,8 @@ void CoreData::parseNotes(ByteView notes, uint64_t align) {
     uint64_t descOff = alignUp(checkedAdd(nameOff, namesz, "note name"), align, "note name");
     uint64_t next = alignUp(checkedAdd(descOff, descsz, "note desc"), align, "note desc");
     if (descOff > notes.size() || descsz > notes.size() - descOff) {
-      warnings.push_back(fmt::format("note {} at offset {:#x} extends past its segment", type, off));
+      warnings.push_back(
+          fmt::format("note {} at offset {:#x} extends past its segment", type, off));
       return;
     }
     std::string_view owner = notes.str(nameOff, namesz);
@@ -310,7 +312,8 @@ void CoreMemory::read(uint64_t addr, void* out, size_t n) const {
           // gomemscope saved every page the process had touched; the rest of
           // a readable mapping is what the process would read: zeroes. A
           // mapping without read permission faulted in the process too.
-          if (!(s->flags & PF_R)) throw Fault(addr, "not readable in the process (no read permission)");
+          if (!(s->flags & PF_R))
+            throw Fault(addr, "not readable in the process (no read permission)");
           std::memset(dst, 0, k);
         } else {
           readUnderlay(addr, dst, k);
@@ -377,31 +380,25 @@ std::vector<Mapping> CoreMemory::mappings() const {
   // File mappings the core saved nothing of (read-only text and data are left
   // to the executable): they are part of the address space all the same.
   std::vector<Mapping> extra;
+  auto gap = [&](const CoreFileMapping& f, uint64_t a, uint64_t b) {
+    Mapping g;
+    g.start = a;
+    g.end = b;
+    g.read = true;  // a file mapping; its permissions are not recorded
+    g.path = f.path;
+    g.offset = f.fileOffset + (a - f.start);
+    extra.push_back(std::move(g));
+  };
   for (const CoreFileMapping& f : files) {
     uint64_t a = f.start;
-    for (const Mapping& m : out) {
-      if (m.end <= a || m.start >= f.end) continue;
-      if (m.start > a) {
-        Mapping g;
-        g.start = a;
-        g.end = m.start;
-        g.read = true;
-        g.path = f.path;
-        g.offset = f.fileOffset + (a - f.start);
-        extra.push_back(g);
-      }
-      a = std::max(a, m.end);
-      if (a >= f.end) break;
+    // out is sorted and disjoint: start at the first mapping ending after f.start.
+    auto it = std::upper_bound(out.begin(), out.end(), f.start,
+                               [](uint64_t x, const Mapping& m) { return x < m.end; });
+    for (; it != out.end() && it->start < f.end && a < f.end; ++it) {
+      if (it->start > a) gap(f, a, it->start);
+      a = std::max(a, it->end);
     }
-    if (a < f.end) {
-      Mapping g;
-      g.start = a;
-      g.end = f.end;
-      g.read = true;
-      g.path = f.path;
-      g.offset = f.fileOffset + (a - f.start);
-      extra.push_back(g);
-    }
+    if (a < f.end) gap(f, a, f.end);
   }
   out.insert(out.end(), extra.begin(), extra.end());
   std::sort(out.begin(), out.end(),

@@ -9,7 +9,8 @@
 //
 // A core written by `gomemscope core` carries a note (owner "GOMEMSCOPE",
 // type NT_GMS_ZEROFILL) saying that the unsaved tails of its segments were
-// never-touched anonymous memory; those read as zeroes.
+// never-touched anonymous memory; those read as zeroes (except in segments
+// without read permission, which fault as they did in the process).
 #pragma once
 
 #include <memory>

@@ -121,7 +121,8 @@ class LiveMemory : public Memory {
       size_t k = std::min(n, size_t(kPageSize - off));
       const uint8_t* p = cache_.find(page);
       if (!p) p = fetch(page);
-      if (p == PageCache::faultPage()) throw Fault(addr, "not mapped or not readable in the process");
+      if (p == PageCache::faultPage())
+        throw Fault(addr, "not mapped or not readable in the process");
       if (p) {
         std::memcpy(dst, p + off, k);
       } else {
@@ -210,7 +211,8 @@ struct LiveProcess::Impl {
 };
 
 std::unique_ptr<LiveProcess> LiveProcess::open(int pid) {
-  if (pid <= 0 || !proc::processExists(pid)) fail(ErrorKind::NotFound, "no process with pid {}", pid);
+  if (pid <= 0 || !proc::processExists(pid))
+    fail(ErrorKind::NotFound, "no process with pid {}", pid);
   std::unique_ptr<LiveProcess> lp(new LiveProcess());
   lp->impl_ = std::make_unique<Impl>(pid);
 

@@ -38,10 +38,15 @@ bool hexAt(std::string_view s, size_t& i, uint64_t& out) {
   while (i < s.size()) {
     char c = s[i];
     int d;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-    else break;
+    if (c >= '0' && c <= '9') {
+      d = c - '0';
+    } else if (c >= 'a' && c <= 'f') {
+      d = c - 'a' + 10;
+    } else if (c >= 'A' && c <= 'F') {
+      d = c - 'A' + 10;
+    } else {
+      break;
+    }
     if (i - start >= 16) return false;  // more than 64 bits
     v = (v << 4) | uint64_t(d);
     i++;

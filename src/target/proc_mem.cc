@@ -41,7 +41,38 @@ void RemoteReader::forceProcMem() {
   if (memFd_ < 0) openMemFile(0);
 }
 
+void RemoteReader::loadReadable() {
+  readable_.clear();
+  for (const MapsEntry& e : readMaps(pid_)) {
+    if (!e.m.read || e.m.size() == 0) continue;
+    if (!readable_.empty() && readable_.back().second == e.m.start) {
+      readable_.back().second = e.m.end;
+    } else {
+      readable_.emplace_back(e.m.start, e.m.end);
+    }
+  }
+}
+
+size_t RemoteReader::readableExtentCached(uint64_t addr, size_t n) const {
+  auto it = std::upper_bound(readable_.begin(), readable_.end(), addr,
+                             [](uint64_t a, const auto& r) { return a < r.first; });
+  if (it == readable_.begin()) return 0;
+  --it;
+  if (addr >= it->second) return 0;
+  return static_cast<size_t>(std::min<uint64_t>(n, it->second - addr));
+}
+
+size_t RemoteReader::readableExtent(uint64_t addr, size_t n) {
+  size_t k = readableExtentCached(addr, n);
+  if (k == n) return k;
+  // The map may be stale (new mappings since): look again before refusing.
+  loadReadable();
+  return readableExtentCached(addr, n);
+}
+
 size_t RemoteReader::readMemFile(uint64_t addr, void* out, size_t n) {
+  // Never read what the process itself could not (see the header).
+  n = readableExtent(addr, n);
   auto* dst = static_cast<uint8_t*>(out);
   size_t done = 0;
   while (done < n) {
@@ -58,7 +89,8 @@ size_t RemoteReader::readMemFile(uint64_t addr, void* out, size_t n) {
     }
     if (r == 0) {
       // EOF: the process exited (its mm is gone) or addr is past the end.
-      if (done == 0 && !processExists(pid_)) fail(ErrorKind::NotFound, "process {} has exited", pid_);
+      if (done == 0 && !processExists(pid_))
+        fail(ErrorKind::NotFound, "process {} has exited", pid_);
       break;
     }
     done += static_cast<size_t>(r);

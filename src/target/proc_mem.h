@@ -12,11 +12,18 @@
 // (process_vm_readv is documented to stop only at iovec boundaries, while
 // kernels actually stop at the failing page — this works either way).
 //
+// /proc/PID/mem reads with FOLL_FORCE, the debugger's privilege: it would
+// happily read PROT_NONE pages the process itself cannot. To fault exactly
+// where the process would, the fallback path clips reads to the readable
+// mappings of /proc/PID/maps (re-read whenever an address looks unreadable).
+//
 // Nothing here ever writes to the target.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
+#include <vector>
 
 namespace gms::proc {
 
@@ -55,9 +62,14 @@ class RemoteReader {
  private:
   size_t readMemFile(uint64_t addr, void* out, size_t n);
   void openMemFile(int vmErrno);
+  // How many bytes from addr (up to n) lie in readable mappings.
+  size_t readableExtent(uint64_t addr, size_t n);
+  size_t readableExtentCached(uint64_t addr, size_t n) const;
+  void loadReadable();
 
   int pid_;
   int memFd_ = -1;
+  std::vector<std::pair<uint64_t, uint64_t>> readable_;  // merged readable ranges (fallback only)
 };
 
 }  // namespace gms::proc
