@@ -93,11 +93,20 @@ void planMapping(const proc::MapsEntry& e, proc::PagemapScanner& pm, std::vector
   if (e.fileBacked() && !m.write) {
     // Text and read-only data: the file has them. Keep the first page of a
     // mapping that starts the file: the ELF header and build-ID note, which
-    // is how gdb and gomemscope check that a binary matches the core.
-    if (m.offset == 0) {
-      uint64_t end = std::min(m.end, m.start + kPageSize);
-      addSaved(segs, m.start, end, flags, {{m.start, end}});
-    }
+    // is how gdb and gomemscope check that a binary matches the core. Also
+    // keep pages the process wrote before making them read-only (a PIE's
+    // RELRO data after relocation): the file holds the unrelocated bytes.
+    std::vector<PageRange> keep;
+    if (m.offset == 0) keep.push_back({m.start, std::min(m.end, m.start + kPageSize)});
+    if (!e.shared)
+      for (const PageRange& r : pm.privateCopies(m.start, m.end)) {
+        if (!keep.empty() && r.start < keep.back().end) {
+          keep.back().end = std::max(keep.back().end, r.end);
+        } else {
+          keep.push_back(r);
+        }
+      }
+    for (const PageRange& r : keep) addSaved(segs, r.start, r.end, flags, {r});
     return;
   }
   std::vector<PageRange> runs = pm.resident(m.start, m.end);

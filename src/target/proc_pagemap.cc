@@ -28,12 +28,14 @@ struct PmScanArg {
   uint64_t categoryInverted, categoryMask, categoryAnyofMask, returnMask;
 };
 static_assert(sizeof(PmScanArg) == 96);
+constexpr uint64_t kPageIsFile = 1 << 2;
 constexpr uint64_t kPageIsPresent = 1 << 3;
 constexpr uint64_t kPageIsSwapped = 1 << 4;
 constexpr unsigned long kPagemapScan = _IOWR('f', 16, PmScanArg);
 
 constexpr uint64_t kPmPresent = uint64_t(1) << 63;
 constexpr uint64_t kPmSwapped = uint64_t(1) << 62;
+constexpr uint64_t kPmFileOrShared = uint64_t(1) << 61;
 
 void append(std::vector<PageRange>& out, uint64_t start, uint64_t end) {
   if (!out.empty() && out.back().end == start) {
@@ -61,17 +63,26 @@ PagemapScanner::~PagemapScanner() {
 }
 
 std::vector<PageRange> PagemapScanner::resident(uint64_t start, uint64_t end) {
+  return scan(start, end, false);
+}
+
+std::vector<PageRange> PagemapScanner::privateCopies(uint64_t start, uint64_t end) {
+  return scan(start, end, true);
+}
+
+std::vector<PageRange> PagemapScanner::scan(uint64_t start, uint64_t end, bool privateOnly) {
   std::vector<PageRange> out;
   start &= ~(kPageSize - 1);
   if (end & (kPageSize - 1)) end = (end | (kPageSize - 1)) + 1;
   if (end <= start) return out;
-  if (ioctlOk_ && scanIoctl(start, end, out)) return out;
+  if (ioctlOk_ && scanIoctl(start, end, privateOnly, out)) return out;
   out.clear();
-  scanClassic(start, end, out);
+  scanClassic(start, end, privateOnly, out);
   return out;
 }
 
-bool PagemapScanner::scanIoctl(uint64_t start, uint64_t end, std::vector<PageRange>& out) {
+bool PagemapScanner::scanIoctl(uint64_t start, uint64_t end, bool privateOnly,
+                               std::vector<PageRange>& out) {
   PageRegion regions[512];
   uint64_t pos = start;
   while (pos < end) {
@@ -82,6 +93,10 @@ bool PagemapScanner::scanIoctl(uint64_t start, uint64_t end, std::vector<PageRan
     a.vec = reinterpret_cast<uintptr_t>(regions);
     a.vecLen = std::size(regions);
     a.categoryAnyofMask = kPageIsPresent | kPageIsSwapped;
+    if (privateOnly) {  // (categories ^ inverted) & mask == mask: FILE must be clear
+      a.categoryInverted = kPageIsFile;
+      a.categoryMask = kPageIsFile;
+    }
     a.returnMask = kPageIsPresent | kPageIsSwapped;
     int n = ioctl(fd_, kPagemapScan, &a);
     if (n < 0) {
@@ -101,7 +116,8 @@ bool PagemapScanner::scanIoctl(uint64_t start, uint64_t end, std::vector<PageRan
   return true;
 }
 
-void PagemapScanner::scanClassic(uint64_t start, uint64_t end, std::vector<PageRange>& out) {
+void PagemapScanner::scanClassic(uint64_t start, uint64_t end, bool privateOnly,
+                                 std::vector<PageRange>& out) {
   constexpr size_t kEntries = 8192;  // 64 KiB of pagemap per pread
   std::vector<uint64_t> buf(kEntries);
   uint64_t page = start / kPageSize, last = end / kPageSize;
@@ -115,7 +131,7 @@ void PagemapScanner::scanClassic(uint64_t start, uint64_t end, std::vector<PageR
     size_t got = static_cast<size_t>(r) / 8;
     if (got == 0) break;
     for (size_t i = 0; i < got; i++)
-      if (buf[i] & (kPmPresent | kPmSwapped))
+      if ((buf[i] & (kPmPresent | kPmSwapped)) && !(privateOnly && (buf[i] & kPmFileOrShared)))
         append(out, (page + i) * kPageSize, (page + i + 1) * kPageSize);
     page += got;
   }

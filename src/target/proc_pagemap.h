@@ -36,14 +36,19 @@ class PagemapScanner {
   // The present-or-swapped parts of [start, end) (rounded out to pages),
   // ascending and merged.
   std::vector<PageRange> resident(uint64_t start, uint64_t end);
+  // Only the private copies among them: pages of a private file mapping that
+  // the process wrote (copy-on-write), e.g. a PIE's relocated RELRO data.
+  // The file does not hold those bytes, so a core must.
+  std::vector<PageRange> privateCopies(uint64_t start, uint64_t end);
 
   // Use the classic pagemap file even if the ioctl works (for tests).
   void forceClassic() { ioctlOk_ = false; }
   bool usingIoctl() const { return ioctlOk_; }
 
  private:
-  bool scanIoctl(uint64_t start, uint64_t end, std::vector<PageRange>& out);
-  void scanClassic(uint64_t start, uint64_t end, std::vector<PageRange>& out);
+  std::vector<PageRange> scan(uint64_t start, uint64_t end, bool privateOnly);
+  bool scanIoctl(uint64_t start, uint64_t end, bool privateOnly, std::vector<PageRange>& out);
+  void scanClassic(uint64_t start, uint64_t end, bool privateOnly, std::vector<PageRange>& out);
 
   int pid_;
   int fd_ = -1;
