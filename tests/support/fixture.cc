@@ -110,7 +110,10 @@ std::string buildFixture(const Toolchain& tc, const std::string& name, BuildFlag
   fs::path out = cacheDir / (name + "-" + flags.key() + "-" + hashSources(src));
   if (fs::exists(out)) return out.string();
 
-  std::vector<std::string> argv = {tc.goBinary, "build", "-o", out.string() + ".tmp"};
+  // ctest runs test processes in parallel: build to a private name, then
+  // rename (atomic) so a reader never sees a half-written binary.
+  std::string tmp = out.string() + ".tmp." + std::to_string(getpid());
+  std::vector<std::string> argv = {tc.goBinary, "build", "-o", tmp};
   if (flags.noOpt) argv.push_back("-gcflags=all=-N -l");
   if (flags.pie) argv.push_back("-buildmode=pie");
   if (flags.stripped) argv.push_back("-ldflags=-s -w");
@@ -127,7 +130,7 @@ std::string buildFixture(const Toolchain& tc, const std::string& name, BuildFlag
   if (r.exitCode != 0)
     throw std::runtime_error("building fixture " + name + " with " + tc.name + " failed:\n" + r.out +
                              r.err);
-  fs::rename(out.string() + ".tmp", out);
+  fs::rename(tmp, out);
   return out.string();
 }
 
