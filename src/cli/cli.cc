@@ -267,6 +267,15 @@ int cliMain(int argc, char** argv) {
   CLI::App app{"gomemscope: see inside a Go program's maps, lists and heap, live or from a core"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "gomemscope 0.1.0");
+  app.footer(
+      "Targets: -p PID (live; stopped only while read) or -c CORE [-e BINARY].\n"
+      "Exit codes: 0 ok, 1 decoded but the structure has problems (listed), 2 error.\n"
+      "Examples:\n"
+      "  gomemscope info -p 4242\n"
+      "  gomemscope map -p 4242 main.cache --limit 10\n"
+      "  gomemscope map -c app.core -e ./app main.cache --format json\n"
+      "  gomemscope list -p 4242 main.queue\n"
+      "  gomemscope core -p 4242 -o app.core");
   CommonOptions o;
   std::function<int()> run;
 

@@ -103,10 +103,7 @@ class Walker {
   }
 
  private:
-  void problem(std::string p) {
-    if (s_.problems.size() < 100) s_.problems.push_back(std::move(p));
-    else if (s_.problems.size() == 100) s_.problems.push_back("(more problems not shown)");
-  }
+  void problem(std::string p) { addProblem(s_.problems, std::move(p)); }
 
   void bucket(uint64_t index, uint64_t addr, const uint8_t* bytes, bool old) {
     // Evacuated old buckets: every entry has moved to the new array.

@@ -39,6 +39,12 @@ std::vector<HeaderField> scalarFields(const Type* t, const uint8_t* bytes) {
   return out;
 }
 
+void addProblem(std::vector<std::string>& problems, std::string p) {
+  constexpr size_t kMax = 100;
+  if (problems.size() < kMax) problems.push_back(std::move(p));
+  else if (problems.size() == kMax) problems.push_back("(more problems not shown)");
+}
+
 const Type* pointee(const Type* t, const char* what) {
   if (!t || t->kind != Kind::Pointer || !t->elem)
     fail(ErrorKind::MissingDebugInfo, "DWARF: {} is not a typed pointer ({})", what,

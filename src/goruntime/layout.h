@@ -26,6 +26,10 @@ struct HeaderField {
 // Reads every integer/pointer-shaped field of a struct held in `bytes`, in order
 // (nested structs are skipped), for showing runtime headers.
 std::vector<HeaderField> scalarFields(const Type* t, const uint8_t* bytes);
+// Appends a problem to a decoder's list, keeping at most 100 (a corrupt
+// structure can produce one per slot; the first ones say what is wrong).
+void addProblem(std::vector<std::string>& problems, std::string p);
+
 // Strips typedef-like wrappers: returns the pointee of a Pointer type, or throws.
 const Type* pointee(const Type* t, const char* what);
 // True if values of this type contain pointers the GC scans.

@@ -51,9 +51,7 @@ ListSummary walkList(const Program& p, uint64_t addr,
   const Memory& m = p.mem();
   ListSummary s;
   s.addr = addr;
-  auto problem = [&](std::string msg) {
-    if (s.problems.size() < 100) s.problems.push_back(std::move(msg));
-  };
+  auto problem = [&](std::string msg) { addProblem(s.problems, std::move(msg)); };
   try {
     s.len = m.readPtr(addr + L.lenOff);
     uint64_t first = m.readPtr(addr + L.next);

@@ -83,10 +83,7 @@ class Walker {
   Walker(const Program& p, const Layout& L, MapSummary& s, const WalkOptions& o, const EntryFn& fn)
       : p_(p), m_(p.mem()), L_(L), s_(s), o_(o), fn_(fn) {}
 
-  void problem(std::string p) {
-    if (s_.problems.size() < 100) s_.problems.push_back(std::move(p));
-    else if (s_.problems.size() == 100) s_.problems.push_back("(more problems not shown)");
-  }
+  void problem(std::string p) { addProblem(s_.problems, std::move(p)); }
 
   // Scans n groups at addr; returns full slots. table = index in s_.tables or -1.
   uint64_t groups(uint64_t addr, uint64_t n, int table, uint64_t* tombstones) {
