@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -33,18 +34,22 @@ std::string findOnPath(const std::string& exe) {
   return "";
 }
 
-std::string hashSources(const fs::path& dir) {
-  // FNV-1a over file names and contents, sorted, so edits rebuild.
+std::string hashSources(const std::vector<fs::path>& dirs) {
+  // FNV-1a over file names (relative to the fixtures root) and contents,
+  // sorted, so edits rebuild.
   std::vector<fs::path> files;
-  for (auto& e : fs::recursive_directory_iterator(dir))
-    if (e.is_regular_file()) files.push_back(e.path());
+  for (const auto& dir : dirs) {
+    if (!fs::is_directory(dir)) continue;
+    for (auto& e : fs::recursive_directory_iterator(dir))
+      if (e.is_regular_file()) files.push_back(e.path());
+  }
   std::sort(files.begin(), files.end());
   uint64_t h = 1469598103934665603ull;
   auto mix = [&](const std::string& s) {
     for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
   };
   for (auto& f : files) {
-    mix(f.filename().string());
+    mix(f.lexically_relative(GMS_FIXTURE_DIR).string());
     std::ifstream in(f, std::ios::binary);
     std::stringstream ss;
     ss << in.rdbuf();
@@ -107,7 +112,10 @@ std::string buildFixture(const Toolchain& tc, const std::string& name, BuildFlag
   if (!fs::is_directory(src)) throw std::runtime_error("no fixture directory " + src.string());
   fs::path cacheDir = fs::path(GMS_FIXTURE_CACHE) / tc.name;
   fs::create_directories(cacheDir);
-  fs::path out = cacheDir / (name + "-" + flags.key() + "-" + hashSources(src));
+  // The shared ground-truth module (tests/fixtures/truth, pulled in by a
+  // go.mod replace) is part of every fixture's sources.
+  fs::path out = cacheDir / (name + "-" + flags.key() + "-" +
+                             hashSources({src, fs::path(GMS_FIXTURE_DIR) / "truth"}));
   if (fs::exists(out)) return out.string();
 
   // ctest runs test processes in parallel: build to a private name, then
