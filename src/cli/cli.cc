@@ -8,15 +8,19 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <map>
+#include <thread>
 
 #include "cli/session.h"
 #include "control/core_writer.h"
 #include "goruntime/goroutines.h"
 #include "goruntime/maps.h"
+#include "goruntime/memstats.h"
 #include "report/json_writer.h"
 #include "report/reports.h"
+#include "report/stats_report.h"
 
 namespace gms {
 
@@ -35,6 +39,7 @@ struct CommonOptions {
   bool buckets = false;
   std::string expr;
   std::string output;
+  std::string every, forDur;  // stats time series
 };
 
 void addTargetOptions(CLI::App* c, CommonOptions& o) {
@@ -220,6 +225,106 @@ int cmdPrint(CommonOptions& o) {
   return 0;
 }
 
+// "500ms", "2s", "1.5m", "1h" -> seconds.
+double parseDuration(const std::string& s, const char* what) {
+  size_t i = 0;
+  double v = 0;
+  try {
+    v = std::stod(s, &i);
+  } catch (const std::exception&) {
+    fail(ErrorKind::Usage, "{} '{}' is not a duration (e.g. 500ms, 2s, 1m)", what, s);
+  }
+  std::string unit = s.substr(i);
+  double mul = unit == "ms" ? 1e-3 : unit == "s" || unit.empty() ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : -1;
+  if (mul < 0 || v <= 0) fail(ErrorKind::Usage, "{} '{}' is not a duration (e.g. 500ms, 2s, 1m)", what, s);
+  return v * mul;
+}
+
+MemStats sampleMemStats(Session& s) {
+  MemStats m;
+  Out none(nullptr);
+  frozenRun(s, none, [&] { m = readMemStats(s.program()); });
+  return m;
+}
+
+int cmdStats(CommonOptions& o) {
+  auto s = Session::open(o.target);
+  printWarnings(*s);
+  const std::string& fmtName = o.format;
+  if (o.every.empty()) {
+    if (!o.forDur.empty()) fail(ErrorKind::Usage, "--for goes with --every");
+    MemStats m = sampleMemStats(*s);
+    Out out(stdout);
+    if (fmtName == "json") {
+      JsonWriter w(out);
+      writeMemStatsJson(w, m, true);
+      w.newline();
+    } else if (fmtName == "csv") {
+      fail(ErrorKind::Usage, "--format csv is for time series (--every)");
+    } else {
+      reportMemStatsText(out, m, s->target().describe());
+    }
+    return 0;
+  }
+  if (!s->live()) fail(ErrorKind::Usage, "--every samples a live process (--pid); a core holds one moment");
+  double every = parseDuration(o.every, "--every");
+  double total = o.forDur.empty() ? 0 : parseDuration(o.forDur, "--for");
+  // Samples at 0, every, 2*every, ... up to --for (rounded: 0.6/0.2 is 2.999...).
+  uint64_t samples = total > 0 ? uint64_t(std::floor(total / every + 1e-9)) + 1 : UINT64_MAX;
+  bool tty = isatty(2);
+  auto t0 = std::chrono::steady_clock::now();
+  MemStats prev{};
+  double prevT = 0;
+  Out out(stdout);
+  if (fmtName == "csv")
+    out.print("time_s,HeapAlloc,HeapInuse,HeapObjects,Sys,TotalAlloc,Mallocs,Frees,NumGC,NextGC,"
+              "allocs_per_s,alloc_bytes_per_s,gc_per_min\n");
+  else if (fmtName == "text")
+    out.print("{:>8} {:>11} {:>11} {:>11} {:>11} {:>12} {:>12} {:>7} {:>11} {:>8}\n", "time", "HeapAlloc",
+              "HeapInuse", "Sys", "NextGC", "allocs/s", "bytes/s", "NumGC", "objects", "GC/min");
+  out.flush();
+  for (uint64_t i = 0; i < samples; i++) {
+    auto due = t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                        std::chrono::duration<double>(every * double(i)));
+    std::this_thread::sleep_until(due);
+    MemStats m = sampleMemStats(*s);
+    double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    double dt = i ? t - prevT : 0;
+    double allocsPerS = dt > 0 ? double(m.Mallocs - prev.Mallocs) / dt : 0;
+    double bytesPerS = dt > 0 ? double(m.TotalAlloc - prev.TotalAlloc) / dt : 0;
+    double gcPerMin = dt > 0 ? double(m.NumGC - prev.NumGC) * 60 / dt : 0;
+    if (fmtName == "json") {
+      JsonWriter w(out);
+      w.beginObject();
+      w.field("time", t);
+      w.key("rates");
+      w.beginObject();
+      w.field("allocsPerSecond", allocsPerS);
+      w.field("allocBytesPerSecond", bytesPerS);
+      w.field("gcPerMinute", gcPerMin);
+      w.endObject();
+      w.key("memstats");
+      writeMemStatsJson(w, m, false);
+      w.endObject();
+      w.newline();
+    } else if (fmtName == "csv") {
+      out.print("{:.3f},{},{},{},{},{},{},{},{},{},{:.1f},{:.1f},{:.2f}\n", t, m.HeapAlloc, m.HeapInuse,
+                m.HeapObjects, m.Sys, m.TotalAlloc, m.Mallocs, m.Frees, m.NumGC, m.NextGC, allocsPerS,
+                bytesPerS, gcPerMin);
+    } else {
+      out.print("{:>7.1f}s {:>11} {:>11} {:>11} {:>11} {:>12.0f} {:>12} {:>7} {:>11} {:>8.1f}\n", t,
+                humanBytes(m.HeapAlloc), humanBytes(m.HeapInuse), humanBytes(m.Sys), humanBytes(m.NextGC),
+                allocsPerS, humanBytes(uint64_t(bytesPerS)) + "/s", m.NumGC, m.HeapObjects, gcPerMin);
+    }
+    out.flush();
+    if (tty && samples != UINT64_MAX)
+      fmt::print(stderr, "\r[sample {}/{}]{}", i + 1, samples, i + 1 == samples ? "\n" : "");
+    prev = m;
+    prevT = t;
+  }
+  return 0;
+}
+
 int cmdCore(CommonOptions& o) {
   if (!o.target.core.empty()) fail(ErrorKind::Usage, "core needs a live process (--pid), not a core");
   if (!o.target.pid) fail(ErrorKind::Usage, "core needs --pid PID");
@@ -305,6 +410,14 @@ int cliMain(int argc, char** argv) {
   print->add_option("--type", o.type, "the type when expr is an address");
   addOutputOptions(print, o, false);
   print->callback([&] { run = [&] { return cmdPrint(o); }; });
+
+  auto* stats = app.add_subcommand("stats", "runtime.MemStats from raw memory (no agent), once or as a time series");
+  addTargetOptions(stats, o);
+  stats->add_option("--format", o.format, "output format (csv: time series only)")
+      ->check(CLI::IsMember({"text", "json", "csv"}));
+  stats->add_option("--every", o.every, "sample a live process at this interval (e.g. 1s, 500ms)");
+  stats->add_option("--for", o.forDur, "stop sampling after this long (default: until Ctrl-C)");
+  stats->callback([&] { run = [&] { return cmdStats(o); }; });
 
   auto* core = app.add_subcommand("core", "write a core dump of a live process (no gdb needed)");
   core->add_option("-p,--pid", o.target.pid, "live process")->required();

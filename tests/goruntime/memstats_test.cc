@@ -1,0 +1,336 @@
+// readMemStats against runtime.ReadMemStats: the memstats fixture reads its
+// own statistics, prints them and then blocks without allocating; we rebuild
+// them from its memory, live (frozen) and from a core we write of it.
+//
+// Tolerances. The fixture allocates nothing after ReadMemStats except what it
+// declares in the truth's "After" (the -after mode: 2 tiny + 3 class-57
+// objects left unflushed in its mcache, which exercises the flush emulation),
+// and it waits out the runtime's own background work and thread starts before
+// reading (see its header). So every counter must equal truth + After exactly:
+//   exact: Alloc, TotalAlloc, Mallocs, Frees, HeapAlloc, HeapObjects, BySize,
+//          Sys, HeapSys, StackInuse, StackSys, MSpanSys, MCacheInuse,
+//          MCacheSys, BuckHashSys, GCSys, OtherSys, LastGC, PauseTotalNs,
+//          PauseNs, PauseEnd, NumGC, NumForcedGC, GCCPUFraction, EnableGC,
+//          DebugGC, Lookups; NextGC when it comes from GOGC.
+// Only what the -after batch may legitimately move is given room:
+//   HeapInuse   +[0, 48 KiB]: a new class-57 span (5 pages) and maybe a new
+//               tiny-block span (1 page);  HeapIdle = HeapSys - HeapInuse.
+//   HeapReleased -[0, 48 KiB]: those spans may come from released pages
+//               (the -freeos run releases everything before the read, so
+//               the background scavenger has nothing left to release).
+//   MSpanInuse  +[0, 64 mspans]: a P refills its mspan cache 64 at a time.
+//   NextGC      when it is the memory-limit goal, it drops by the bytes the
+//               new spans take beyond the objects in them (less the 3%
+//               headroom on 1.21+), ±4 for rounding; computed from HeapInuse.
+// Anything else is a bug in the reconstruction — or a fixture that was not
+// quiet after all (the trace says if the runtime started a thread since).
+#include "goruntime/memstats.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+
+#include "binary/binary.h"
+#include "control/core_writer.h"
+#include "control/freezer.h"
+#include "goruntime/program.h"
+#include "support/fixture.h"
+#include "target/core_file.h"
+#include "target/live_process.h"
+
+namespace gms::test {
+namespace {
+
+using nlohmann::json;
+
+struct Mode {
+  std::string name;
+  std::vector<std::string> args;
+  bool after = false;      // declared allocations after ReadMemStats
+  bool limitGoal = false;  // NextGC is the memory-limit goal
+};
+
+const Mode kModes[] = {
+    // GOGC=150, a large memory limit, FreeOSMemory before reading: the quiet case.
+    {"gogc", {"-gogc", "150", "-limit", "4294967296", "-freeos"}, false, false},
+    // GC off, 64 MiB limit (NextGC from the limit), unflushed allocations.
+    {"limit", {"-gogc", "-1", "-limit", "67108864", "-after"}, true, true},
+};
+
+// Field-by-field comparison; collects a line per field that differs from the
+// truth (for the log) and fails the test on any out-of-tolerance value.
+class Checker {
+ public:
+  Checker(std::string where, const json& truth) : where_(std::move(where)), t_(truth["MemStats"]) {}
+
+  uint64_t want(const char* f) const { return t_[f].get<uint64_t>(); }
+
+  void exact(const char* f, uint64_t got, uint64_t expect) {
+    note(f, got, expect);
+    EXPECT_EQ(got, expect) << where_ << ": " << f << " (truth " << want(f) << ")";
+  }
+  // expect+lo <= got <= expect+hi
+  void range(const char* f, uint64_t got, uint64_t expect, int64_t lo, int64_t hi) {
+    note(f, got, expect);
+    int64_t d = static_cast<int64_t>(got - expect);
+    EXPECT_TRUE(d >= lo && d <= hi) << where_ << ": " << f << " = " << got << ", truth " << expect << " (delta "
+                                    << d << " outside [" << lo << ", " << hi << "])";
+  }
+  std::string summary() const {
+    return where_ + ": " + std::to_string(checked_) + " fields checked, " +
+           (diffs_.empty() ? std::string("all equal to truth+After") : "differ: " + diffs_);
+  }
+
+ private:
+  void note(const char* f, uint64_t got, uint64_t expect) {
+    ++checked_;
+    if (got != expect) diffs_ += fmt::format("{}{:+} ", f, static_cast<int64_t>(got - expect));
+  }
+  std::string where_;
+  const json& t_;
+  std::string diffs_;
+  int checked_ = 0;
+};
+
+std::string pauseDiff(const std::array<uint64_t, 256>& got, const json& want) {
+  for (size_t i = 0; i < got.size(); ++i)
+    if (got[i] != want[i].get<uint64_t>())
+      return fmt::format("[{}] {} vs {}", i, got[i], want[i].get<uint64_t>());
+  return "";
+}
+
+void compare(const MemStats& m, const json& truth, const Mode& mode, const std::string& where) {
+  SCOPED_TRACE(where);
+  const json& t = truth["MemStats"];
+  const json& a = truth["After"];
+  uint64_t aMallocs = a["Mallocs"].get<uint64_t>(), aFrees = a["Frees"].get<uint64_t>();
+  uint64_t aBytes = a["TotalAlloc"].get<uint64_t>();
+  Checker c(where, truth);
+  auto w = [&](const char* f) { return c.want(f); };
+
+  // Allocation counters: exact, with the declared post-read batch.
+  c.exact("Alloc", m.Alloc, w("Alloc") + aBytes);
+  c.exact("TotalAlloc", m.TotalAlloc, w("TotalAlloc") + aBytes);
+  c.exact("HeapAlloc", m.HeapAlloc, w("HeapAlloc") + aBytes);
+  c.exact("Mallocs", m.Mallocs, w("Mallocs") + aMallocs);
+  c.exact("Frees", m.Frees, w("Frees") + aFrees);
+  c.exact("HeapObjects", m.HeapObjects, w("HeapObjects") + aMallocs - aFrees);
+  c.exact("Lookups", m.Lookups, w("Lookups"));
+  // Mapped memory: nothing maps more after the read.
+  c.exact("Sys", m.Sys, w("Sys"));
+  c.exact("HeapSys", m.HeapSys, w("HeapSys"));
+  c.exact("StackInuse", m.StackInuse, w("StackInuse"));
+  c.exact("StackSys", m.StackSys, w("StackSys"));
+  c.exact("MSpanSys", m.MSpanSys, w("MSpanSys"));
+  c.exact("MCacheInuse", m.MCacheInuse, w("MCacheInuse"));
+  c.exact("MCacheSys", m.MCacheSys, w("MCacheSys"));
+  c.exact("BuckHashSys", m.BuckHashSys, w("BuckHashSys"));
+  c.exact("GCSys", m.GCSys, w("GCSys"));
+  c.exact("OtherSys", m.OtherSys, w("OtherSys"));
+  // Span-level state the post-read batch may move (see the file comment).
+  int64_t spanRoom = mode.after ? 48 << 10 : 0;
+  c.range("HeapInuse", m.HeapInuse, w("HeapInuse"), 0, spanRoom);
+  c.range("HeapIdle", m.HeapIdle, w("HeapIdle"), -spanRoom, 0);
+  c.range("HeapReleased", m.HeapReleased, w("HeapReleased"), -spanRoom, 0);
+  EXPECT_EQ(m.HeapIdle + m.HeapInuse, m.HeapSys);
+  c.range("MSpanInuse", m.MSpanInuse, w("MSpanInuse"), 0, mode.after ? 64 * 256 : 0);
+  if (mode.limitGoal && mode.after) {
+    // memoryLimitHeapGoal = limit - nonHeap - headroom, with nonHeap =
+    // mappedReady - heapFree - heapAlloc: a new span of n bytes holding the
+    // batch's b bytes raises nonHeap by n - b (whether its pages were free or
+    // released), and the goal drops by that, less the 3% headroom (1.21+).
+    int64_t grew = static_cast<int64_t>(m.HeapInuse - w("HeapInuse")) - static_cast<int64_t>(aBytes);
+    int64_t a1 = -grew, a2 = -(grew - grew * 3 / 100);
+    c.range("NextGC", m.NextGC, w("NextGC"), std::min(a1, a2) - 4, std::max(a1, a2) + 4);
+  } else {
+    c.exact("NextGC", m.NextGC, w("NextGC"));
+  }
+  // GC history: exact.
+  c.exact("NumGC", m.NumGC, w("NumGC"));
+  c.exact("NumForcedGC", m.NumForcedGC, w("NumForcedGC"));
+  c.exact("LastGC", m.LastGC, w("LastGC"));
+  c.exact("PauseTotalNs", m.PauseTotalNs, w("PauseTotalNs"));
+  EXPECT_EQ(pauseDiff(m.PauseNs, t["PauseNs"]), "");
+  EXPECT_EQ(pauseDiff(m.PauseEnd, t["PauseEnd"]), "");
+  EXPECT_EQ(m.GCCPUFraction, t["GCCPUFraction"].get<double>());
+  EXPECT_EQ(m.EnableGC, t["EnableGC"].get<bool>());
+  EXPECT_EQ(m.DebugGC, t["DebugGC"].get<bool>());
+  // BySize: exact, plus the batch's classes.
+  ASSERT_EQ(t["BySize"].size(), m.BySize.size());
+  for (size_t i = 0; i < m.BySize.size(); ++i) {
+    const json& b = t["BySize"][i];
+    uint64_t extra = a["SmallAllocs"].value(std::to_string(i), uint64_t{0});
+    EXPECT_EQ(m.BySize[i].Size, b["Size"].get<uint32_t>()) << "class " << i;
+    EXPECT_EQ(m.BySize[i].Mallocs, b["Mallocs"].get<uint64_t>() + extra) << "class " << i;
+    EXPECT_EQ(m.BySize[i].Frees, b["Frees"].get<uint64_t>()) << "class " << i;
+  }
+
+  // Extras.
+  const auto& x = m.extras;
+  EXPECT_EQ(x.gcPercent, truth["GOGC"].get<int32_t>());
+  EXPECT_EQ(x.memoryLimit, truth["MemoryLimit"].get<int64_t>());
+  EXPECT_EQ(x.tinyAllocs + x.smallAllocs + x.largeAllocs, m.Mallocs);
+  EXPECT_EQ(x.smallAllocBytes + x.largeAllocBytes, m.TotalAlloc);
+  EXPECT_EQ(x.sizeClasses.size(), 68u);
+  // 10000 8-byte objects (2 per 16-byte block) and 5000 4-byte ones (4 per
+  // block): 5000 + 3750 objects beyond the first of each block.
+  EXPECT_GE(x.tinyAllocs, 8750u);
+  EXPECT_GE(x.largeAllocs, 40u + 400u) << "40 kept + 2x200 garbage large objects";
+  EXPECT_GE(x.largeFrees, 400u);
+  EXPECT_EQ(x.goalFromMemoryLimit, mode.limitGoal);
+  EXPECT_GE(x.procs, 1u);
+  // The flush emulation: exactly what the fixture left in its mcache.
+  uint64_t aSmall = 0;
+  for (auto& [k, v] : a["SmallAllocs"].items()) aSmall += v.get<uint64_t>();
+  EXPECT_EQ(x.unflushedTinyAllocs, a["TinyAllocs"].get<uint64_t>());
+  EXPECT_EQ(x.unflushedSmallAllocs, aSmall);
+  EXPECT_TRUE(x.notes.empty()) << where << ": " << fmt::format("{}", fmt::join(x.notes, "; "));
+  if (mode.after) {
+    EXPECT_GE(x.cachedSpans, 2u);
+  }
+  std::printf("[memstats] %s | unflushed tiny %llu small %llu (%llu B) in %llu cached spans, %u Ps | NextGC %llu (%s)\n",
+              c.summary().c_str(), (unsigned long long)x.unflushedTinyAllocs,
+              (unsigned long long)x.unflushedSmallAllocs, (unsigned long long)x.unflushedSmallBytes,
+              (unsigned long long)x.cachedSpans, x.procs, (unsigned long long)m.NextGC,
+              x.goalFromMemoryLimit ? "memory limit" : "GOGC");
+}
+
+class MemStatsVsRuntime : public ::testing::TestWithParam<std::tuple<std::string, int>> {};
+
+TEST_P(MemStatsVsRuntime, LiveAndCoreMatchReadMemStats) {
+  const Toolchain& tc = toolchain(std::get<0>(GetParam()));
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  const Mode& mode = kModes[std::get<1>(GetParam())];
+  std::string exe = buildFixture(tc, "memstats");
+  auto proc = RunningFixture::start(exe, mode.args);
+  const json& truth = proc->truth();
+  ASSERT_TRUE(truth.contains("MemStats")) << truth.dump();
+  ASSERT_GE(truth["MemStats"]["NumGC"].get<uint32_t>(), 2u);
+  std::string tag = tc.name + " " + mode.name;
+
+  // If the runtime started an OS thread after ReadMemStats, it allocated
+  // (m, g0, gsignal and stacks) after the truth was taken: say so, since
+  // that, not the reconstruction, would explain differences.
+  size_t threadsNow = 0;
+  for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator(
+           "/proc/" + std::to_string(proc->pid()) + "/task"))
+    ++threadsNow;
+  SCOPED_TRACE(fmt::format("OS threads: {} at ReadMemStats, {} now", truth["Threads"].get<int>(), threadsNow));
+
+  auto bin = Binary::open(exe);
+  MemStats live;
+  {
+    auto lp = LiveProcess::open(proc->pid());
+    Program prog(*lp, *bin);
+    Freezer f(proc->pid());
+    lp->setFrozen(true);
+    live = readMemStats(prog);
+    lp->setFrozen(false);
+  }
+  compare(live, truth, mode, tag + " live");
+
+  std::string core = tempDir() + "/memstats-" + tc.name + "-" + mode.name + ".core";
+  {
+    auto lp = LiveProcess::open(proc->pid());
+    Freezer f(proc->pid());
+    lp->setFrozen(true);
+    writeCore(*lp, f, core);
+  }
+  auto cf = CoreFile::open(core);
+  cf->setUnderlay(&bin->fileMemory());
+  Program cprog(*cf, *bin);
+  MemStats fromCore = readMemStats(cprog);
+  compare(fromCore, truth, mode, tag + " core");
+  // Nothing ran in between that could change a counter.
+  EXPECT_EQ(fromCore.Mallocs, live.Mallocs);
+  EXPECT_EQ(fromCore.TotalAlloc, live.TotalAlloc);
+  EXPECT_EQ(fromCore.NumGC, live.NumGC);
+  EXPECT_EQ(fromCore.Sys, live.Sys);
+  EXPECT_EQ(fromCore.NextGC, live.NextGC);
+  EXPECT_TRUE(proc->alive());
+  unlink(core.c_str());
+}
+
+INSTANTIATE_TEST_SUITE_P(Toolchains, MemStatsVsRuntime,
+                         ::testing::Combine(::testing::Values("go1.19", "go1.26"), ::testing::Values(0, 1)),
+                         [](const auto& info) {
+                           std::string n = std::get<0>(info.param) + "_" + kModes[std::get<1>(info.param)].name;
+                           for (auto& ch : n)
+                             if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           return n;
+                         });
+
+// Layout failures are errors that name what is missing, never crashes.
+class FakeTarget : public Target {
+ public:
+  FakeMemory mem;
+  const Memory& memory() const override { return mem; }
+  bool isLive() const override { return false; }
+  int pid() const override { return 0; }
+  std::string exePath() const override { return ""; }
+  std::vector<ThreadState> threads() const override { return {}; }
+  std::string describe() const override { return "synthetic memory"; }
+};
+
+TEST(MemStatsErrors, UnreadableMemoryIsAnErrorNamingTheStructure) {
+  const Toolchain& tc = toolchain("go1.26");
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  auto bin = Binary::open(buildFixture(tc, "memstats"));
+  FakeTarget t;  // no memory at all
+  Program prog(t, *bin);
+  try {
+    readMemStats(prog);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Fault);
+    EXPECT_NE(std::string(e.what()).find("runtime.memstats"), std::string::npos) << e.what();
+  }
+}
+
+TEST(MemStatsErrors, StrippedBinaryNamesTheMissingDebugInfo) {
+  const Toolchain& tc = toolchain("go1.19");
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  auto bin = Binary::open(buildFixture(tc, "memstats", BuildFlags{.stripped = true}));
+  FakeTarget t;
+  Program prog(t, *bin);
+  try {
+    readMemStats(prog);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::MissingDebugInfo) << e.what();
+  }
+}
+
+TEST(MemStatsErrors, ImplausibleAllpAndGomaxprocsAreCorrupt) {
+  const Toolchain& tc = toolchain("go1.19");
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  auto bin = Binary::open(buildFixture(tc, "memstats"));
+  FakeTarget t;
+  Program prog(t, *bin);
+  // Zeroed runtime globals, then a wild allp length.
+  for (const char* name : {"runtime.memstats", "runtime.emptymspan", "runtime.mheap_", "runtime.gcController"}) {
+    auto g = prog.findGlobal(name);
+    ASSERT_TRUE(g && g->type) << name;
+    t.mem.add(g->addr, std::vector<uint8_t>(g->type->size));
+  }
+  auto allp = prog.findGlobal("runtime.allp");
+  auto procs = prog.findGlobal("runtime.gomaxprocs");
+  ASSERT_TRUE(allp && procs);
+  uint64_t hdr[3] = {0x1000, uint64_t(1) << 40, uint64_t(1) << 40};
+  std::vector<uint8_t> hb(24);
+  std::memcpy(hb.data(), hdr, 24);
+  t.mem.add(allp->addr, hb);
+  t.mem.add(procs->addr, std::vector<uint8_t>{4, 0, 0, 0});
+  try {
+    readMemStats(prog);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Corrupt) << e.what();
+    EXPECT_NE(std::string(e.what()).find("runtime.allp"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace gms::test
