@@ -21,6 +21,10 @@
 #include "report/json_writer.h"
 #include "report/reports.h"
 #include "report/stats_report.h"
+#include "report/top_report.h"
+#include "analysis/advice.h"
+#include "goruntime/discover.h"
+#include "goruntime/layout.h"
 
 namespace gms {
 
@@ -40,6 +44,13 @@ struct CommonOptions {
   std::string expr;
   std::string output;
   std::string every, forDur;  // stats time series
+  // advise
+  uint64_t keys = 0;
+  int64_t hint = -1;
+  std::string keyType, valueType;
+  // top
+  std::vector<std::string> skip, only;
+  int64_t maxObjects = -1;
 };
 
 void addTargetOptions(CLI::App* c, CommonOptions& o) {
@@ -325,6 +336,94 @@ int cmdStats(CommonOptions& o) {
   return 0;
 }
 
+int cmdTop(CommonOptions& o) {
+  auto s = Session::open(o.target);
+  printWarnings(*s);
+  DiscoverOptions d;
+  if (!o.skip.empty()) d.skipPackages.insert(d.skipPackages.end(), o.skip.begin(), o.skip.end());
+  d.onlyPackages = o.only;
+  if (o.maxObjects >= 0) d.maxObjects = uint64_t(o.maxObjects);
+  Out out(stdout);
+  Discovery found;
+  frozenRun(*s, out, [&] { found = discover(s->program(), d); });
+  TopFormat f = o.format == "json" ? TopFormat::Json : o.format == "csv" ? TopFormat::Csv : TopFormat::Text;
+  uint64_t limit = o.limit >= 0 ? uint64_t(o.limit) : (f == TopFormat::Text ? 30 : 0);
+  reportTop(out, found, s->target().describe(), f, limit);
+  return 0;
+}
+
+// The allocation-relevant shape of a DWARF type: size, alignment, pointers.
+TypeShape shapeOf(const Type* t) {
+  TypeShape sh;
+  sh.size = t->size;
+  sh.pointers = typeHasPointers(t);
+  std::function<uint64_t(const Type*, int)> align = [&](const Type* x, int depth) -> uint64_t {
+    if (!x || depth > 16) return 1;
+    switch (x->kind) {
+      case Kind::Struct: {
+        uint64_t a = 1;
+        for (const auto& f : x->fields) a = std::max(a, align(f.type, depth + 1));
+        return a;
+      }
+      case Kind::Array: return x->len ? align(x->elem, depth + 1) : 1;
+      case Kind::Complex64: return 4;
+      case Kind::Complex128: return 8;
+      default: return std::clamp<uint64_t>(x->size, 1, 8);
+    }
+  };
+  sh.align = align(t, 0);
+  return sh;
+}
+
+int cmdAdvise(CommonOptions& o) {
+  std::optional<uint64_t> hint;
+  if (o.hint >= 0) hint = uint64_t(o.hint);
+  std::vector<MapAdvice> out;
+  std::string title;
+  if (o.target.pid || !o.target.core.empty()) {
+    if (o.expr.empty()) fail(ErrorKind::Usage, "advise on a target needs a map expression, e.g. main.cache");
+    auto s = Session::open(o.target);
+    printWarnings(*s);
+    const Program& p = s->program();
+    MapSummary sum;
+    const Type* mt = nullptr;
+    Out none(nullptr);
+    frozenRun(*s, none, [&] {
+      Located l = locate(p, o);
+      mt = l.type;
+      uint64_t a = l.addr;
+      if (!l.headerDirect)
+        while (mt && mt->kind == Kind::Pointer) {
+          a = p.mem().readPtr(a);
+          mt = mt->elem;
+        }
+      if (!mt || mt->kind != Kind::Map) fail(ErrorKind::Usage, "{} is not a map", o.expr);
+      Located m = l;
+      m.addr = a;
+      m.type = mt;
+      sum = walkMap(p, mt, mapHeaderOf(p, m), {}, nullptr);
+    });
+    uint64_t keys = o.keys ? o.keys : sum.len;
+    MapShape shape;
+    shape.key = shapeOf(mt->key);
+    shape.value = shapeOf(mt->elem);
+    shape.goMinor = p.build().minor;
+    shape.impl = mapImplOf(mt);
+    out.push_back(adviseMap(shape, keys, hint));
+    title = fmt::format("{} ({}) holds {} keys; footprint now {}{}", o.expr, mt->name, sum.len,
+                        humanBytes(sum.footprint.total()), o.keys ? fmt::format("; advice for {} keys", keys) : "");
+  } else {
+    if (!o.keys) fail(ErrorKind::Usage, "give --keys N with --key and --value types, or a target and a map");
+    if (o.keyType.empty() || o.valueType.empty()) fail(ErrorKind::Usage, "give --key and --value types");
+    out.push_back(adviseMap(mapShapeFromGoTypes(o.keyType, o.valueType, 19, MapImpl::Classic), o.keys, hint));
+    out.push_back(adviseMap(mapShapeFromGoTypes(o.keyType, o.valueType, 26, MapImpl::Swiss), o.keys, hint));
+    title = fmt::format("map[{}]{} with {} keys", o.keyType, o.valueType, o.keys);
+  }
+  Out w(stdout);
+  reportAdvice(w, out, title, o.format == "json" ? Format::Json : Format::Text);
+  return 0;
+}
+
 int cmdCore(CommonOptions& o) {
   if (!o.target.core.empty()) fail(ErrorKind::Usage, "core needs a live process (--pid), not a core");
   if (!o.target.pid) fail(ErrorKind::Usage, "core needs --pid PID");
@@ -418,6 +517,26 @@ int cliMain(int argc, char** argv) {
   stats->add_option("--every", o.every, "sample a live process at this interval (e.g. 1s, 500ms)");
   stats->add_option("--for", o.forDur, "stop sampling after this long (default: until Ctrl-C)");
   stats->callback([&] { run = [&] { return cmdStats(o); }; });
+
+  auto* top = app.add_subcommand("top", "every map and list reachable from globals, ranked by footprint");
+  addTargetOptions(top, o);
+  top->add_option("--format", o.format, "output format")->check(CLI::IsMember({"text", "json", "csv"}));
+  top->add_option("--limit", o.limit, "rows shown (default 30 in text, all otherwise; 0 = all)");
+  top->add_option("--skip", o.skip, "also skip globals of these packages (prefix/... patterns)");
+  top->add_option("--only", o.only, "walk only globals of these packages");
+  top->add_option("--max-objects", o.maxObjects, "stop after visiting this many objects (budget)");
+  top->callback([&] { run = [&] { return cmdTop(o); }; });
+
+  auto* advise = app.add_subcommand("advise", "map sizing advice: what make(map[K]V, hint) allocates, classic and Swiss");
+  addTargetOptions(advise, o);
+  advise->add_option("expr", o.expr, "a map in the target (with -p or -c), e.g. main.cache");
+  advise->add_option("--keys", o.keys, "number of keys (default: the map's current len)");
+  advise->add_option("--key", o.keyType, "key type without a target, e.g. string, int64, [16]byte");
+  advise->add_option("--value", o.valueType, "value type without a target, e.g. int, struct{}");
+  advise->add_option("--hint", o.hint, "the make() hint to evaluate (default: --keys)");
+  advise->add_option("--type", o.type, "the map type when expr is an address");
+  advise->add_option("--format", o.format, "output format")->check(CLI::IsMember({"text", "json"}));
+  advise->callback([&] { run = [&] { return cmdAdvise(o); }; });
 
   auto* core = app.add_subcommand("core", "write a core dump of a live process (no gdb needed)");
   core->add_option("-p,--pid", o.target.pid, "live process")->required();

@@ -1,0 +1,697 @@
+#include "goruntime/discover.h"
+
+#include <algorithm>
+#include <deque>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "goruntime/layout.h"
+#include "goruntime/list.h"
+
+namespace gms {
+
+std::vector<std::string> defaultSkipPackages() {
+  return {"runtime", "runtime/...", "internal/...", "vendor/...", "sync",    "sync/...",
+          "reflect", "unicode",     "unicode/...",  "syscall",    "unique",  "weak",
+          "iter",    "unsafe",      "errors",       "math",       "math/...", "strconv",
+          "sort",    "slices",      "maps",         "cmp",        "go:...",  "type:..."};
+}
+
+bool packageMatches(std::string_view pkg, std::string_view pattern) {
+  if (pattern.size() >= 4 && pattern.substr(pattern.size() - 4) == "/...") {
+    std::string_view base = pattern.substr(0, pattern.size() - 4);
+    return pkg == base || (pkg.size() > base.size() && pkg.substr(0, base.size()) == base &&
+                           pkg[base.size()] == '/');
+  }
+  // "go:..." / "type:...": linker pseudo-packages, matched by prefix.
+  if (pattern.size() >= 4 && pattern.substr(pattern.size() - 3) == "..." &&
+      pattern[pattern.size() - 4] == ':')
+    return pkg.substr(0, pattern.size() - 3) == pattern.substr(0, pattern.size() - 3);
+  return pkg == pattern;
+}
+
+std::string packageOf(std::string_view name) {
+  // Linker pseudo-variables ("go:buildinfo", "type:*", older "go.itab.…").
+  for (std::string_view pre : {"go:", "type:", "go."})
+    if (name.substr(0, pre.size()) == pre) return std::string(pre.substr(0, pre.size() - 1)) + ":";
+  size_t slash = name.rfind('/');
+  size_t dot = name.find('.', slash == std::string_view::npos ? 0 : slash + 1);
+  if (dot == std::string_view::npos) return std::string(name);
+  std::string pkg(name.substr(0, dot));
+  // Dots in the last path element are escaped in symbol names: yaml%2ev3.
+  for (size_t i; (i = pkg.find("%2e")) != std::string::npos;) pkg.replace(i, 3, ".");
+  return pkg;
+}
+
+double DiscoverStats::objectsPerSecond() const {
+  double s = std::chrono::duration<double>(elapsed).count();
+  return s > 0 ? double(objects) / s : 0;
+}
+
+namespace {
+
+constexpr size_t kMaxErrors = 100;
+constexpr uint64_t kChunk = uint64_t(4) << 20;        // bulk reads of arrays
+constexpr uint64_t kMaxObject = uint64_t(256) << 20;  // a larger single object is corrupt here
+constexpr size_t kKeyShown = 48;
+constexpr int kMaxDepthCap = 1000;  // the walk recurses: keep the stack bounded                      // bytes of a string key in a path
+
+struct Seg {
+  enum K : uint8_t { Root, Field, Index, MapValue, MapKey, Assert } kind;
+  const std::string* name = nullptr;  // Root, Field, Assert
+  uint64_t n = 0;                     // Index; MapValue/MapKey: key address
+  const Type* keyType = nullptr;      // MapValue/MapKey
+};
+
+// The visited set: (address, type) pairs in an open-addressing table (a
+// node-based std::unordered_set spends most of a big walk in malloc).
+class VisitedSet {
+ public:
+  VisitedSet() : slots_(1024) {}
+  // True when (addr, t) was not in the set (and is now).
+  bool insert(uint64_t addr, const Type* t) {
+    if ((used_ + 1) * 4 > slots_.size() * 3) grow();
+    return place(addr, t);
+  }
+
+ private:
+  struct Slot {
+    uint64_t addr = 0;
+    const Type* type = nullptr;  // nullptr: empty
+  };
+  static uint64_t mix(uint64_t addr, const Type* t) {
+    uint64_t h = addr ^ (reinterpret_cast<uintptr_t>(t) * 0x9e3779b97f4a7c15ull);
+    h ^= h >> 31;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 29;
+    return h;
+  }
+  bool place(uint64_t addr, const Type* t) {
+    size_t mask = slots_.size() - 1;
+    for (size_t i = mix(addr, t) & mask;; i = (i + 1) & mask) {
+      Slot& s = slots_[i];
+      if (!s.type) {
+        s = {addr, t};
+        used_++;
+        return true;
+      }
+      if (s.addr == addr && s.type == t) return false;
+    }
+  }
+  void grow() {
+    std::vector<Slot> old(slots_.size() * 2);
+    old.swap(slots_);
+    used_ = 0;
+    for (const Slot& s : old)
+      if (s.type) place(s.addr, s.type);
+  }
+  std::vector<Slot> slots_;
+  size_t used_ = 0;
+};
+
+struct SliceKey {
+  uint64_t arr;
+  const Type* elem;
+  bool operator==(const SliceKey&) const = default;
+};
+struct SliceKeyHash {
+  size_t operator()(const SliceKey& k) const {
+    return std::hash<uint64_t>()(k.arr ^ (reinterpret_cast<uintptr_t>(k.elem) << 1));
+  }
+};
+
+void quoteInto(std::string& out, std::string_view s, bool truncated) {
+  out.push_back('"');
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (c < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", c);
+        else out.push_back(char(c));
+    }
+  }
+  if (truncated) out += "…";
+  out.push_back('"');
+}
+
+class Walker {
+ public:
+  Walker(const Program& p, const DiscoverOptions& o, Discovery& out)
+      : p_(p),
+        m_(p.mem()),
+        o_(o),
+        out_(out),
+        start_(std::chrono::steady_clock::now()),
+        maxDepth_(std::clamp(o.maxDepth, 0, kMaxDepthCap)) {
+    const TypeProvider& tp = p.types();
+    listT_ = tp.findType("container/list.List");
+    elemT_ = tp.findType("container/list.Element");
+    if (elemT_) {
+      if (const Field* f = elemT_->field("Value")) elemValue_ = f;
+      if (const Field* f = elemT_->field("list")) elemList_ = f;
+    }
+  }
+
+  void run() {
+    const auto& all = p_.types().globals();
+    std::vector<const Global*> roots;
+    roots.reserve(all.size());
+    for (const auto& g : all) {
+      std::string pkg = packageOf(g.name);
+      bool skip = std::any_of(o_.skipPackages.begin(), o_.skipPackages.end(),
+                              [&](const std::string& pat) { return packageMatches(pkg, pat); });
+      if (!skip && !o_.onlyPackages.empty())
+        skip = std::none_of(o_.onlyPackages.begin(), o_.onlyPackages.end(),
+                            [&](const std::string& pat) { return packageMatches(pkg, pat); });
+      if (skip) {
+        out_.stats.globalsSkipped++;
+        continue;
+      }
+      if (!g.type || !g.type->size) continue;
+      roots.push_back(&g);
+    }
+    // main first, then by name: deterministic, and "the first path" of a
+    // shared object is the program's own when it has one.
+    auto isMain = [](const Global* g) { return g->name.rfind("main.", 0) == 0; };
+    std::sort(roots.begin(), roots.end(), [&](const Global* a, const Global* b) {
+      bool ma = isMain(a), mb = isMain(b);
+      if (ma != mb) return ma;
+      return a->name < b->name;
+    });
+    // A pointer to a global is not followed: the global is walked as its own
+    // root, so what it holds keeps the global's name.
+    for (const Global* g : roots)
+      if (reach(g->type)) visited_.insert(g->addr + p_.loadBias(), g->type);
+    for (const Global* g : roots) {
+      if (stop_) break;
+      out_.stats.globals++;
+      if (!reach(g->type)) continue;
+      uint64_t addr = g->addr + p_.loadBias();
+      path_.push_back({Seg::Root, &g->name});
+      if (!count()) {
+        path_.pop_back();
+        break;
+      }
+      object(addr, g->type, 0);
+      path_.pop_back();
+    }
+    out_.stats.elapsed = std::chrono::steady_clock::now() - start_;
+    std::stable_sort(out_.items.begin(), out_.items.end(), [](const Found& a, const Found& b) {
+      if (a.footprint != b.footprint) return a.footprint > b.footprint;
+      return a.path < b.path;
+    });
+  }
+
+ private:
+  // ---- budget and errors ----
+
+  // Counts one object; false (and stop) once over budget.
+  bool count() {
+    auto& s = out_.stats;
+    s.objects++;
+    if (o_.maxObjects && s.objects > o_.maxObjects) return over("objects");
+    if (o_.maxBytes && s.bytesRead > o_.maxBytes) return over("bytes");
+    if (o_.maxTime.count() && (s.objects & 1023) == 0 &&
+        std::chrono::steady_clock::now() - start_ > o_.maxTime)
+      return over("time");
+    return !stop_;
+  }
+  bool addBytes(uint64_t bytes) {
+    out_.stats.bytesRead += bytes;
+    if (o_.maxBytes && out_.stats.bytesRead > o_.maxBytes) return over("bytes");
+    return !stop_;
+  }
+  bool over(const char* why) {
+    if (!stop_) {
+      stop_ = true;
+      out_.stats.budgetHit = true;
+      out_.stats.budgetReason = why;
+    }
+    return false;
+  }
+  void error(std::string msg) {
+    out_.stats.errors++;
+    if (out_.errors.size() < kMaxErrors) out_.errors.push_back({renderPath(), std::move(msg)});
+  }
+
+  // ---- "can this type lead to a map or list?" (cached per Type) ----
+
+  bool reach(const Type* t) {
+    if (!t) return false;
+    if (auto it = reach_.find(t); it != reach_.end()) return it->second;
+    std::vector<const Type*> todo{t};
+    std::unordered_set<const Type*> seen{t};
+    bool found = false;
+    while (!todo.empty() && !found) {
+      const Type* x = todo.back();
+      todo.pop_back();
+      if (x != t) {
+        if (auto it = reach_.find(x); it != reach_.end()) {
+          if (it->second) found = true;
+          continue;
+        }
+      }
+      auto push = [&](const Type* y) {
+        if (y && seen.insert(y).second) todo.push_back(y);
+      };
+      switch (x->kind) {
+        case Kind::Map: found = true; break;
+        case Kind::Interface: found = o_.followInterfaces; break;
+        case Kind::Struct:
+          if (x == listT_ || x == elemT_) {
+            found = true;
+            break;
+          }
+          for (const auto& f : x->fields) push(f.type);
+          break;
+        case Kind::Pointer:
+        case Kind::Slice:
+          push(x->elem);
+          break;
+        case Kind::Array:
+          if (x->len) push(x->elem);
+          break;
+        default: break;
+      }
+    }
+    if (found) {
+      reach_[t] = true;
+    } else {
+      // Nothing reachable from t leads anywhere: neither does anything in between.
+      for (const Type* x : seen) reach_[x] = false;
+    }
+    return found;
+  }
+
+  // ---- reading ----
+
+  // [addr, addr+n) for the object being scanned at `depth`: a view of the
+  // target when it lends one, else a copy in that depth's buffer (objects
+  // nested inside it are read at deeper levels, so it stays valid).
+  const uint8_t* fetch(uint64_t addr, uint64_t n, int depth) {
+    if (const uint8_t* v = m_.view(addr, n)) return v;
+    while (bufs_.size() <= size_t(depth)) bufs_.emplace_back();
+    auto& b = bufs_[size_t(depth)];
+    if (b.size() < n) b.resize(n);
+    m_.read(addr, b.data(), n);
+    return b.data();
+  }
+
+  // The object of type t at addr, read and scanned at `depth`.
+  void object(uint64_t addr, const Type* t, int depth) {
+    if (t->kind == Kind::Array && t->size > kChunk) {
+      array(addr, 0, t->len, t->elem, depth);
+      return;
+    }
+    if (t->size > kMaxObject) {
+      error(fmt::format("{} at {:#x}: size {} is implausible", t->name, addr, t->size));
+      return;
+    }
+    const uint8_t* b;
+    try {
+      b = fetch(addr, t->size, depth);
+    } catch (const Error& e) {
+      error(fmt::format("{} at {:#x} unreadable: {}", t->name, addr, e.what()));
+      return;
+    }
+    if (!addBytes(t->size)) return;
+    scan(t, b, addr, depth);
+  }
+
+  // Elements [from, len) of elem at base, read in chunks.
+  void array(uint64_t base, uint64_t from, uint64_t len, const Type* elem, int depth) {
+    if (!elem) return;
+    uint64_t es = elem->size;
+    if (!es) return;
+    if (len > (uint64_t(1) << 40) / es) {
+      error(fmt::format("array at {:#x}: length {} of {} is implausible", base, len, elem->name));
+      return;
+    }
+    uint64_t per = std::max<uint64_t>(1, kChunk / es);
+    for (uint64_t i = from; i < len && !stop_; i += per) {
+      uint64_t n = std::min(per, len - i);
+      const uint8_t* b;
+      try {
+        b = fetch(base + i * es, n * es, depth);
+      } catch (const Error& e) {
+        error(fmt::format("elements {}..{} at {:#x} unreadable: {}", i, i + n, base + i * es, e.what()));
+        continue;
+      }
+      if (!addBytes(n * es)) return;
+      for (uint64_t j = 0; j < n && !stop_; j++) {
+        path_.push_back({Seg::Index, nullptr, i + j});
+        scan(elem, b + j * es, base + (i + j) * es, depth);
+        path_.pop_back();
+      }
+    }
+  }
+
+  // Follows a pointer to a `t` (reach(t) is known true).
+  void follow(uint64_t target, const Type* t, int depth) {
+    if (!target || !t->size) return;
+    if (depth + 1 > maxDepth_) {
+      out_.stats.depthLimited++;
+      return;
+    }
+    if (!visited_.insert(target, t)) return;
+    if (!count()) return;
+    object(target, t, depth + 1);
+  }
+
+  // The value of type t held in b (its address addr); reach(t) is true.
+  void scan(const Type* t, const uint8_t* b, uint64_t addr, int depth) {
+    if (stop_) return;
+    switch (t->kind) {
+      case Kind::Pointer:
+        if (t->elem && reach(t->elem)) follow(loadU64(b), t->elem, depth);
+        return;
+      case Kind::Map:
+        if (uint64_t h = loadU64(b)) visitMap(t, h, depth);
+        return;
+      case Kind::Slice: {
+        uint64_t arr = loadU64(b), len = loadU64(b + 8), cap = loadU64(b + 16);
+        if (!arr || !len || !t->elem || !reach(t->elem)) return;
+        if (len > cap) {
+          error(fmt::format("slice at {:#x}: len {} > cap {}", addr, len, cap));
+          return;
+        }
+        if (depth + 1 > maxDepth_) {
+          out_.stats.depthLimited++;
+          return;
+        }
+        // Slices sharing a backing array: visit only elements no slice of
+        // it has covered yet (s[:2] then s[:10] walks 2..9 the second time).
+        uint64_t& done = slices_[SliceKey{arr, t->elem}];
+        if (len <= done) return;
+        uint64_t from = done;
+        done = len;
+        if (!count()) return;
+        array(arr, from, len, t->elem, depth + 1);
+        return;
+      }
+      case Kind::Array: {
+        if (!t->elem || !reach(t->elem)) return;
+        uint64_t es = t->elem->size;
+        for (uint64_t i = 0; i < t->len && !stop_; i++) {
+          path_.push_back({Seg::Index, nullptr, i});
+          scan(t->elem, b + i * es, addr + i * es, depth);
+          path_.pop_back();
+        }
+        return;
+      }
+      case Kind::Struct:
+        if (t == listT_) {
+          visitList(addr, depth);
+          return;
+        }
+        if (t == elemT_) {
+          visitElement(b, addr, depth);
+          return;
+        }
+        for (const auto& f : t->fields) {
+          if (stop_) return;
+          if (!reach(f.type) || f.offset + f.type->size > t->size) continue;
+          path_.push_back({Seg::Field, &f.name});
+          scan(f.type, b + f.offset, addr + f.offset, depth);
+          path_.pop_back();
+        }
+        return;
+      case Kind::Interface:
+        iface(t, b, addr, depth);
+        return;
+      default: return;
+    }
+  }
+
+  void iface(const Type* t, const uint8_t* b, uint64_t addr, int depth) {
+    if (!o_.followInterfaces) return;
+    uint64_t w0 = loadU64(b), w1 = loadU64(b + 8);
+    if (!w0) return;
+    const DynType* dt;
+    try {
+      uint64_t desc = w0;
+      if (t->nonEmptyInterface) {  // word 0 is the *itab; its _type is at +8
+        auto it = itabs_.find(w0);
+        if (it == itabs_.end()) it = itabs_.emplace(w0, m_.readPtr(w0 + 8)).first;
+        desc = it->second;
+      }
+      dt = &p_.dynamicType(desc);
+    } catch (const Error& e) {
+      error(fmt::format("interface at {:#x}: dynamic type unreadable: {}", addr, e.what()));
+      return;
+    }
+    if (!dt->type) {
+      out_.stats.untypedInterfaces++;
+      return;
+    }
+    if (!reach(dt->type)) return;
+    path_.push_back({Seg::Assert, &dt->name});
+    if (dt->directIface) {
+      // Pointer-shaped: the data word is the value itself.
+      if (dt->type->size <= 8) scan(dt->type, b + 8, addr + 8, depth);
+    } else {
+      follow(w1, dt->type, depth);
+    }
+    path_.pop_back();
+  }
+
+  Found& record(FoundKind kind, const Type* t, uint64_t addr) {
+    Found& f = out_.items.emplace_back();
+    f.kind = kind;
+    f.path = renderPath();
+    f.type = t;
+    f.typeName = t ? t->name : "";
+    f.addr = addr;
+    return f;
+  }
+
+  void visitMap(const Type* t, uint64_t hdr, int depth) {
+    if (auto it = maps_.find(hdr); it != maps_.end()) {
+      out_.items[it->second].otherRefs++;
+      return;
+    }
+    if (depth + 1 > maxDepth_) {
+      out_.stats.depthLimited++;
+      return;
+    }
+    if (!count()) return;
+    size_t idx = out_.items.size();
+    maps_.emplace(hdr, idx);
+    record(FoundKind::Map, t, hdr);
+    out_.stats.maps++;
+    int d = depth + 1;
+    bool keys = t->key && reach(t->key);
+    bool vals = t->elem && reach(t->elem);
+    EntryFn fn;
+    if (keys || vals) {
+      fn = [&, d](uint64_t k, uint64_t v) {
+        if (stop_ || !count()) return false;
+        if (keys) {
+          path_.push_back({Seg::MapKey, nullptr, k, t->key});
+          object(k, t->key, d);
+          path_.pop_back();
+        }
+        if (vals && !stop_) {
+          path_.push_back({Seg::MapValue, nullptr, k, t->key});
+          object(v, t->elem, d);
+          path_.pop_back();
+        }
+        return !stop_;
+      };
+    }
+    MapSummary s;
+    try {
+      s = walkMap(p_, t, hdr, {}, fn);
+    } catch (const Error& e) {
+      error(fmt::format("map {} at {:#x}: {}", t->name, hdr, e.what()));
+      Found& f = out_.items[idx];
+      f.problems = 1;
+      f.firstProblem = e.what();
+      return;
+    }
+    addBytes(s.footprint.total());
+    Found& f = out_.items[idx];
+    f.impl = s.impl;
+    f.len = s.len;
+    f.found = s.found;
+    f.mapFootprint = s.footprint;
+    f.footprint = s.footprint.total();
+    f.loadFactor = s.loadFactor();
+    f.buckets = s.impl == MapImpl::Classic ? s.nbuckets : s.capacity;
+    f.overflowBuckets = s.overflowBuckets;
+    f.tombstones = s.tombstones;
+    f.growing = s.growing;
+    f.sameSizeGrow = s.sameSizeGrow;
+    f.torn = s.torn;
+    f.problems = s.problems.size();
+    if (!s.problems.empty()) f.firstProblem = s.problems.front();
+  }
+
+  void visitList(uint64_t addr, int depth) {
+    if (auto it = lists_.find(addr); it != lists_.end()) {
+      out_.items[it->second].otherRefs++;
+      return;
+    }
+    if (!count()) return;
+    size_t idx = out_.items.size();
+    lists_.emplace(addr, idx);
+    record(FoundKind::List, listT_, addr);
+    out_.stats.lists++;
+    const Type* eface = elemValue_ ? elemValue_->type : nullptr;
+    bool descend = eface && reach(eface) && depth + 1 <= maxDepth_;
+    uint64_t i = 0;
+    ListSummary s;
+    try {
+      s = walkList(p_, addr, [&](const ListElementRef& e) {
+        uint64_t n = i++;
+        if (!descend) return false;
+        if (stop_ || !visited_.insert(e.addr, elemT_)) return !stop_;
+        if (!count()) return false;
+        const uint8_t* b;
+        try {
+          b = fetch(e.valueAddr, eface->size, depth + 1);
+        } catch (const Error& err) {
+          error(fmt::format("list element {} value at {:#x} unreadable: {}", n, e.valueAddr, err.what()));
+          return true;
+        }
+        path_.push_back({Seg::Index, nullptr, n});
+        path_.push_back({Seg::Field, &elemValue_->name});
+        scan(eface, b, e.valueAddr, depth + 1);
+        path_.pop_back();
+        path_.pop_back();
+        return !stop_;
+      });
+    } catch (const Error& e) {
+      error(fmt::format("list at {:#x}: {}", addr, e.what()));
+      Found& f = out_.items[idx];
+      f.problems = 1;
+      f.firstProblem = e.what();
+      return;
+    }
+    if (eface && reach(eface) && depth + 1 > maxDepth_ && s.found) out_.stats.depthLimited++;
+    addBytes(s.footprint);
+    Found& f = out_.items[idx];
+    f.len = s.len;
+    f.found = s.found;
+    f.footprint = s.footprint;
+    f.problems = s.problems.size();
+    if (!s.problems.empty()) f.firstProblem = s.problems.front();
+  }
+
+  // A container/list.Element reached by pointer (e.g. an LRU's
+  // map[K]*list.Element): its list (when still in one) and its Value; never
+  // next/prev, the list walk covers those.
+  void visitElement(const uint8_t* b, uint64_t addr, int depth) {
+    if (elemList_ && listT_) {
+      uint64_t l = loadU64(b + elemList_->offset);
+      if (l) {
+        path_.push_back({Seg::Field, &elemList_->name});
+        if (depth + 1 > maxDepth_) out_.stats.depthLimited++;
+        else visitList(l, depth + 1);
+        path_.pop_back();
+      }
+    }
+    if (elemValue_ && elemValue_->type && !stop_) {
+      path_.push_back({Seg::Field, &elemValue_->name});
+      scan(elemValue_->type, b + elemValue_->offset, addr + elemValue_->offset, depth);
+      path_.pop_back();
+    }
+  }
+
+  // ---- paths ----
+
+  void renderKey(std::string& out, uint64_t k, const Type* kt) {
+    if (!o_.keysInPaths || !kt) {
+      out += '*';
+      return;
+    }
+    try {
+      switch (kt->kind) {
+        case Kind::String: {
+          uint64_t hdr[2];
+          m_.read(k, hdr, sizeof hdr);
+          uint64_t n = std::min<uint64_t>(hdr[1], kKeyShown);
+          quoteInto(out, n ? m_.readString(hdr[0], n) : std::string(), hdr[1] > n);
+          return;
+        }
+        case Kind::Bool: out += m_.readU8(k) ? "true" : "false"; return;
+        case Kind::Int8: out += std::to_string(m_.readT<int8_t>(k)); return;
+        case Kind::Int16: out += std::to_string(m_.readT<int16_t>(k)); return;
+        case Kind::Int32: out += std::to_string(m_.readT<int32_t>(k)); return;
+        case Kind::Int:
+        case Kind::Int64: out += std::to_string(m_.readT<int64_t>(k)); return;
+        case Kind::Uint8: out += std::to_string(m_.readT<uint8_t>(k)); return;
+        case Kind::Uint16: out += std::to_string(m_.readT<uint16_t>(k)); return;
+        case Kind::Uint32: out += std::to_string(m_.readT<uint32_t>(k)); return;
+        case Kind::Uint:
+        case Kind::Uint64:
+        case Kind::Uintptr: out += std::to_string(m_.readT<uint64_t>(k)); return;
+        case Kind::Float32: out += fmt::format("{:g}", m_.readT<float>(k)); return;
+        case Kind::Float64: out += fmt::format("{:g}", m_.readT<double>(k)); return;
+        case Kind::Pointer:
+        case Kind::UnsafePointer:
+        case Kind::Chan: out += fmt::format("{:#x}", m_.readPtr(k)); return;
+        default: break;
+      }
+    } catch (const Error&) {
+    }
+    out += '*';
+  }
+
+  std::string renderPath() {
+    std::string s;
+    for (const Seg& g : path_) {
+      switch (g.kind) {
+        case Seg::Root: s += *g.name; break;
+        case Seg::Field: s += '.'; s += *g.name; break;
+        case Seg::Index: s += fmt::format("[{}]", g.n); break;
+        case Seg::Assert: s += ".("; s += *g.name; s += ')'; break;
+        case Seg::MapValue:
+          s += '[';
+          renderKey(s, g.n, g.keyType);
+          s += ']';
+          break;
+        case Seg::MapKey:
+          s += '{';
+          renderKey(s, g.n, g.keyType);
+          s += '}';
+          break;
+      }
+    }
+    return s;
+  }
+
+  const Program& p_;
+  const Memory& m_;
+  const DiscoverOptions& o_;
+  Discovery& out_;
+  std::chrono::steady_clock::time_point start_;
+  const Type* listT_ = nullptr;
+  const Type* elemT_ = nullptr;
+  const Field* elemValue_ = nullptr;
+  const Field* elemList_ = nullptr;
+  int maxDepth_;
+  bool stop_ = false;
+  std::vector<Seg> path_;
+  std::deque<std::vector<uint8_t>> bufs_;
+  VisitedSet visited_;
+  std::unordered_map<SliceKey, uint64_t, SliceKeyHash> slices_;  // backing array → elements visited
+  std::unordered_map<uint64_t, size_t> maps_, lists_;  // address → index in items
+  std::unordered_map<const Type*, bool> reach_;
+  std::unordered_map<uint64_t, uint64_t> itabs_;       // itab → type descriptor
+};
+
+}  // namespace
+
+Discovery discover(const Program& p, const DiscoverOptions& o) {
+  Discovery d;
+  Walker w(p, o, d);
+  w.run();
+  return d;
+}
+
+}  // namespace gms

@@ -1,0 +1,152 @@
+// Discovery: every map and container/list.List reachable from the program's
+// package-level variables, ranked by footprint ("gomemscope top").
+//
+// discover() walks every global DWARF describes (minus skipped packages),
+// following struct fields, arrays, slice elements, pointers, interface values
+// (by their dynamic type, when DWARF has that type), map keys and values, and
+// list element values. Each map and list is reported once, under the first
+// path that reached it, with a count of the other references met.
+//
+// Only what can lead somewhere is read: a type "can reach" when it is, or
+// (transitively through fields, elements and pointees) contains, a map, a
+// list, or an interface; that answer is cached per Type. A map whose keys and
+// values cannot reach anything is walked once for its summary without
+// visiting its entries, so a 10^6-entry map[int64]*T with a map-free T costs
+// one bulk read of its buckets.
+//
+// Not followed: channels (buffered elements), func values (closure
+// captures), unsafe.Pointer/uintptr, goroutine stacks, container/list
+// Element.next/prev (a list is walked from its List), and anything behind an
+// interface whose dynamic type has no DWARF type (counted in the stats).
+//
+// Path notation (what a Go programmer would write, with two extensions):
+//   main.srv                     a global: full package path + name
+//                                (net/http.DefaultServeMux,
+//                                gmsfixture/discover/store.Default)
+//   .field                       struct field; pointers are transparent, as in
+//                                Go (main.srv.sessions whether srv is a
+//                                struct or a pointer to one); an embedded
+//                                field is named by its type name
+//   [3]                          array or slice element; i-th element of a
+//                                list counted from Front() (then .Value)
+//   .(T)                         an interface's dynamic value, T as the
+//                                runtime spells it (%T): main.x.(*main.Holder)
+//   ["key"] [42] [true] [0xc0…]  the VALUE of a map entry, its key written as
+//                                a Go literal (strings quoted, at most 48
+//                                bytes shown then …; ints/uints decimal;
+//                                floats %g; pointers/chans hex)
+//   [*]                          the same when the key is not a scalar (a
+//                                struct, array or interface key) or
+//                                DiscoverOptions::keysInPaths is false
+//   {0xc000012340} {*}           the KEY of a map entry itself (only keys
+//                                that can reach a map or list are walked,
+//                                e.g. map[*Node]bool)
+// e.g. main.users["alice"].prefs, main.cache.ll[3].Value.(*main.entry).tags,
+//      main.byID[2].tags, main.set{0xc000010000}.children
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "goruntime/maps.h"
+#include "goruntime/program.h"
+
+namespace gms {
+
+// Packages skipped by default: the runtime and the standard library's
+// plumbing, whose globals are the runtime's own state (heaps, caches of
+// reflect/sync, unicode tables), not the program's data:
+//   runtime, runtime/..., internal/..., vendor/..., sync, sync/..., reflect,
+//   unicode, unicode/..., syscall, unique, weak, iter, unsafe, errors,
+//   math, math/..., strconv, sort, slices, maps, cmp, go:..., type:...
+// (plus linker pseudo-variables such as go:buildinfo).
+std::vector<std::string> defaultSkipPackages();
+
+// A package pattern as in `go list`: "p" is package p only, "p/..." is p and
+// every package below it.
+bool packageMatches(std::string_view pkg, std::string_view pattern);
+// The package path of a global's full name: "net/http" for
+// "net/http.DefaultServeMux", "gopkg.in/yaml.v3" for "gopkg.in/yaml%2ev3.x".
+std::string packageOf(std::string_view globalName);
+
+struct DiscoverOptions {
+  std::vector<std::string> skipPackages = defaultSkipPackages();
+  // When not empty, only globals of packages matching one of these patterns
+  // are roots (skipPackages still applies).
+  std::vector<std::string> onlyPackages;
+  // Indirections (pointer, slice array, interface box, map, map entry, list
+  // element) followed from a global; deeper objects are counted in
+  // DiscoverStats::depthLimited and not visited. At most 1000 (the walk
+  // recurses; larger values are clamped).
+  int maxDepth = 64;
+  // Budget: the walk stops cleanly, keeps what it found and sets
+  // DiscoverStats::budgetHit, once any of these is exceeded (0: no limit).
+  // A single map's bucket walk is not interrupted (its entries are).
+  uint64_t maxObjects = 50'000'000;
+  uint64_t maxBytes = uint64_t(8) << 30;
+  std::chrono::milliseconds maxTime{0};
+  bool keysInPaths = true;      // ["alice"] rather than [*]
+  bool followInterfaces = true;
+};
+
+enum class FoundKind { Map, List };
+
+struct Found {
+  FoundKind kind = FoundKind::Map;
+  std::string path;         // first path that reached it (notation above)
+  std::string typeName;     // "map[string]*main.Session", "container/list.List"
+  const Type* type = nullptr;
+  uint64_t addr = 0;        // map header / List address
+  uint64_t len = 0;         // header count / List len
+  uint64_t found = 0;       // entries / elements actually reached
+  uint64_t footprint = 0;   // bytes: MapFootprint::total() / ListSummary::footprint
+  uint64_t problems = 0;    // decoder problems (0 for a sound structure)
+  std::string firstProblem;
+  uint64_t otherRefs = 0;   // further references to the same map/list met
+  // Maps only.
+  MapImpl impl = MapImpl::Classic;
+  MapFootprint mapFootprint;
+  double loadFactor = 0;    // MapSummary::loadFactor()
+  uint64_t buckets = 0;     // classic: 2^B buckets; swiss: slot capacity
+  uint64_t overflowBuckets = 0;  // classic
+  uint64_t tombstones = 0;       // swiss
+  bool growing = false, sameSizeGrow = false;  // classic, mid-growth
+  bool torn = false;        // a write was in progress
+};
+
+struct DiscoverError {
+  std::string path;         // where the walk was
+  std::string message;
+};
+
+struct DiscoverStats {
+  uint64_t globals = 0;          // globals not skipped (each one a root)
+  uint64_t globalsSkipped = 0;   // by package (skip/only)
+  uint64_t objects = 0;          // roots, pointees, slice arrays, interface boxes,
+                                 // maps, lists, map entries and list elements visited
+  uint64_t bytesRead = 0;        // approximate (map/list walks count their footprint)
+  uint64_t maps = 0, lists = 0;  // distinct ones found
+  uint64_t depthLimited = 0;     // objects not visited because of maxDepth
+  uint64_t untypedInterfaces = 0;// dynamic types without a DWARF type
+  uint64_t errors = 0;           // all errors (Discovery::errors keeps the first 100)
+  std::chrono::nanoseconds elapsed{0};
+  bool budgetHit = false;
+  std::string budgetReason;      // "objects", "bytes" or "time" (limit exceeded)
+  double objectsPerSecond() const;
+};
+
+struct Discovery {
+  std::vector<Found> items;             // maps and lists, footprint descending, then path
+  std::vector<DiscoverError> errors;    // first 100
+  DiscoverStats stats;
+};
+
+// Walks the program's globals. Throws only when the program has no DWARF
+// (Error(MissingDebugInfo)); anything unreadable is recorded and skipped.
+// A live target should be frozen for the call.
+Discovery discover(const Program& p, const DiscoverOptions& o = {});
+
+}  // namespace gms

@@ -1,0 +1,235 @@
+#include "report/top_report.h"
+
+#include <algorithm>
+
+#include "report/json_writer.h"
+
+namespace gms {
+
+namespace {
+
+const char* kindName(FoundKind k) { return k == FoundKind::Map ? "map" : "list"; }
+
+std::string growthText(const Found& f) {
+  if (f.kind != FoundKind::Map) return "-";
+  if (f.growing) return f.sameSizeGrow ? "same-size" : "growing";
+  return "-";
+}
+
+std::string csvQuote(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string o = "\"";
+  for (char c : s) {
+    if (c == '"') o += '"';
+    o += c;
+  }
+  return o + "\"";
+}
+
+void planJson(JsonWriter& w, const MapPlan& p) {
+  w.beginObject();
+  if (p.hint) w.field("hint", *p.hint);
+  else {
+    w.key("hint");
+    w.null();
+  }
+  w.field("totalBytes", p.total());
+  w.field("liveBytes", p.live());
+  w.field("exact", p.exact);
+  w.field("stddevBytes", p.stddevBytes);
+  w.field("B", uint64_t(p.B));
+  w.field("buckets", p.buckets);
+  w.field("spareOverflow", p.spareOverflow);
+  w.field("overflowBuckets", p.overflowBuckets);
+  w.field("growths", uint64_t(p.growths));
+  w.field("small", p.small);
+  w.field("dirLen", p.dirLen);
+  w.field("tables", p.tables);
+  w.field("groups", p.groups);
+  w.field("capacity", p.capacity);
+  w.field("grows", p.grows);
+  w.field("splits", p.splits);
+  w.key("allocations");
+  w.beginArray();
+  for (const auto& i : p.items) {
+    w.beginObject();
+    w.field("what", i.what);
+    w.field("count", i.count);
+    w.field("each", i.each);
+    w.field("bytes", i.bytes);
+    w.field("liveBytes", i.liveBytes);
+    w.field("estimated", i.estimated);
+    w.endObject();
+  }
+  w.endArray();
+  w.endObject();
+}
+
+std::string planText(const MapAdvice& a, const MapPlan& p) {
+  std::string s;
+  if (a.shape.impl == MapImpl::Classic) {
+    s = p.buckets ? fmt::format("B={} ({} buckets + {} spare overflow), {} growth{}", p.B, p.buckets,
+                                p.spareOverflow, p.growths, p.growths == 1 ? "" : "s")
+                  : std::string("no buckets yet");
+    if (p.overflowBuckets >= 0.5) s += fmt::format(", ~{:.0f} overflow buckets", p.overflowBuckets);
+  } else if (p.small) {
+    s = "small map: one 8-slot group";
+  } else {
+    s = fmt::format("directory {:.0f}, {:.0f} tables, {:.0f} groups ({:.0f} slots), {:.0f} grows, {:.0f} splits",
+                    p.dirLen, p.tables, p.groups, p.capacity, p.grows, p.splits);
+  }
+  return s;
+}
+
+}  // namespace
+
+void reportTop(Out& o, const Discovery& d, const std::string& target, TopFormat f, uint64_t limit) {
+  const auto& st = d.stats;
+  size_t n = limit ? std::min<size_t>(limit, d.items.size()) : d.items.size();
+  if (f == TopFormat::Json) {
+    JsonWriter w(o);
+    w.beginObject();
+    w.field("target", target);
+    w.key("items");
+    w.beginArray();
+    for (size_t i = 0; i < n; i++) {
+      const Found& x = d.items[i];
+      w.beginObject();
+      w.field("path", x.path);
+      w.field("kind", std::string(kindName(x.kind)));
+      w.field("type", x.typeName);
+      w.key("address");
+      w.hex(x.addr);
+      w.field("len", x.len);
+      w.field("found", x.found);
+      w.field("footprint", x.footprint);
+      if (x.kind == FoundKind::Map) {
+        w.field("impl", std::string(mapImplName(x.impl)));
+        w.field("loadFactor", x.loadFactor);
+        w.field("buckets", x.buckets);
+        w.field("overflowBuckets", x.overflowBuckets);
+        w.field("tombstones", x.tombstones);
+        w.field("growing", x.growing);
+        w.field("torn", x.torn);
+      }
+      w.field("problems", x.problems);
+      if (!x.firstProblem.empty()) w.field("firstProblem", x.firstProblem);
+      w.field("otherRefs", x.otherRefs);
+      w.endObject();
+    }
+    w.endArray();
+    w.key("stats");
+    w.beginObject();
+    w.field("globals", st.globals);
+    w.field("globalsSkipped", st.globalsSkipped);
+    w.field("objects", st.objects);
+    w.field("bytesRead", st.bytesRead);
+    w.field("maps", st.maps);
+    w.field("lists", st.lists);
+    w.field("errors", st.errors);
+    w.field("seconds", std::chrono::duration<double>(st.elapsed).count());
+    w.field("budgetHit", st.budgetHit);
+    if (st.budgetHit) w.field("budgetReason", st.budgetReason);
+    w.endObject();
+    w.key("errors");
+    w.beginArray();
+    for (const auto& e : d.errors) {
+      w.beginObject();
+      w.field("path", e.path);
+      w.field("message", e.message);
+      w.endObject();
+    }
+    w.endArray();
+    w.endObject();
+    w.newline();
+    return;
+  }
+  if (f == TopFormat::Csv) {
+    o.print("rank,kind,path,type,address,len,footprint,impl,load_factor,overflow_buckets,tombstones,growing,problems\n");
+    for (size_t i = 0; i < n; i++) {
+      const Found& x = d.items[i];
+      bool m = x.kind == FoundKind::Map;
+      o.print("{},{},{},{},{:#x},{},{},{},{:.3f},{},{},{},{}\n", i + 1, kindName(x.kind), csvQuote(x.path),
+              csvQuote(x.typeName), x.addr, x.len, x.footprint, m ? mapImplName(x.impl) : "",
+              m ? x.loadFactor : 0.0, x.overflowBuckets, x.tombstones, x.growing ? 1 : 0, x.problems);
+    }
+    return;
+  }
+  o.print("{}: {} maps and {} lists reachable from {} globals ({} objects visited, {} read, {:.2f} s){}\n",
+          target, st.maps, st.lists, st.globals, st.objects, humanBytes(st.bytesRead),
+          std::chrono::duration<double>(st.elapsed).count(),
+          st.budgetHit ? fmt::format(" — budget hit ({}): results are partial", st.budgetReason) : "");
+  o.print("  {:>3}  {:>10}  {:<4}  {:>9}  {:<7} {:>5}  {:<9}  {:<40}  {}\n", "#", "footprint", "kind", "len",
+          "impl", "load", "growth", "path", "type");
+  for (size_t i = 0; i < n; i++) {
+    const Found& x = d.items[i];
+    bool m = x.kind == FoundKind::Map;
+    o.print("  {:>3}  {:>10}  {:<4}  {:>9}  {:<7} {:>5}  {:<9}  {:<40}  {}{}{}\n", i + 1, humanBytes(x.footprint),
+            kindName(x.kind), x.len, m ? mapImplName(x.impl) : "", m ? fmt::format("{:.2f}", x.loadFactor) : "",
+            growthText(x), x.path, x.typeName, x.otherRefs ? fmt::format("  (+{} refs)", x.otherRefs) : "",
+            x.problems ? fmt::format("  [{} problems: {}]", x.problems, x.firstProblem) : "");
+  }
+  if (n < d.items.size()) o.print("  ... {} more (--limit 0 shows all)\n", d.items.size() - n);
+  if (st.errors) o.print("  {} objects could not be read (--format json lists them)\n", st.errors);
+}
+
+void reportAdvice(Out& o, const std::vector<MapAdvice>& advice, const std::string& title, Format f) {
+  if (f == Format::Json) {
+    JsonWriter w(o);
+    w.beginObject();
+    w.field("question", title);
+    w.key("advice");
+    w.beginArray();
+    for (const auto& a : advice) {
+      w.beginObject();
+      w.field("impl", std::string(mapImplName(a.shape.impl)));
+      w.field("goMinor", int64_t(a.shape.goMinor));
+      w.field("keys", a.keys);
+      w.key("layout");
+      w.beginObject();
+      w.field("indirectKey", a.layout.indirectKey);
+      w.field("indirectValue", a.layout.indirectValue);
+      w.field("bucketSize", a.layout.bucketSize);
+      w.field("groupSize", a.layout.groupSize);
+      w.field("slotSize", a.layout.slotSize);
+      w.endObject();
+      w.key("withoutHint");
+      planJson(w, a.withoutHint);
+      w.key("withHint");
+      planJson(w, a.withHint);
+      w.field("recommendedHint", a.recommendedHint);
+      w.field("bytesSaved", a.bytesSaved);
+      w.key("notes");
+      w.beginArray();
+      for (const auto& n : a.notes) w.string(n);
+      w.endArray();
+      w.endObject();
+    }
+    w.endArray();
+    w.endObject();
+    w.newline();
+    return;
+  }
+  o.print("{}\n", title);
+  for (const auto& a : advice) {
+    o.print("  {} maps (Go 1.{} layout{}):\n", mapImplName(a.shape.impl), a.shape.goMinor,
+            a.layout.indirectKey || a.layout.indirectValue ? ", keys/values over 128 B stored out of line" : "");
+    auto line = [&](const char* label, const MapPlan& p) {
+      o.print("    {:<27}{} allocated in total{}, {} live at the end; {}\n", label, humanBytes(p.total()),
+              p.exact ? "" : fmt::format(" (±{})", humanBytes(uint64_t(p.stddevBytes))), humanBytes(p.live()),
+              planText(a, p));
+    };
+    line("make(map[K]V)", a.withoutHint);
+    line(fmt::format("make(map[K]V, {})", a.withHint.hint.value_or(0)).c_str(), a.withHint);
+    o.print("    {:<27}{} — saves {} of allocation{}\n", "recommended hint", a.recommendedHint,
+            humanBytes(uint64_t(std::max(0.0, a.bytesSaved))),
+            a.withoutHint.growths || a.withoutHint.grows >= 1
+                ? fmt::format(" and ~{:.0f} rehashes", a.shape.impl == MapImpl::Classic
+                                                           ? double(a.withoutHint.growths)
+                                                           : a.withoutHint.grows + a.withoutHint.splits)
+                : "");
+    for (const auto& n : a.notes) o.print("    note: {}\n", n);
+  }
+}
+
+}  // namespace gms
