@@ -14,13 +14,13 @@ namespace {
 
 constexpr uint64_t kMaxAlloc = uint64_t{1} << 48;  // runtime.maxAlloc on linux/amd64
 constexpr uint64_t kMaxKeys = uint64_t{1} << 32;   // bounds the model's work
-constexpr uint64_t kMaxInline = 128;               // maxKeySize/maxElemSize, MapMaxKeyBytes/ElemBytes
-constexpr uint64_t kSlots = 8;                     // bucketCnt / MapGroupSlots
-constexpr uint64_t kMaxTableCap = 1024;            // maxTableCapacity
-constexpr uint64_t kTableStruct = 32;              // sizeof(maps.table), pointerful
-constexpr uint64_t kSwissHeader = 48;              // sizeof(maps.Map)
-constexpr uint64_t kMapExtra = 24;                 // sizeof(runtime.mapextra)
-constexpr uint64_t kSliceHeader = 24;              // new([]*bmap)
+constexpr uint64_t kMaxInline = 128;     // maxKeySize/maxElemSize, MapMaxKeyBytes/ElemBytes
+constexpr uint64_t kSlots = 8;           // bucketCnt / MapGroupSlots
+constexpr uint64_t kMaxTableCap = 1024;  // maxTableCapacity
+constexpr uint64_t kTableStruct = 32;    // sizeof(maps.table), pointerful
+constexpr uint64_t kSwissHeader = 48;    // sizeof(maps.Map)
+constexpr uint64_t kMapExtra = 24;       // sizeof(runtime.mapextra)
+constexpr uint64_t kSliceHeader = 24;    // new([]*bmap)
 
 uint64_t alignUp(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 uint64_t pow2ceil(uint64_t x) {
@@ -38,7 +38,8 @@ std::string trim(std::string_view s) {
   return std::string(s.substr(b, e - b));
 }
 
-std::string squeeze(const std::string& s) {  // "struct {}" -> "struct{}", "interface { }" -> "interface{}"
+std::string squeeze(
+    const std::string& s) {  // "struct {}" -> "struct{}", "interface { }" -> "interface{}"
   std::string r;
   for (char c : s)
     if (!std::isspace(static_cast<unsigned char>(c))) r += c;
@@ -69,7 +70,8 @@ void checkShape(const TypeShape& t, const char* what) {
   if (t.align == 0 || t.align > 8 || (t.align & (t.align - 1)) != 0)
     fail(ErrorKind::Usage, "{} alignment {} is not 1, 2, 4 or 8", what, t.align);
   if (t.size % t.align != 0)
-    fail(ErrorKind::Usage, "{} size {} is not a multiple of its alignment {}", what, t.size, t.align);
+    fail(ErrorKind::Usage, "{} size {} is not a multiple of its alignment {}", what, t.size,
+         t.align);
   if (t.size > (uint64_t{1} << 40)) fail(ErrorKind::Usage, "{} size {} is too large", what, t.size);
 }
 
@@ -77,8 +79,8 @@ void checkVersion(int goMinor, MapImpl impl) {
   if (goMinor < 19 || goMinor > 26)
     fail(ErrorKind::Unsupported, "Go 1.{} is not modelled (1.19 to 1.26 are)", goMinor);
   if (impl == MapImpl::Classic && goMinor > 25)
-    fail(ErrorKind::Unsupported, "Go 1.{} has no classic maps (GOEXPERIMENT=noswissmap ended in 1.25)",
-         goMinor);
+    fail(ErrorKind::Unsupported,
+         "Go 1.{} has no classic maps (GOEXPERIMENT=noswissmap ended in 1.25)", goMinor);
   if (impl == MapImpl::Swiss && goMinor < 24)
     fail(ErrorKind::Unsupported, "Go 1.{} has no Swiss maps (they start in 1.24)", goMinor);
 }
@@ -210,7 +212,8 @@ Pmf normalPmf(double mu, double var) {
   r.lo = lo;
   double total = 0;
   for (uint64_t k = lo; k <= hi; k++) {
-    double pk = cdf(static_cast<double>(k) + 0.5) - (k == 0 ? 0.0 : cdf(static_cast<double>(k) - 0.5));
+    double pk =
+        cdf(static_cast<double>(k) + 0.5) - (k == 0 ? 0.0 : cdf(static_cast<double>(k) - 0.5));
     r.p.push_back(pk);
     total += pk;
   }
@@ -276,7 +279,8 @@ struct Builder {
 // Per-insert objects for keys/values stored out of line.
 void addIndirect(Builder& b, const MapShape& s, const MapLayout& l, uint64_t keys) {
   if (l.indirectKey)
-    b.add("indirect keys", double(keys), allocSize(s.key.size, s.key.pointers, s.goMinor), double(keys));
+    b.add("indirect keys", double(keys), allocSize(s.key.size, s.key.pointers, s.goMinor),
+          double(keys));
   if (l.indirectValue)
     b.add("indirect values", double(keys), allocSize(s.value.size, s.value.pointers, s.goMinor),
           double(keys));
@@ -289,16 +293,27 @@ bool overLoadFactor(uint64_t count, unsigned B) {
   return count > kSlots && count > 13 * ((uint64_t{1} << B) / 2);
 }
 
-MapPlan planClassic(const MapShape& s, const MapLayout& l, uint64_t keys, std::optional<uint64_t> hint) {
+MapPlan planClassic(const MapShape& s, const MapLayout& l, uint64_t keys,
+                    std::optional<uint64_t> hint) {
   Builder b;
   b.plan.hint = hint;
   const int minor = s.goMinor;
   const bool ptr = l.pointers;
   const uint64_t bs = l.bucketSize;
   const uint64_t oneBucket = allocSize(bs, ptr, minor);
+  // makeBucketArray(b): buckets allocated (2^b plus spares) and their bytes.
+  auto bucketArray = [&](unsigned bb) -> std::pair<uint64_t, uint64_t> {
+    uint64_t nb = uint64_t{1} << bb;
+    if (bb >= 4) {  // + 2^(b-4) spare overflow buckets, rounded up to the size class
+      nb += uint64_t{1} << (bb - 4);
+      uint64_t sz = bs * nb, up = usableSize(sz, ptr, minor);
+      if (up != sz) nb = up / bs;
+    }
+    return {nb, allocSize(bs * nb, ptr, minor)};
+  };
 
-  b.add(minor >= 24 ? "hmap header (56 B)" : "hmap header (48 B)", 1, allocSize(minor >= 24 ? 56 : 48, true, minor),
-        1);
+  const uint64_t hmapSize = minor >= 24 ? 56 : 48;  // 1.24/1.25 noswiss added clearSeq
+  b.add("hmap header (" + std::to_string(hmapSize) + " B)", 1, allocSize(hmapSize, true, minor), 1);
 
   uint64_t h = hint.value_or(0);
   if (bs != 0 && h > kMaxAlloc / bs) h = 0;  // makemap: hint*bucketsize > maxAlloc
@@ -323,36 +338,31 @@ MapPlan planClassic(const MapShape& s, const MapLayout& l, uint64_t keys, std::o
 
   // Is the last growth still evacuating? Each insert while growing evacuates
   // the bucket it lands in (if not yet done) and the next unevacuated one, so
-  // x(t) = 2 - 2exp(-t/nold) of the old array is done after t inserts: done
-  // at t = nold*ln 2. (Estimate; only affects live bytes.)
+  // a fraction x(t) = 2 - 2exp(-t/nold) of the old array is done after t
+  // inserts: all of it at t = nold*ln 2. (Estimate; only affects live bytes.)
   bool growing = false;
+  double evacuated = 1;
   if (gens.size() >= 2) {
     uint64_t nold = uint64_t{1} << gens[gens.size() - 2].b;
-    uint64_t t = keys - gens[gens.size() - 2].n;
-    growing = static_cast<double>(t) < std::ceil(static_cast<double>(nold) * std::log(2.0));
+    double t = static_cast<double>(keys - gens[gens.size() - 2].n);
+    growing = t < std::ceil(static_cast<double>(nold) * std::log(2.0));
+    if (growing) evacuated = std::min(1.0, 2 - 2 * std::exp(-t / static_cast<double>(nold)));
   }
 
   double extraAbsent = 1;  // P(no mapextra yet)
-  double extraAlloc = 0;   // expected mapextra allocations (0 or 1 each way)
-  double overflowVar = 0;
+  double extraAlloc = 0;   // expected mapextra allocations (at most one)
   for (size_t gi = 0; gi < gens.size(); gi++) {
     const Gen& g = gens[gi];
     const bool last = gi + 1 == gens.size();
     const bool liveGen = last || (growing && gi + 2 == gens.size());
-    uint64_t base = uint64_t{1} << g.b, nb = base, bytes;
-    if (g.b == 0) {
-      bytes = oneBucket;  // B 0 is never made by makemap: mapassign's newobject(t.bucket)
-    } else {
-      if (g.b >= 4) {
-        nb += uint64_t{1} << (g.b - 4);
-        uint64_t sz = bs * nb, up = usableSize(sz, ptr, minor);
-        if (up != sz && bs != 0) nb = up / bs;
-      }
-      bytes = allocSize(bs * nb, ptr, minor);
-    }
-    uint64_t spares = nb - base;
+    // (B 0 is never made by makemap but by mapassign's newobject(t.bucket):
+    // the same one bucket.)
+    const uint64_t base = uint64_t{1} << g.b;
+    const auto [nb, bytes] = bucketArray(g.b);
+    const uint64_t spares = nb - base;
     std::string origin = gi == 0 ? (g.b == 0 ? "first insert" : "make") : "growth";
-    std::string what = "bucket array B=" + std::to_string(g.b) + " (" + std::to_string(base) + " buckets";
+    std::string what =
+        "bucket array B=" + std::to_string(g.b) + " (" + std::to_string(base) + " buckets";
     if (spares) what += " + " + std::to_string(spares) + " spare overflow";
     what += ", " + origin + ")";
     b.add(what, 1, bytes, liveGen ? 1 : 0);
@@ -387,17 +397,24 @@ MapPlan planClassic(const MapShape& s, const MapLayout& l, uint64_t keys, std::o
       return beyond(o) * double(oneBucket) + (sg ? listBytes(o) : 0.0);
     };
     double eR = O.expect(randomBytes);
-    double eR2 = O.expect([&](uint64_t o) { double r = randomBytes(o); return r * r; });
+    double eR2 = O.expect([&](uint64_t o) {
+      double r = randomBytes(o);
+      return r * r;
+    });
     double var = std::max(0.0, eR2 - eR * eR);
-    overflowVar += var;
     double eBeyond = O.expect(beyond);
     std::string at = " (B=" + std::to_string(g.b) + ")";
-    b.add2("overflow buckets beyond the spares" + at, eBeyond, oneBucket, eBeyond * double(oneBucket),
-           liveGen ? eBeyond * double(oneBucket) : 0, true, sg ? 0 : var);
+    // An old array's overflow buckets stay reachable while it evacuates,
+    // except that evacuating a pointerful bucket clears its overflow link
+    // (pointer-free ones are kept alive by extra.oldoverflow until the end).
+    double ovfLive = last ? 1.0 : liveGen ? (ptr ? 1 - evacuated : 1.0) : 0.0;
+    b.add2("overflow buckets beyond the spares" + at, eBeyond, oneBucket,
+           eBeyond * double(oneBucket), ovfLive * eBeyond * double(oneBucket), true, sg ? 0 : var);
     if (sg) {
       double p0 = O.p.empty() || O.lo > 0 ? 0.0 : O.p[0];
       double eList = O.expect(listBytes);
-      b.add2("overflow bucket list" + at, 1 - p0, 0, eList, liveGen ? O.expect(listLive) : 0, true, var);
+      b.add2("overflow bucket list" + at, 1 - p0, 0, eList, liveGen ? O.expect(listLive) : 0, true,
+             var);
       // createOverflow: new(mapextra) if none yet.
       extraAlloc += extraAbsent * (1 - p0);
       extraAbsent *= p0;
@@ -413,26 +430,23 @@ MapPlan planClassic(const MapShape& s, const MapLayout& l, uint64_t keys, std::o
   if (!gens.empty()) {
     b.plan.B = gens.back().b;
     b.plan.buckets = uint64_t{1} << b.plan.B;
-    uint64_t nb = b.plan.buckets;
-    if (b.plan.B >= 4) {
-      nb += uint64_t{1} << (b.plan.B - 4);
-      uint64_t sz = bs * nb, up = usableSize(sz, ptr, minor);
-      if (up != sz && bs != 0) nb = up / bs;
-    }
-    b.plan.spareOverflow = nb - b.plan.buckets;
+    b.plan.spareOverflow = bucketArray(b.plan.B).first - b.plan.buckets;
     b.plan.growths = static_cast<unsigned>(gens.size() - 1);
     b.plan.growing = growing;
   }
   return b.finish();
 }
 
-MapPlan planSwiss(const MapShape& s, const MapLayout& l, uint64_t keys, std::optional<uint64_t> hint) {
+MapPlan planSwiss(const MapShape& s, const MapLayout& l, uint64_t keys,
+                  std::optional<uint64_t> hint) {
   Builder b;
   b.plan.hint = hint;
   const int minor = s.goMinor;
   const bool gptr = l.pointers;
   const uint64_t tableStruct = allocSize(kTableStruct, true, minor);
-  auto groupsBytes = [&](uint64_t cap) { return allocSize(cap / kSlots * l.groupSize, gptr, minor); };
+  auto groupsBytes = [&](uint64_t cap) {
+    return allocSize(cap / kSlots * l.groupSize, gptr, minor);
+  };
   auto tableBytes = [&](uint64_t cap) { return tableStruct + groupsBytes(cap); };
   auto maxGrowth = [](uint64_t cap) { return cap <= kSlots ? cap - 1 : cap * 7 / kSlots; };
   auto dirBytes = [&](uint64_t len) { return allocSize(len * 8, true, minor); };
@@ -457,7 +471,8 @@ MapPlan planSwiss(const MapShape& s, const MapLayout& l, uint64_t keys, std::opt
   if (!tableMode) {
     b.plan.small = keys <= kSlots;
     if (keys >= 1) {  // growToSmall on the first insert
-      b.add("small group (first insert)", 1, allocSize(l.groupSize, gptr, minor), keys <= kSlots ? 1 : 0);
+      b.add("small group (first insert)", 1, allocSize(l.groupSize, gptr, minor),
+            keys <= kSlots ? 1 : 0);
       b.plan.groups = keys <= kSlots ? 1 : 0;
       b.plan.capacity = keys <= kSlots ? double(kSlots) : 0;
     }
@@ -479,7 +494,8 @@ MapPlan planSwiss(const MapShape& s, const MapLayout& l, uint64_t keys, std::opt
     for (unsigned d = g0; d < 64; d++) {
       double pd = std::ldexp(1.0, -static_cast<int>(d));
       q.push_back(binomTailGE(keys, pd, splitAt));
-      if (static_cast<double>(keys) * pd < double(splitAt) && std::ldexp(q.back(), static_cast<int>(d)) < 1e-12)
+      if (static_cast<double>(keys) * pd < double(splitAt) &&
+          std::ldexp(q.back(), static_cast<int>(d)) < 1e-12)
         break;
     }
     q.push_back(0);
@@ -502,9 +518,10 @@ MapPlan planSwiss(const MapShape& s, const MapLayout& l, uint64_t keys, std::opt
       std::string when = i > 0 ? "grow" : fromMake ? "make" : "9th insert";
       bool est = reach[i] > 0 && reach[i] < 1;
       double var = roots * reach[i] * (1 - reach[i]) * tb * tb;
-      b.add("table struct (cap " + std::to_string(caps[i]) + ", " + when + ")", n, tableStruct, live, est);
-      b.add("group array cap " + std::to_string(caps[i]) + " (" + when + ")", n, groupsBytes(caps[i]), live,
-            est, var);
+      b.add("table struct (cap " + std::to_string(caps[i]) + ", " + when + ")", n, tableStruct,
+            live, est);
+      b.add("group array cap " + std::to_string(caps[i]) + " (" + when + ")", n,
+            groupsBytes(caps[i]), live, est, var);
       if (i > 0) b.plan.grows += n;
     }
     // Each split allocates two 1024-slot tables one level deeper.
@@ -516,8 +533,8 @@ MapPlan planSwiss(const MapShape& s, const MapLayout& l, uint64_t keys, std::opt
       tables += children;
       capacity += children * double(kMaxTableCap);
       b.plan.splits += n;
-      b.add2("table split at depth " + std::to_string(g0 + i) + " (2 tables of 1024 slots)", n, 2 * tb1024,
-             n * 2 * double(tb1024), children * double(tb1024), q[i] < 1,
+      b.add2("table split at depth " + std::to_string(g0 + i) + " (2 tables of 1024 slots)", n,
+             2 * tb1024, n * 2 * double(tb1024), children * double(tb1024), q[i] < 1,
              nodes * q[i] * (1 - q[i]) * 4 * double(tb1024) * double(tb1024));
     }
     // The directory: 2^g0 entries, doubling each time a table at the global
@@ -536,8 +553,8 @@ MapPlan planSwiss(const MapShape& s, const MapLayout& l, uint64_t keys, std::opt
       double db = double(dirBytes(len));
       dirLen += pEnd * double(len);
       std::string when = i > 0 ? "doubling" : fromMake ? "make" : "9th insert";
-      b.add("directory of " + std::to_string(len) + " (" + when + ")", atLeast[i], dirBytes(len), pEnd,
-            atLeast[i] < 1, atLeast[i] * (1 - atLeast[i]) * db * db);
+      b.add("directory of " + std::to_string(len) + " (" + when + ")", atLeast[i], dirBytes(len),
+            pEnd, atLeast[i] < 1, atLeast[i] * (1 - atLeast[i]) * db * db);
     }
     b.plan.dirLen = dirLen;
     b.plan.tables = tables;
@@ -557,7 +574,8 @@ MapPlan planSwiss(const MapShape& s, const MapLayout& l, uint64_t keys, std::opt
 TypeShape goTypeShape(std::string_view goType) {
   std::string t = squeeze(trim(goType));
   if (t == "string") return {16, 8, true};
-  if (t == "int" || t == "uint" || t == "int64" || t == "uint64" || t == "uintptr" || t == "float64")
+  if (t == "int" || t == "uint" || t == "int64" || t == "uint64" || t == "uintptr" ||
+      t == "float64")
     return {8, 8, false};
   if (t == "int32" || t == "uint32" || t == "rune" || t == "float32") return {4, 4, false};
   if (t == "int16" || t == "uint16") return {2, 2, false};
@@ -585,8 +603,10 @@ TypeShape goTypeShape(std::string_view goType) {
     }
   }
   fail(ErrorKind::Usage,
-       "unknown Go type '{}' (use string, int, int8..int64, uint, uint8..uint64, uintptr, byte, rune, "
-       "bool, float32, float64, complex64, complex128, *T, unsafe.Pointer, map[K]V, chan T, func(), []T, "
+       "unknown Go type '{}' (use string, int, int8..int64, uint, uint8..uint64, uintptr, byte, "
+       "rune, "
+       "bool, float32, float64, complex64, complex128, *T, unsafe.Pointer, map[K]V, chan T, "
+       "func(), []T, "
        "any, error, struct{{}} or [N]T of those)",
        trim(goType));
 }
@@ -617,7 +637,8 @@ MapLayout mapLayout(const MapShape& s) {
   if (s.impl == MapImpl::Classic) {
     // cmd/compile reflectdata MapBucketType: topbits [8]uint8, keys [8]K,
     // elems [8]V, overflow (unsafe.Pointer, or uintptr without pointers).
-    l.bucketSize = structLayout({{8, 1}, {8 * k.size, k.align}, {8 * v.size, v.align}, {8, 8}}, nullptr);
+    l.bucketSize =
+        structLayout({{8, 1}, {8 * k.size, k.align}, {8 * v.size, v.align}, {8, 8}}, nullptr);
   } else {
     // reflectdata SwissMapGroupType / MapGroupType: ctrl uint64, slots [8]struct{key; elem}.
     std::vector<uint64_t> off;
@@ -631,8 +652,10 @@ MapLayout mapLayout(const MapShape& s) {
 MapPlan planMap(const MapShape& shape, uint64_t keys, std::optional<uint64_t> hint) {
   MapLayout l = mapLayout(shape);
   if (keys > kMaxKeys) fail(ErrorKind::Usage, "{} keys: the model handles at most 2^32", keys);
-  if (hint && *hint > kMaxKeys) fail(ErrorKind::Usage, "hint {}: the model handles at most 2^32", *hint);
-  return shape.impl == MapImpl::Classic ? planClassic(shape, l, keys, hint) : planSwiss(shape, l, keys, hint);
+  if (hint && *hint > kMaxKeys)
+    fail(ErrorKind::Usage, "hint {}: the model handles at most 2^32", *hint);
+  return shape.impl == MapImpl::Classic ? planClassic(shape, l, keys, hint)
+                                        : planSwiss(shape, l, keys, hint);
 }
 
 MapAdvice adviseMap(const MapShape& shape, uint64_t keys, std::optional<uint64_t> hint) {
@@ -679,8 +702,9 @@ MapAdvice adviseMap(const MapShape& shape, uint64_t keys, std::optional<uint64_t
       a.notes.push_back(which + ": table splits/grows depend on the hash seed; expected bytes, +-" +
                         std::to_string(std::llround(p->stddevBytes)) + " (1 sd)");
   }
-  a.notes.push_back("the map header is assumed to be on the heap (a map that does not escape may keep it, "
-                    "and its first bucket/group, on the stack)");
+  a.notes.push_back(
+      "the map header is assumed to be on the heap (a map that does not escape may keep it, "
+      "and its first bucket/group, on the stack)");
   return a;
 }
 

@@ -1,7 +1,10 @@
 #include "goruntime/discover.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <deque>
+#include <exception>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -54,7 +57,8 @@ constexpr size_t kMaxErrors = 100;
 constexpr uint64_t kChunk = uint64_t(4) << 20;        // bulk reads of arrays
 constexpr uint64_t kMaxObject = uint64_t(256) << 20;  // a larger single object is corrupt here
 constexpr size_t kKeyShown = 48;
-constexpr int kMaxDepthCap = 1000;  // the walk recurses: keep the stack bounded                      // bytes of a string key in a path
+constexpr int kMaxDepthCap = 1000;  // the walk recurses: keep the stack bounded
+constexpr size_t kWalkStack = size_t(256) << 20;  // reserved for the walking thread                      // bytes of a string key in a path
 
 struct Seg {
   enum K : uint8_t { Root, Field, Index, MapValue, MapKey, Assert } kind;
@@ -688,10 +692,38 @@ class Walker {
 }  // namespace
 
 Discovery discover(const Program& p, const DiscoverOptions& o) {
-  Discovery d;
-  Walker w(p, o, d);
-  w.run();
-  return d;
+  // The walk recurses once or more per indirection: run it on a thread of
+  // its own whose stack (reserved, touched only as deep as the walk goes)
+  // fits maxDepth even in a sanitizer build, whatever the caller's stack.
+  struct Job {
+    const Program& p;
+    const DiscoverOptions& o;
+    Discovery d;
+    std::exception_ptr err;
+  } job{p, o, {}, nullptr};
+  auto body = [](void* arg) -> void* {
+    auto* j = static_cast<Job*>(arg);
+    try {
+      Walker w(j->p, j->o, j->d);
+      w.run();
+    } catch (...) {
+      j->err = std::current_exception();
+    }
+    return nullptr;
+  };
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, kWalkStack);
+  pthread_t th;
+  int rc = pthread_create(&th, &attr, body, &job);
+  pthread_attr_destroy(&attr);
+  if (rc != 0) {
+    body(&job);  // no thread: walk here, with the caller's stack
+  } else {
+    pthread_join(th, nullptr);
+  }
+  if (job.err) std::rethrow_exception(job.err);
+  return std::move(job.d);
 }
 
 }  // namespace gms
