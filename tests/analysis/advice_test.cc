@@ -16,6 +16,9 @@
 //     5%, or, for tiny maps where 5% is less than one allocation, within one
 //     allocation of a bucket/group (the smallest step a total can take; the
 //     current cases never need it: below 100 keys they are within 1%).
+//     If all samples of such a case are equal (the rare events never
+//     happened), the sample must be within one model sd of the prediction:
+//     the deterministic rest of the model is checked byte for byte.
 //   - Live bytes (HeapAlloc after a GC with the map reachable, minus before;
 //     25 samples for N <= 1000, 7 above): the median equals the prediction
 //     when the model is exact and the map is not mid-growth; otherwise the
@@ -311,6 +314,12 @@ void checkCases(const std::string& title, const json& truth, bool statistical) {
       estimatedCases++;
       EXPECT_NEAR(mean, p.totalBytes, tolerance(p.totalBytes, samples.size()))
           << "samples " << mn << ".." << mx;
+      // When the rare events did not happen in any sample, the rest of the
+      // prediction must be byte-exact: the expected value then exceeds the
+      // sample by p*cost <= sd (for p <= 1/2).
+      if (mn == mx) {
+        EXPECT_NEAR(double(mn), p.totalBytes, p.stddevBytes + 0.5) << "deterministic part";
+      }
     }
     if (p.exact && !p.growing) {
       EXPECT_EQ(liveMed, p.live()) << "live bytes";
