@@ -146,7 +146,10 @@ struct Discovery {
 
 // Walks the program's globals. Throws only when the program has no DWARF
 // (Error(MissingDebugInfo)); anything unreadable is recorded and skipped.
-// A live target should be frozen for the call.
+// A live target should be frozen for the call. The walk runs on a thread of
+// its own (with a 256 MiB stack reservation, so maxDepth fits even in a
+// sanitizer build); the call blocks until it is done. Not thread-safe with
+// other users of the same Program (its dynamic-type cache is filled).
 Discovery discover(const Program& p, const DiscoverOptions& o = {});
 
 }  // namespace gms
