@@ -29,6 +29,14 @@ class JsonWriter {
   // Convenience: key + value.
   template <typename T>
   void field(std::string_view k, T v);
+  // key: ["s1", "s2", ...]
+  template <typename Strings>
+  void stringArray(std::string_view k, const Strings& items) {
+    key(k);
+    beginArray();
+    for (const auto& i : items) string(i);
+    endArray();
+  }
   void newline() { out_.put('\n'); out_.maybeFlush(); }
 
  private:

@@ -307,10 +307,7 @@ size_t reportMap(Out& out, const Program& p, const Located& l, const ReportOptio
       });
     w.endArray();
     w.field("shown", std::min<uint64_t>(n, std::min(limit, s.found)));
-    w.key("problems");
-    w.beginArray();
-    for (const auto& pr : s.problems) w.string(pr);
-    w.endArray();
+    w.stringArray("problems", s.problems);
     w.endObject();
     w.newline();
     return s.problems.size();
@@ -449,10 +446,7 @@ size_t reportList(Out& out, const Program& p, const Located& l, const ReportOpti
     w.field("found", s.found);
     w.field("zeroValue", s.lazyZero);
     w.field("footprint", s.footprint);
-    w.key("problems");
-    w.beginArray();
-    for (const auto& pr : s.problems) w.string(pr);
-    w.endArray();
+    w.stringArray("problems", s.problems);
     w.endObject();
     w.newline();
     return s.problems.size();

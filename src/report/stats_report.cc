@@ -67,10 +67,7 @@ void writeMemStatsJson(JsonWriter& w, const MemStats& m, bool withPauses) {
   w.field("goalFromMemoryLimit", e.goalFromMemoryLimit);
   w.field("mappedReady", e.mappedReady);
   w.field("lastPauseNs", e.lastPauseNs);
-  w.key("notes");
-  w.beginArray();
-  for (const auto& n : e.notes) w.string(n);
-  w.endArray();
+  w.stringArray("notes", e.notes);
   w.endObject();
   w.endObject();
 }

@@ -199,10 +199,7 @@ void reportAdvice(Out& o, const std::vector<MapAdvice>& advice, const std::strin
       planJson(w, a.withHint);
       w.field("recommendedHint", a.recommendedHint);
       w.field("bytesSaved", a.bytesSaved);
-      w.key("notes");
-      w.beginArray();
-      for (const auto& n : a.notes) w.string(n);
-      w.endArray();
+      w.stringArray("notes", a.notes);
       w.endObject();
     }
     w.endArray();
