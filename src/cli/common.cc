@@ -1,0 +1,83 @@
+#include "cli/common.h"
+
+namespace gms {
+
+void addTargetOptions(CLI::App* c, TargetOptions& t) {
+  c->add_option("-p,--pid", t.pid, "live process to read");
+  c->add_option("-c,--core", t.core, "core dump to read");
+  c->add_option("-e,--exe", t.exe,
+                "the program's executable (default: /proc/PID/exe, or the path the core names)");
+  c->add_flag("--no-stop", t.noStop, "read a live process without stopping it (the result may be torn)");
+  c->add_flag("-v,--verbose", t.verbose, "say how long a live target was stopped");
+}
+
+void addOutputOptions(CLI::App* c, OutputOptions& o, bool entries) {
+  c->add_option("--format", o.format, "output format")->check(CLI::IsMember({"text", "json"}));
+  if (entries)
+    c->add_option("--limit", o.limit, "entries/elements shown (default: 50 in text, all in JSON; 0 = all)");
+  c->add_option("--max-string", o.maxString,
+                "bytes of each string shown (default: 200 in text, all in JSON; 0 = all)");
+  c->add_option("--depth", o.depth, "pointer/interface nesting followed (default 4 text, 8 JSON)");
+}
+
+ReportOptions reportOptions(const OutputOptions& o) {
+  ReportOptions r;
+  bool json = o.format == "json";
+  r.format = json ? Format::Json : Format::Text;
+  r.limit = o.limit >= 0 ? uint64_t(o.limit) : (json ? 0 : 50);
+  r.render.maxString = o.maxString >= 0 ? uint64_t(o.maxString) : (json ? 0 : 200);
+  r.render.depth = o.depth >= 0 ? o.depth : (json ? 8 : 4);
+  r.render.maxElems = json ? 0 : 20;
+  r.buckets = o.buckets;
+  return r;
+}
+
+Located locate(const Program& p, const std::string& expr, const std::string& type) {
+  if (isAddress(expr)) {
+    if (type.empty()) fail(ErrorKind::Usage, "an address needs --type, e.g. --type 'map[string]int'");
+    return resolveAddress(p, expr, type);
+  }
+  if (!type.empty()) fail(ErrorKind::Usage, "--type goes with an address (0x...), not a name");
+  return resolve(p, expr);
+}
+
+void printWarnings(Session& s) {
+  for (const auto& w : s.warnings()) fmt::print(stderr, "gomemscope: warning: {}\n", w);
+  if (s.live() && s.options().noStop)
+    fmt::print(stderr, "gomemscope: warning: pid {} was not stopped (--no-stop): the result may be torn\n",
+               s.live()->pid());
+}
+
+MemStats sampleMemStats(Session& s) {
+  MemStats m;
+  Out none(nullptr);
+  frozenRun(s, none, [&] { m = readMemStats(s.program()); });
+  return m;
+}
+
+double parseDuration(const std::string& s, const char* what) {
+  size_t i = 0;
+  double v = 0;
+  try {
+    v = std::stod(s, &i);
+  } catch (const std::exception&) {
+    fail(ErrorKind::Usage, "{} '{}' is not a duration (e.g. 500ms, 2s, 1m)", what, s);
+  }
+  std::string unit = s.substr(i);
+  double mul = unit == "ms"                  ? 1e-3
+               : unit == "s" || unit.empty() ? 1
+               : unit == "m"                 ? 60
+               : unit == "h"                 ? 3600
+                                             : -1;
+  if (mul < 0 || v <= 0) fail(ErrorKind::Usage, "{} '{}' is not a duration (e.g. 500ms, 2s, 1m)", what, s);
+  return v * mul;
+}
+
+int reportProblems(const std::string& expr, size_t problems) {
+  if (!problems) return kExitOk;
+  fmt::print(stderr, "gomemscope: {}: {} problem{} found (listed in the output)\n", expr, problems,
+             problems == 1 ? "" : "s");
+  return kExitProblems;
+}
+
+}  // namespace gms

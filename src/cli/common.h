@@ -1,0 +1,70 @@
+// What every command shares: target and output options, the freeze-read-
+// resume pattern, durations, and the exit-code convention. Each command lives
+// in its own cmd_*.cc and registers itself in cli.cc through commands.h.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <string>
+
+#include "cli/session.h"
+#include "goruntime/expr.h"
+#include "goruntime/memstats.h"
+#include "report/out.h"
+#include "report/reports.h"
+
+namespace gms {
+
+// Exit codes: 0 ok, 1 decoded but problems found / a rule breached, 2 error.
+constexpr int kExitOk = 0;
+constexpr int kExitProblems = 1;
+constexpr int kExitError = 2;
+
+// Set by a command's callback; cliMain runs it after parsing.
+using Runner = std::function<int()>;
+
+void addTargetOptions(CLI::App* c, TargetOptions& t);
+
+// Entry/value rendering options of map, list and print.
+struct OutputOptions {
+  std::string format = "text";
+  int64_t limit = -1;  // -1: the format's default
+  int64_t maxString = -1;
+  int depth = -1;
+  bool buckets = false;
+};
+void addOutputOptions(CLI::App* c, OutputOptions& o, bool entries);
+ReportOptions reportOptions(const OutputOptions& o);
+
+// A name (main.x.y[2]) or an address with --type.
+Located locate(const Program& p, const std::string& expr, const std::string& type);
+
+void printWarnings(Session& s);
+
+// Runs `body` with the target frozen; output is held in memory while frozen
+// so a slow consumer never keeps the target stopped.
+template <typename F>
+void frozenRun(Session& s, Out& out, F&& body) {
+  Frozen fz(s);
+  out.hold(fz.freezer() != nullptr);
+  body();
+  auto stopped = fz.release();
+  out.hold(false);
+  out.flush();
+  if (s.options().verbose && s.live() && !s.options().noStop)
+    fmt::print(stderr, "gomemscope: pid {} was stopped for {:.1f} ms\n", s.live()->pid(),
+               std::chrono::duration<double, std::milli>(stopped).count());
+}
+
+// One MemStats read with the target frozen for exactly the read.
+MemStats sampleMemStats(Session& s);
+
+// "500ms", "2s", "1.5m", "1h" -> seconds; `what` names the option in errors.
+double parseDuration(const std::string& s, const char* what);
+
+// Prints "<expr>: N problems found" to stderr; returns the exit code.
+int reportProblems(const std::string& expr, size_t problems);
+
+}  // namespace gms
