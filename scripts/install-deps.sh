@@ -6,7 +6,10 @@ set -euo pipefail
 pkgs=(cmake ninja-build g++ pkg-config make
       libdw-dev libelf-dev libcli11-dev libfmt-dev nlohmann-json3-dev
       libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev
-      golang-1.19-go gdb "$@")  # extra packages (e.g. for make bench) as arguments
+      libyaml-cpp-dev golang-1.19-go gdb
+      prometheus chromium fonts-dejavu-core  # exporter and HTML report end-to-end tests
+      clang libfuzzer-14-dev                 # make fuzz (libFuzzer targets)
+      "$@")  # extra packages (e.g. for make bench) as arguments
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
