@@ -3,7 +3,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps build test test-fast test-asan demo bench format clean
+.PHONY: all deps build test test-fast test-asan test-fuzz fuzz fuzz-ci demo bench bench-quick format clean
 
 all: build
 
@@ -26,10 +26,32 @@ test-asan: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
+# Fuzzing (docs/fuzzing.md): every libFuzzer target for FUZZ_SECONDS each on its
+# committed corpus (fuzz/corpus/), built with clang into build-fuzz.
+FUZZ_SECONDS ?= 600
+FUZZ_JOBS    ?= 1
+fuzz: deps
+	fuzz/run.sh --seconds $(FUZZ_SECONDS) --jobs $(FUZZ_JOBS)
+
+# The brief run CI can afford: 60 s per target (6 targets).
+fuzz-ci: deps
+	fuzz/run.sh --seconds 60 --jobs $(FUZZ_JOBS)
+
+# Not (yet) part of `make test`: add it to the test: line to run fuzz-ci in CI.
+test-fuzz: fuzz-ci
+
 demo: build
 	@scripts/demo.sh $(BUILD)/gomemscope
 
-bench: build
+# The full benchmark matrix (bench/matrix.sh -> bench/results.md) and the
+# Google Benchmark micro-benchmarks; bench-quick: the 10^6-entry headline only.
+bench: deps
+	@scripts/install-deps.sh delve bc time gdb python3
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGMS_BUILD_BENCH=ON >/dev/null
+	@ninja -C $(BUILD)
+	bench/matrix.sh $(BUILD)/gomemscope $(BUILD)/bench
+
+bench-quick: build
 	@scripts/install-deps.sh delve bc
 	bench/decode_vs_delve.sh $(BUILD)/gomemscope
 

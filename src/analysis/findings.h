@@ -20,6 +20,8 @@ struct MapEvidence {
   std::string shape;           // "B=12 (4096 buckets)" or "dirLen=8, 8 tables, 1024 groups"
   bool growing = false;        // a growth was in progress at the last sample
   uint64_t growths = 0;        // growths observed between samples (B or group count increases)
+  std::vector<uint64_t> sizes;  // bucket (classic) or group (swiss) count at each sample
+  uint64_t addresses = 0;       // distinct map headers seen at this path (> 1: re-created)
 };
 
 struct Finding {

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "binary/pclntab.h"
 #include "binary/types.h"
 #include "target/memory.h"
 
@@ -73,6 +74,9 @@ class Binary {
   virtual const TypeProvider* types() const = 0;
   // Why types() is null, e.g. "no .debug_info (built with -ldflags=-w?)"; "" if present.
   virtual std::string missingDebugInfo() const = 0;
+  // Go's PC -> function/file/line/SP-delta table (.gopclntab), parsed on first
+  // use; nullptr when absent or unreadable (present even in stripped binaries).
+  virtual const Pclntab* pclntab() const { return nullptr; }
 };
 
 }  // namespace gms

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <mutex>
 #include <unordered_map>
 
 #include "binary/binary.h"
@@ -155,6 +156,16 @@ class ElfBinary final : public Binary {
   const Memory& fileMemory() const override { return *image_; }
   const TypeProvider* types() const override { return types_.get(); }
   std::string missingDebugInfo() const override { return missingDebugInfo_; }
+  const Pclntab* pclntab() const override {
+    std::call_once(pclntabOnce_, [this] {
+      try {
+        loadPclntab();
+      } catch (const Error&) {
+        pclntab_.reset();
+      }
+    });
+    return pclntab_ ? &*pclntab_ : nullptr;
+  }
 
  private:
   void parseHeaders() {
@@ -359,7 +370,31 @@ class ElfBinary final : public Binary {
   void* map_ = nullptr;
   size_t mapSize_ = 0;
   ByteView file_;
+  // .gopclntab (PIE: .data.rel.ro.gopclntab), else runtime.pclntab..epclntab;
+  // entry offsets are relative to runtime.text (the start of .text).
+  void loadPclntab() const {
+    uint64_t addr = 0, size = 0;
+    const Section* s = section(".gopclntab");
+    if (!s) s = section(".data.rel.ro.gopclntab");
+    if (s) {
+      addr = s->addr;
+      size = s->size;
+    } else if (auto b = symbol("runtime.pclntab"), e = symbol("runtime.epclntab"); b && e && e->addr > b->addr) {
+      addr = b->addr;
+      size = e->addr - b->addr;
+    }
+    if (!addr || !size || size > (1ull << 32)) return;
+    uint64_t text = 0;
+    if (auto t = symbol("runtime.text")) text = t->addr;
+    else if (const Section* ts = section(".text")) text = ts->addr;
+    std::vector<uint8_t> bytes(size);
+    image_->read(addr, bytes.data(), size);
+    pclntab_ = Pclntab::parse(std::move(bytes), text);
+  }
+
   std::vector<Section> sections_;
+  mutable std::once_flag pclntabOnce_;
+  mutable std::optional<Pclntab> pclntab_;
   std::vector<Elf64_Shdr> shdrs_;  // parallel to sections_
   std::vector<Segment> segments_;
   std::vector<std::pair<ByteView, uint64_t>> notes_, sectionNotes_;

@@ -18,13 +18,16 @@ int cliMain(int argc, char** argv) {
   app.set_version_flag("--version", "gomemscope 0.1.0");
   app.footer(
       "Targets: -p PID (live; stopped only while read) or -c CORE [-e BINARY].\n"
-      "Exit codes: 0 ok, 1 decoded but the structure has problems (listed), 2 error.\n"
+      "Exit codes: 0 ok, 1 decoded but the structure has problems (listed) or a rule is breached\n"
+      "(check), 2 error.\n"
       "Examples:\n"
       "  gomemscope info -p 4242\n"
       "  gomemscope map -p 4242 main.cache --limit 10\n"
       "  gomemscope map -c app.core -e ./app main.cache --format json\n"
       "  gomemscope list -p 4242 main.queue\n"
-      "  gomemscope core -p 4242 -o app.core");
+      "  gomemscope core -p 4242 -o app.core\n"
+      "  gomemscope diagnose -p 4242 --for 30s\n"
+      "  gomemscope watch -p 4242 main.cache --field count --count 20");
   Runner run;
   addInfoCommand(app, run);
   addMapCommand(app, run);
@@ -34,6 +37,12 @@ int cliMain(int argc, char** argv) {
   addTopCommand(app, run);
   addAdviseCommand(app, run);
   addCoreCommand(app, run);
+  addWatchCommand(app, run);
+  addDiagnoseCommand(app, run);
+  addCheckCommand(app, run);
+  addExportCommand(app, run);
+  addDiffCommand(app, run);
+  addReportCommand(app, run);
 
   try {
     app.parse(argc, argv);

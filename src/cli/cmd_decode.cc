@@ -25,14 +25,17 @@ int cmdInfo(DecodeOptions& o) {
   std::vector<GoroutineInfo> gs;
   std::string gerr;
   size_t threads = 0;
-  frozenRun(*s, out, [&] {
-    threads = s->target().threads().size();
-    try {
-      gs = goroutines(p);
-    } catch (const Error& e) {
-      gerr = e.what();
-    }
-  });
+  frozenRun(
+      *s, out,
+      [&] {
+        threads = s->target().threads().size();
+        try {
+          gs = goroutines(p);
+        } catch (const Error& e) {
+          gerr = e.what();
+        }
+      },
+      FreezeMode::Stop);  // a few pages: cheaper to read while stopped than to copy the heap
   std::map<std::string, int> byStatus;
   for (const auto& g : gs) byStatus[goroutineStatusName(g.status)]++;
   int liveG = 0;
@@ -79,8 +82,9 @@ int cmdInfo(DecodeOptions& o) {
   out.put('\n');
   if (!bi.mainPath.empty()) out.print("{:<13}{}\n", "module", bi.mainPath);
   out.print("{:<13}{}\n", "maps",
-            p.mapImpl() == MapImpl::Classic ? "classic (runtime.hmap, buckets of 8 with tophash)"
-                                            : "swiss (internal/runtime/maps: directory, tables, groups)");
+            p.mapImpl() == MapImpl::Classic
+                ? "classic (runtime.hmap, buckets of 8 with tophash)"
+                : "swiss (internal/runtime/maps: directory, tables, groups)");
   out.print("{:<13}{}\n", "debug info",
             p.hasTypes() ? "DWARF present (types and globals available)" : b.missingDebugInfo());
   out.print("{:<13}{}\n", "threads", threads);
@@ -105,7 +109,8 @@ int cmdMap(DecodeOptions& o) {
   Out out(stdout);
   size_t problems = 0;
   frozenRun(*s, out, [&] {
-    problems = reportMap(out, s->program(), locate(s->program(), o.expr, o.type), reportOptions(o.out));
+    problems =
+        reportMap(out, s->program(), locate(s->program(), o.expr, o.type), reportOptions(o.out));
   });
   return reportProblems(o.expr, problems);
 }
@@ -116,7 +121,8 @@ int cmdList(DecodeOptions& o) {
   Out out(stdout);
   size_t problems = 0;
   frozenRun(*s, out, [&] {
-    problems = reportList(out, s->program(), locate(s->program(), o.expr, o.type), reportOptions(o.out));
+    problems =
+        reportList(out, s->program(), locate(s->program(), o.expr, o.type), reportOptions(o.out));
   });
   return reportProblems(o.expr, problems);
 }
@@ -125,7 +131,9 @@ int cmdPrint(DecodeOptions& o) {
   auto s = Session::open(o.target);
   printWarnings(*s);
   Out out(stdout);
-  frozenRun(*s, out, [&] { reportValue(out, s->program(), locate(s->program(), o.expr, o.type), reportOptions(o.out)); });
+  frozenRun(*s, out, [&] {
+    reportValue(out, s->program(), locate(s->program(), o.expr, o.type), reportOptions(o.out));
+  });
   return 0;
 }
 
@@ -145,14 +153,16 @@ void addMapCommand(CLI::App& app, Runner& run) {
   addTargetOptions(c, o->target);
   c->add_option("expr", o->expr, "main.name, main.x.field[2], or 0xADDR with --type")->required();
   c->add_option("--type", o->type, "the map type when expr is an address, e.g. 'map[string]int'");
-  c->add_flag("--buckets", o->out.buckets, "per bucket/group: tophash or control bytes, overflow chain");
+  c->add_flag("--buckets", o->out.buckets,
+              "per bucket/group: tophash or control bytes, overflow chain");
   addOutputOptions(c, o->out, true);
   c->callback([o, &run] { run = [o] { return cmdMap(*o); }; });
 }
 
 void addListCommand(CLI::App& app, Runner& run) {
   auto o = std::make_shared<DecodeOptions>();
-  auto* c = app.add_subcommand("list", "a container/list.List front to back, with integrity checks");
+  auto* c =
+      app.add_subcommand("list", "a container/list.List front to back, with integrity checks");
   addTargetOptions(c, o->target);
   c->add_option("expr", o->expr, "a List, *List or *Element (e.g. main.queue)")->required();
   c->add_option("--type", o->type, "the type when expr is an address, e.g. 'container/list.List'");

@@ -17,5 +17,11 @@ void addStatsCommand(CLI::App& app, Runner& run);
 void addTopCommand(CLI::App& app, Runner& run);
 void addAdviseCommand(CLI::App& app, Runner& run);
 void addCoreCommand(CLI::App& app, Runner& run);
+void addWatchCommand(CLI::App& app, Runner& run);
+void addDiagnoseCommand(CLI::App& app, Runner& run);
+void addCheckCommand(CLI::App& app, Runner& run);
+void addExportCommand(CLI::App& app, Runner& run);
+void addDiffCommand(CLI::App& app, Runner& run);
+void addReportCommand(CLI::App& app, Runner& run);
 
 }  // namespace gms

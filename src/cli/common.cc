@@ -1,5 +1,7 @@
 #include "cli/common.h"
 
+#include "report/masking.h"
+
 namespace gms {
 
 void addTargetOptions(CLI::App* c, TargetOptions& t) {
@@ -7,17 +9,23 @@ void addTargetOptions(CLI::App* c, TargetOptions& t) {
   c->add_option("-c,--core", t.core, "core dump to read");
   c->add_option("-e,--exe", t.exe,
                 "the program's executable (default: /proc/PID/exe, or the path the core names)");
-  c->add_flag("--no-stop", t.noStop, "read a live process without stopping it (the result may be torn)");
+  c->add_flag("--no-stop", t.noStop,
+              "read a live process without stopping it (the result may be torn)");
   c->add_flag("-v,--verbose", t.verbose, "say how long a live target was stopped");
 }
 
 void addOutputOptions(CLI::App* c, OutputOptions& o, bool entries) {
   c->add_option("--format", o.format, "output format")->check(CLI::IsMember({"text", "json"}));
   if (entries)
-    c->add_option("--limit", o.limit, "entries/elements shown (default: 50 in text, all in JSON; 0 = all)");
+    c->add_option("--limit", o.limit,
+                  "entries/elements shown (default: 50 in text, all in JSON; 0 = all)");
   c->add_option("--max-string", o.maxString,
                 "bytes of each string shown (default: 200 in text, all in JSON; 0 = all)");
   c->add_option("--depth", o.depth, "pointer/interface nesting followed (default 4 text, 8 JSON)");
+  c->add_flag("--reveal", o.reveal,
+              "show strings that look like secrets instead of <masked: N bytes>");
+  c->add_option("--secret-pattern", o.secretPatterns,
+                "also mask strings, field names or map keys matching this regex (repeatable)");
 }
 
 ReportOptions reportOptions(const OutputOptions& o) {
@@ -29,12 +37,18 @@ ReportOptions reportOptions(const OutputOptions& o) {
   r.render.depth = o.depth >= 0 ? o.depth : (json ? 8 : 4);
   r.render.maxElems = json ? 0 : 20;
   r.buckets = o.buckets;
+  // Masking is process-wide: every sink of this command applies it (report/masking.h).
+  MaskPolicy& mask = activeMaskPolicy();
+  mask = MaskPolicy{};
+  mask.reveal = o.reveal;
+  for (const auto& re : o.secretPatterns) mask.addPattern(re);
   return r;
 }
 
 Located locate(const Program& p, const std::string& expr, const std::string& type) {
   if (isAddress(expr)) {
-    if (type.empty()) fail(ErrorKind::Usage, "an address needs --type, e.g. --type 'map[string]int'");
+    if (type.empty())
+      fail(ErrorKind::Usage, "an address needs --type, e.g. --type 'map[string]int'");
     return resolveAddress(p, expr, type);
   }
   if (!type.empty()) fail(ErrorKind::Usage, "--type goes with an address (0x...), not a name");
@@ -44,14 +58,17 @@ Located locate(const Program& p, const std::string& expr, const std::string& typ
 void printWarnings(Session& s) {
   for (const auto& w : s.warnings()) fmt::print(stderr, "gomemscope: warning: {}\n", w);
   if (s.live() && s.options().noStop)
-    fmt::print(stderr, "gomemscope: warning: pid {} was not stopped (--no-stop): the result may be torn\n",
+    fmt::print(stderr,
+               "gomemscope: warning: pid {} was not stopped (--no-stop): the result may be torn\n",
                s.live()->pid());
 }
 
 MemStats sampleMemStats(Session& s) {
   MemStats m;
   Out none(nullptr);
-  frozenRun(s, none, [&] { m = readMemStats(s.program()); });
+  // A few pages: stopping for the read is cheaper than copying the heap.
+  frozenRun(
+      s, none, [&] { m = readMemStats(s.program()); }, FreezeMode::Stop);
   return m;
 }
 
@@ -69,7 +86,8 @@ double parseDuration(const std::string& s, const char* what) {
                : unit == "m"                 ? 60
                : unit == "h"                 ? 3600
                                              : -1;
-  if (mul < 0 || v <= 0) fail(ErrorKind::Usage, "{} '{}' is not a duration (e.g. 500ms, 2s, 1m)", what, s);
+  if (mul < 0 || v <= 0)
+    fail(ErrorKind::Usage, "{} '{}' is not a duration (e.g. 500ms, 2s, 1m)", what, s);
   return v * mul;
 }
 

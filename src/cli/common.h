@@ -34,6 +34,8 @@ struct OutputOptions {
   int64_t maxString = -1;
   int depth = -1;
   bool buckets = false;
+  bool reveal = false;                      // --reveal: show secrets unmasked
+  std::vector<std::string> secretPatterns;  // --secret-pattern REGEX (repeatable)
 };
 void addOutputOptions(CLI::App* c, OutputOptions& o, bool entries);
 ReportOptions reportOptions(const OutputOptions& o);
@@ -43,19 +45,35 @@ Located locate(const Program& p, const std::string& expr, const std::string& typ
 
 void printWarnings(Session& s);
 
-// Runs `body` with the target frozen; output is held in memory while frozen
-// so a slow consumer never keeps the target stopped.
+// Runs `body` over one consistent moment of the target. By default
+// (FreezeMode::Snapshot) a live target is stopped only while its memory is
+// copied, and `body` decodes the copy while the target runs again; when the
+// copy would exceed the budget, the target stays stopped for `body` instead.
+// FreezeMode::Stop always keeps it stopped for `body` (cheapest for reads of a
+// few pages). Output is held in memory while the target is stopped, so a slow
+// consumer never keeps it stopped.
 template <typename F>
-void frozenRun(Session& s, Out& out, F&& body) {
-  Frozen fz(s);
-  out.hold(fz.freezer() != nullptr);
+void frozenRun(Session& s, Out& out, F&& body, FreezeMode mode = FreezeMode::Snapshot) {
+  Frozen fz(s, mode);
+  out.hold(fz.stopped());
   body();
   auto stopped = fz.release();
   out.hold(false);
   out.flush();
-  if (s.options().verbose && s.live() && !s.options().noStop)
-    fmt::print(stderr, "gomemscope: pid {} was stopped for {:.1f} ms\n", s.live()->pid(),
-               std::chrono::duration<double, std::milli>(stopped).count());
+  if (s.options().verbose && s.live() && !s.options().noStop) {
+    double ms = std::chrono::duration<double, std::milli>(stopped).count();
+    if (fz.snapshotBytes())
+      fmt::print(stderr,
+                 "gomemscope: pid {} was stopped for {:.1f} ms (copied {:.1f} MiB of its memory; "
+                 "decoded after it resumed)\n",
+                 s.live()->pid(), ms, double(fz.snapshotBytes()) / (1 << 20));
+    else if (!fz.noSnapshotReason().empty())
+      fmt::print(stderr,
+                 "gomemscope: pid {} was stopped for {:.1f} ms (decoded while stopped: {})\n",
+                 s.live()->pid(), ms, fz.noSnapshotReason());
+    else
+      fmt::print(stderr, "gomemscope: pid {} was stopped for {:.1f} ms\n", s.live()->pid(), ms);
+  }
 }
 
 // One MemStats read with the target frozen for exactly the read.

@@ -3,6 +3,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
+
+#include "target/proc_fs.h"
+
 namespace gms {
 
 namespace {
@@ -28,8 +32,10 @@ void checkBuildId(const Binary& bin, const Memory& mem, uint64_t bias, const std
   try {
     mem.read(note->addr + bias, got.data(), got.size());
   } catch (const Fault&) {
-    warnings.push_back(fmt::format("{} does not hold the executable's build ID note; cannot verify "
-                                   "that {} is the right binary", what, bin.path()));
+    warnings.push_back(
+        fmt::format("{} does not hold the executable's build ID note; cannot verify "
+                    "that {} is the right binary",
+                    what, bin.path()));
     return;
   }
   if (got != want) {
@@ -91,8 +97,9 @@ std::unique_ptr<Session> Session::open(const TargetOptions& o) {
       if (exe.empty())
         fail(ErrorKind::Usage, "{} does not name its executable; give it with --exe", o.core);
       if (!fileExists(exe))
-        fail(ErrorKind::NotFound, "{} was made from {}, which does not exist here; give the binary with --exe",
-             o.core, exe);
+        fail(ErrorKind::NotFound,
+             "{} was made from {}, which does not exist here; give the binary with --exe", o.core,
+             exe);
     }
     s->target_ = std::move(cf);
   }
@@ -115,21 +122,86 @@ std::unique_ptr<Session> Session::open(const TargetOptions& o) {
   return s;
 }
 
-Frozen::Frozen(Session& s) : s_(s) {
+uint64_t snapshotBudget() {
+  if (const char* env = std::getenv("GOMEMSCOPE_SNAPSHOT_MAX")) {
+    char* end = nullptr;
+    double v = std::strtod(env, &end);
+    uint64_t mul = 1;
+    if (end && (*end == 'k' || *end == 'K')) mul = uint64_t(1) << 10;
+    if (end && (*end == 'm' || *end == 'M')) mul = uint64_t(1) << 20;
+    if (end && (*end == 'g' || *end == 'G')) mul = uint64_t(1) << 30;
+    if (end != env && v >= 0) return static_cast<uint64_t>(v * double(mul));
+  }
+  uint64_t budget = uint64_t(4) << 30;
+  if (auto text = proc::tryReadFile("/proc/meminfo")) {
+    auto at = text->find("MemAvailable:");
+    if (at != std::string::npos)
+      budget = std::min<uint64_t>(budget,
+                                  std::strtoull(text->c_str() + at + 13, nullptr, 10) * 1024 / 2);
+  }
+  return budget;
+}
+
+Frozen::Frozen(Session& s, FreezeMode mode) : s_(s) {
   if (!s.live() || s.options().noStop) return;
-  freezer_ = std::make_unique<Freezer>(s.live()->pid());
-  s.live()->setThreadStates(freezer_->threadStates());
-  s.live()->setFrozen(true);
+  LiveProcess& lp = *s.live();
+  bool snapshot = mode == FreezeMode::Snapshot;
+  uint64_t budget = snapshot ? snapshotBudget() : 0;
+  if (snapshot && !budget) {
+    snapshot = false;
+    noSnapshot_ = "snapshots disabled (GOMEMSCOPE_SNAPSHOT_MAX=0)";
+  } else if (snapshot) {
+    // Sized and pre-faulted while the target still runs: the stop then lasts
+    // only as long as the copy itself.
+    try {
+      uint64_t estimate = lp.prepareSnapshot(budget);
+      if (estimate > budget) {
+        snapshot = false;
+        noSnapshot_ =
+            fmt::format("its {:.1f} MiB of memory exceed the snapshot budget of {:.1f} MiB",
+                        double(estimate) / (1 << 20), double(budget) / (1 << 20));
+      }
+    } catch (const Error& e) {
+      snapshot = false;
+      noSnapshot_ = fmt::format("no snapshot: {}", e.what());
+    }
+    if (!snapshot) lp.dropSnapshot();
+  }
+  freezer_ = std::make_unique<Freezer>(lp.pid());
+  lp.setThreadStates(freezer_->threadStates());
+  if (snapshot) {
+    try {
+      snapshotTaken_ = lp.takeSnapshot(budget);
+      if (!snapshotTaken_)
+        noSnapshot_ = fmt::format("its memory grew past the snapshot budget of {:.1f} MiB",
+                                  double(budget) / (1 << 20));
+    } catch (const Error& e) {  // e.g. out of memory for the copy: decode while stopped
+      lp.dropSnapshot();
+      noSnapshot_ = fmt::format("no snapshot: {}", e.what());
+    }
+    if (snapshotTaken_) {
+      snapshotBytes_ = lp.snapshotBytes();
+      stoppedFor_ = freezer_->release();
+      freezer_.reset();
+      return;
+    }
+  }
+  lp.setFrozen(true);
 }
 
 Frozen::~Frozen() { release(); }
 
 std::chrono::nanoseconds Frozen::release() {
-  if (!freezer_) return {};
+  if (snapshotTaken_) {
+    snapshotTaken_ = false;
+    s_.live()->setFrozen(false);  // drops the snapshot
+    return stoppedFor_;
+  }
+  if (!freezer_) return stoppedFor_;
   s_.live()->setFrozen(false);
-  auto d = freezer_->release();
+  stoppedFor_ = freezer_->release();
   freezer_.reset();
-  return d;
+  return stoppedFor_;
 }
 
 }  // namespace gms

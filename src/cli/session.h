@@ -49,19 +49,44 @@ class Session {
   std::vector<std::string> warnings_;
 };
 
+// How a read of a live target sees one consistent moment:
+//  - Stop: the target stays stopped until release() (reads cached per page);
+//  - Snapshot: stopped only while its memory is copied (LiveProcess snapshot),
+//    then resumed; reads are served from the copy until release(). Falls back
+//    to Stop when the copy would exceed snapshotBudget(). Right for big
+//    decodes; a read of a few pages (MemStats) is cheaper with Stop, which
+//    copies nothing.
+enum class FreezeMode { Stop, Snapshot };
+
+// Bytes a snapshot may copy: $GOMEMSCOPE_SNAPSHOT_MAX (bytes, or with a k/m/g
+// suffix; 0 disables snapshots), else half the available memory, at most 4 GiB.
+uint64_t snapshotBudget();
+
 // Stops a live target (unless --no-stop) for the lifetime of the object and
-// caches its memory meanwhile; a no-op for cores.
+// caches its memory meanwhile; a no-op for cores. With FreezeMode::Snapshot the target may already
+// run again when the constructor returns (then freezer() is null and stopped() false), but reads
+// still see the stopped moment until release().
 class Frozen {
  public:
-  explicit Frozen(Session& s);
+  explicit Frozen(Session& s, FreezeMode mode = FreezeMode::Stop);
   ~Frozen();
-  // Resumes now; returns how long the target was stopped.
+  // Resumes now (if still stopped) and drops any snapshot; returns how long
+  // the target was stopped.
   std::chrono::nanoseconds release();
   const Freezer* freezer() const { return freezer_.get(); }
+  bool stopped() const { return freezer_ != nullptr; }
+  // Bytes copied when reads are served from a snapshot; 0 otherwise.
+  uint64_t snapshotBytes() const { return snapshotBytes_; }
+  // Why a snapshot was not taken in Snapshot mode ("" if it was, or not asked for).
+  const std::string& noSnapshotReason() const { return noSnapshot_; }
 
  private:
   Session& s_;
   std::unique_ptr<Freezer> freezer_;
+  std::chrono::nanoseconds stoppedFor_{0};
+  uint64_t snapshotBytes_ = 0;
+  std::string noSnapshot_;
+  bool snapshotTaken_ = false;
 };
 
 }  // namespace gms

@@ -13,6 +13,8 @@ namespace {
 
 // tophash values (runtime/map.go)
 constexpr uint8_t kEvacuatedX = 2, kEvacuatedY = 3, kEvacuatedEmpty = 4, kMinTopHash = 5;
+// The evacuated-state check below is a range test over X..Empty, which holds Y.
+static_assert(kEvacuatedX < kEvacuatedY && kEvacuatedY < kEvacuatedEmpty);
 constexpr uint8_t kSameSizeGrow = 8, kHashWriting = 4;
 constexpr uint64_t kMaxB = 48;                 // 2^48 buckets is beyond any real heap
 constexpr uint64_t kChunk = 4 << 20;            // bytes of bucket array read at once
@@ -79,6 +81,10 @@ class Walker {
     return allocSize(n * L_.bucketSize, L_.bucketHasPtr, p_.build().minor);
   }
 
+  void region(uint64_t addr, uint64_t size, const char* what) {
+    if (o_.regions && addr) s_.regions.push_back({addr, size, what});
+  }
+
   // Walks 2^b buckets (or nb for the old array) starting at base.
   void walkArray(uint64_t base, uint64_t nb, bool old, uint64_t allocBytes) {
     arrayLo_ = base;
@@ -91,9 +97,11 @@ class Walker {
       try {
         bytes = block_.fetch(m_, addr, n * L_.bucketSize);
       } catch (const Fault& f) {
-        problem(fmt::format("{} buckets {}..{} unreadable: {}", old ? "old" : "", first,
-                            first + n - 1, f.what()));
-        continue;
+        // A bucket array is one allocation: a hole means a corrupt pointer or
+        // B, and going on would try up to 2^kMaxB more buckets (found by fuzz_classic_map).
+        problem(fmt::format("{} buckets {}..{} unreadable: {}", old ? "old" : "", first, nb - 1,
+                            f.what()));
+        break;
       }
       for (uint64_t i = 0; i < n; i++) {
         const uint8_t* b = bytes + i * L_.bucketSize;
@@ -137,8 +145,11 @@ class Walker {
         break;
       }
       s_.overflowBuckets++;
-      if (next < arrayLo_ || next >= arrayHi_)
-        s_.footprint.overflow += allocSize(L_.bucketSize, L_.bucketHasPtr, p_.build().minor);
+      if (next < arrayLo_ || next >= arrayHi_) {
+        uint64_t sz = allocSize(L_.bucketSize, L_.bucketHasPtr, p_.build().minor);
+        s_.footprint.overflow += sz;
+        region(next, sz, "overflow");
+      }
       ovf_.resize(L_.bucketSize);
       try {
         m_.read(next, ovf_.data(), L_.bucketSize);
@@ -167,11 +178,15 @@ class Walker {
       uint64_t v = bucketAddr + L_.valuesOff + i * L_.valSlot;
       if (L_.indKey) {
         k = loadU64(kp);
-        s_.footprint.indirect += allocSize(L_.keySize, L_.keyHasPtr, p_.build().minor);
+        uint64_t sz = allocSize(L_.keySize, L_.keyHasPtr, p_.build().minor);
+        s_.footprint.indirect += sz;
+        region(k, sz, "indirect key");
       }
       if (L_.indVal) {
         v = loadU64(vp);
-        s_.footprint.indirect += allocSize(L_.valSize, L_.valHasPtr, p_.build().minor);
+        uint64_t sz = allocSize(L_.valSize, L_.valHasPtr, p_.build().minor);
+        s_.footprint.indirect += sz;
+        region(v, sz, "indirect value");
       }
       if (fn_ && live_) live_ = fn_(k, v);
     }
@@ -225,8 +240,12 @@ void walkClassicMap(const Program& p, const Type* mapType, uint64_t addr, const 
   if (s.torn) s.problems.push_back("a write was in progress (hashWriting set): entries may be torn");
   int minor = p.build().minor;
   s.footprint.header = allocSize(L.hmap->size, true, minor);
-  if (L.extra && fieldValue(hdr.data(), *L.extra) && L.extra->type && L.extra->type->elem)
-    s.footprint.header += allocSize(L.extra->type->elem->size, true, minor);
+  if (o.regions) s.regions.push_back({addr, s.footprint.header, "header"});
+  if (L.extra && fieldValue(hdr.data(), *L.extra) && L.extra->type && L.extra->type->elem) {
+    uint64_t sz = allocSize(L.extra->type->elem->size, true, minor);
+    s.footprint.header += sz;
+    if (o.regions) s.regions.push_back({fieldValue(hdr.data(), *L.extra), sz, "header"});
+  }
   if (s.B > kMaxB) {
     s.problems.push_back(fmt::format("B={} is impossible (2^B buckets); header corrupt", s.B));
     return;
@@ -243,6 +262,7 @@ void walkClassicMap(const Program& p, const Type* mapType, uint64_t addr, const 
       s.oldBucketCount = uint64_t(1) << oldB;
       uint64_t alloc = w.arrayAlloc(oldB);
       s.footprint.oldBuckets = alloc;
+      w.region(oldbuckets, alloc, "oldbuckets");
       w.walkArray(oldbuckets, s.oldBucketCount, true, alloc);
     }
   }
@@ -251,6 +271,7 @@ void walkClassicMap(const Program& p, const Type* mapType, uint64_t addr, const 
   } else {
     uint64_t alloc = w.arrayAlloc(s.B);
     s.footprint.buckets = alloc;
+    w.region(buckets, alloc, "buckets");
     w.walkArray(buckets, s.nbuckets, false, alloc);
   }
   if (s.found != s.len)

@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "goruntime/alloc.h"
 #include "goruntime/layout.h"
 #include "goruntime/list.h"
 
@@ -509,7 +510,9 @@ class Walker {
     }
     MapSummary s;
     try {
-      s = walkMap(p_, t, hdr, {}, fn);
+      WalkOptions wo;
+      wo.regions = o_.keepRegions;
+      s = walkMap(p_, t, hdr, wo, fn);
     } catch (const Error& e) {
       error(fmt::format("map {} at {:#x}: {}", t->name, hdr, e.what()));
       Found& f = out_.items[idx];
@@ -533,6 +536,7 @@ class Walker {
     f.torn = s.torn;
     f.problems = s.problems.size();
     if (!s.problems.empty()) f.firstProblem = s.problems.front();
+    f.regions = std::move(s.regions);
   }
 
   void visitList(uint64_t addr, int depth) {
@@ -549,10 +553,15 @@ class Walker {
     bool descend = eface && reach(eface) && depth + 1 <= maxDepth_;
     uint64_t i = 0;
     ListSummary s;
+    std::vector<Region> regions;
+    const int minor = p_.build().minor;
+    if (o_.keepRegions) regions.push_back({addr, listT_->size, "list"});
     try {
       s = walkList(p_, addr, [&](const ListElementRef& e) {
         uint64_t n = i++;
-        if (!descend) return false;
+        if (o_.keepRegions && elemT_)
+          regions.push_back({e.addr, allocSize(elemT_->size, true, minor), "element"});
+        if (!descend) return o_.keepRegions;
         if (stop_ || !visited_.insert(e.addr, elemT_)) return !stop_;
         if (!count()) return false;
         const uint8_t* b;
@@ -584,6 +593,7 @@ class Walker {
     f.footprint = s.footprint;
     f.problems = s.problems.size();
     if (!s.problems.empty()) f.firstProblem = s.problems.front();
+    f.regions = std::move(regions);
   }
 
   // A container/list.Element reached by pointer (e.g. an LRU's

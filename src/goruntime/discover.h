@@ -89,6 +89,9 @@ struct DiscoverOptions {
   uint64_t maxBytes = uint64_t(8) << 30;
   std::chrono::milliseconds maxTime{0};
   bool keysInPaths = true;      // ["alice"] rather than [*]
+  // Keep in Found::regions the memory each map (WalkOptions::regions) and
+  // list (its List and Element objects) owns; for `gomemscope diff`.
+  bool keepRegions = false;
   bool followInterfaces = true;
 };
 
@@ -115,6 +118,7 @@ struct Found {
   uint64_t tombstones = 0;       // swiss
   bool growing = false, sameSizeGrow = false;  // classic, mid-growth
   bool torn = false;        // a write was in progress
+  std::vector<Region> regions;  // DiscoverOptions::keepRegions
 };
 
 struct DiscoverError {

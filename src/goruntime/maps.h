@@ -44,6 +44,16 @@ struct TableRecord {         // swiss
   uint64_t tombstones = 0, full = 0;
 };
 
+// A block of memory a map owns (an allocation, size-class rounded), collected
+// when WalkOptions::regions is set so that `gomemscope diff` can attribute
+// changed pages to the maps whose memory covers them.
+struct Region {
+  uint64_t addr = 0;
+  uint64_t size = 0;
+  const char* what = "";  // "header", "buckets", "oldbuckets", "overflow", "directory",
+                          // "table", "groups", "indirect key", "indirect value"
+};
+
 struct MapFootprint {
   uint64_t header = 0;       // hmap / maps.Map (+ mapextra)
   uint64_t buckets = 0;      // classic: bucket array(s) incl. preallocated overflow; swiss: group arrays
@@ -75,6 +85,7 @@ struct MapSummary {
   bool indirectKey = false, indirectValue = false;
   MapFootprint footprint;
   std::vector<BucketRecord> buckets;  // when WalkOptions::buckets
+  std::vector<Region> regions;        // when WalkOptions::regions
   std::vector<std::string> problems;
   double loadFactor() const;          // entries per bucket (classic) or per slot (swiss)
 };
@@ -82,6 +93,7 @@ struct MapSummary {
 struct WalkOptions {
   bool buckets = false;                  // collect BucketRecords
   uint64_t maxBuckets = 1 << 20;         // bound on BucketRecords collected
+  bool regions = false;                  // collect the Regions the map owns
 };
 
 // Called with the addresses of each full slot's key and value (after following

@@ -84,6 +84,9 @@ class Walker {
       : p_(p), m_(p.mem()), L_(L), s_(s), o_(o), fn_(fn) {}
 
   void problem(std::string p) { addProblem(s_.problems, std::move(p)); }
+  void region(uint64_t addr, uint64_t size, const char* what) {
+    if (o_.regions && addr) s_.regions.push_back({addr, size, what});
+  }
 
   // Scans n groups at addr; returns full slots. table = index in s_.tables or -1.
   uint64_t groups(uint64_t addr, uint64_t n, int table, uint64_t* tombstones) {
@@ -124,11 +127,15 @@ class Walker {
           uint64_t vAddr = gaddr + L_.slotsOff + i * L_.slotSize + L_.elemOff;
           if (L_.indKey) {
             kAddr = loadU64(sp + L_.keyOff);
-            s_.footprint.indirect += allocSize(L_.keySize, L_.keyHasPtr, p_.build().minor);
+            uint64_t sz = allocSize(L_.keySize, L_.keyHasPtr, p_.build().minor);
+            s_.footprint.indirect += sz;
+            region(kAddr, sz, "indirect key");
           }
           if (L_.indVal) {
             vAddr = loadU64(sp + L_.elemOff);
-            s_.footprint.indirect += allocSize(L_.valSize, L_.valHasPtr, p_.build().minor);
+            uint64_t sz = allocSize(L_.valSize, L_.valHasPtr, p_.build().minor);
+            s_.footprint.indirect += sz;
+            region(vAddr, sz, "indirect value");
           }
           if (fn_ && live_) live_ = fn_(kAddr, vAddr);
         }
@@ -141,14 +148,25 @@ class Walker {
 
   void walkDirectory(uint64_t dirPtr, uint64_t dirLen) {
     int minor = p_.build().minor;
-    std::vector<uint64_t> dir(dirLen);
+    // Probe both ends before allocating: a corrupt dirLen (up to 2^24) must
+    // not cost a 128 MiB buffer when the directory is not even mapped.
+    uint64_t probe = 0, last = 0;
+    std::vector<uint64_t> dir;
+    if (__builtin_add_overflow(dirPtr, (dirLen - 1) * 8, &last)) {
+      problem(fmt::format("directory at {:#x} of {} entries wraps the address space", dirPtr, dirLen));
+      return;
+    }
     try {
+      m_.read(dirPtr, &probe, 8);
+      m_.read(last, &probe, 8);
+      dir.resize(dirLen);
       m_.read(dirPtr, dir.data(), dirLen * 8);
     } catch (const Fault& f) {
       problem(fmt::format("directory unreadable: {}", f.what()));
       return;
     }
     s_.footprint.directory = allocSize(dirLen * 8, true, minor);
+    region(dirPtr, s_.footprint.directory, "directory");
     std::unordered_map<uint64_t, size_t> seen;
     std::vector<uint8_t> tb(L_.table->size);
     for (uint64_t i = 0; i < dirLen; i++) {
@@ -181,6 +199,7 @@ class Walker {
       uint64_t data = loadU64(tb.data() + L_.gDataOff);
       uint64_t mask = loadU64(tb.data() + L_.gMaskOff);
       s_.footprint.tables += allocSize(L_.table->size, true, minor);
+      region(t, allocSize(L_.table->size, true, minor), "table");
       size_t ti = s_.tables.size();
       s_.tables.push_back(r);
       if (r.index != static_cast<int64_t>(i))
@@ -198,6 +217,7 @@ class Walker {
       }
       s_.capacity += r.capacity;
       s_.footprint.buckets += allocSize((mask + 1) * L_.groupSize, L_.groupHasPtr, minor);
+      region(data, allocSize((mask + 1) * L_.groupSize, L_.groupHasPtr, minor), "groups");
       uint64_t tomb = 0;
       uint64_t full = groups(data, mask + 1, static_cast<int>(ti), &tomb);
       s_.tables[ti].groups = mask + 1;
@@ -246,6 +266,7 @@ void walkSwissMap(const Program& p, const Type* mapType, uint64_t addr, const Wa
   int minor = p.build().minor;
   s.footprint.header = allocSize(L.map->size, true, minor);
   Walker w(p, L, s, o, fn);
+  w.region(addr, s.footprint.header, "header");
   if (!dirPtr) {
     s.small = true;
     if (s.len) s.problems.push_back(fmt::format("used={} but no groups (dirPtr nil)", s.len));
@@ -253,6 +274,7 @@ void walkSwissMap(const Program& p, const Type* mapType, uint64_t addr, const Wa
     s.small = true;
     s.capacity = 8;
     s.footprint.buckets = allocSize(L.groupSize, L.groupHasPtr, minor);
+    w.region(dirPtr, s.footprint.buckets, "groups");
     uint64_t tomb = 0;
     s.found = w.groups(dirPtr, 1, -1, &tomb);
     s.tombstones = tomb;

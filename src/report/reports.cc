@@ -280,7 +280,10 @@ void textProblems(Out& o, const std::vector<std::string>& problems) {
 }  // namespace
 
 size_t reportMap(Out& out, const Program& p, const Located& l, const ReportOptions& o) {
-  auto [type, hdr] = mapTarget(p, l);
+  // Not a structured binding: clang 14 cannot capture those in the lambdas below.
+  const auto [mapType, mapHdr] = mapTarget(p, l);
+  const Type* type = mapType;
+  uint64_t hdr = mapHdr;
   WalkOptions wo;
   wo.buckets = o.buckets;
   MapSummary s = walkMap(p, type, hdr, wo, nullptr);
@@ -324,8 +327,10 @@ size_t reportMap(Out& out, const Program& p, const Located& l, const ReportOptio
   walkMap(p, type, hdr, {}, [&](uint64_t k, uint64_t v) {
     if (n++ >= limit) return false;
     out.write("    ");
+    sink.topLevelKey();
     r.render(k, type->key, sink);
     out.write(": ");
+    sink.topLevelValue();
     r.render(v, type->elem, sink);
     out.put('\n');
     out.maybeFlush();

@@ -5,6 +5,7 @@
 namespace gms {
 
 void JsonValueSink::complex(double re, double im, bool is32) {
+  m_.scalar();
   w_.beginObject();
   w_.key("real");
   w_.number(re, is32);
@@ -13,7 +14,15 @@ void JsonValueSink::complex(double re, double im, bool is32) {
   w_.endObject();
 }
 
+void JsonValueSink::string(std::string_view s, uint64_t fullLen) {
+  if (m_.string(s, fullLen))
+    w_.string(maskedText(fullLen));
+  else
+    w_.string(s);
+}
+
 void JsonValueSink::address(std::string_view what, uint64_t addr) {
+  m_.scalar();
   if (what == "cycle" || what == "depth") {
     // A pointer not followed: say why, keep the address.
     w_.beginObject();
@@ -26,6 +35,7 @@ void JsonValueSink::address(std::string_view what, uint64_t addr) {
 }
 
 void JsonValueSink::beginInterface(std::string_view t) {
+  m_.begin();
   w_.beginObject();
   w_.key("type");
   w_.string(t);
@@ -33,6 +43,7 @@ void JsonValueSink::beginInterface(std::string_view t) {
 }
 
 void JsonValueSink::unreadable(uint64_t addr, std::string_view why) {
+  m_.scalar();
   w_.beginObject();
   w_.key("$error");
   w_.string(why);
@@ -49,14 +60,26 @@ void quoteGo(Out& out, std::string_view s) {
   for (size_t i = 0; i < s.size(); i++) {
     auto c = static_cast<unsigned char>(s[i]);
     switch (c) {
-      case '"': b.append(std::string_view("\\\"")); break;
-      case '\\': b.append(std::string_view("\\\\")); break;
-      case '\n': b.append(std::string_view("\\n")); break;
-      case '\r': b.append(std::string_view("\\r")); break;
-      case '\t': b.append(std::string_view("\\t")); break;
+      case '"':
+        b.append(std::string_view("\\\""));
+        break;
+      case '\\':
+        b.append(std::string_view("\\\\"));
+        break;
+      case '\n':
+        b.append(std::string_view("\\n"));
+        break;
+      case '\r':
+        b.append(std::string_view("\\r"));
+        break;
+      case '\t':
+        b.append(std::string_view("\\t"));
+        break;
       default:
-        if (c < 0x20 || c == 0x7f) fmt::format_to(std::back_inserter(b), "\\x{:02x}", c);
-        else b.push_back(static_cast<char>(c));
+        if (c < 0x20 || c == 0x7f)
+          fmt::format_to(std::back_inserter(b), "\\x{:02x}", c);
+        else
+          b.push_back(static_cast<char>(c));
     }
   }
   b.push_back('"');
@@ -81,18 +104,24 @@ void TextValueSink::pre() {
 }
 
 static void goFloat(Out& o, double v, bool is32) {
-  if (std::isnan(v)) o.write("NaN");
-  else if (std::isinf(v)) o.write(v > 0 ? "+Inf" : "-Inf");
-  else if (is32) o.print("{}", static_cast<float>(v));
-  else o.print("{}", v);
+  if (std::isnan(v))
+    o.write("NaN");
+  else if (std::isinf(v))
+    o.write(v > 0 ? "+Inf" : "-Inf");
+  else if (is32)
+    o.print("{}", static_cast<float>(v));
+  else
+    o.print("{}", v);
 }
 
 void TextValueSink::floating(double v, bool is32) {
+  m_.scalar();
   pre();
   goFloat(o_, v, is32);
 }
 
 void TextValueSink::complex(double re, double im, bool is32) {
+  m_.scalar();
   pre();
   o_.put('(');
   goFloat(o_, re, is32);
@@ -103,20 +132,31 @@ void TextValueSink::complex(double re, double im, bool is32) {
 
 void TextValueSink::string(std::string_view s, uint64_t fullLen) {
   pre();
+  if (m_.string(s, fullLen)) {
+    o_.write(maskedText(fullLen));  // unquoted: never mistaken for the string itself
+    return;
+  }
   quoteGo(o_, s);
   if (fullLen > s.size()) o_.print("...(+{} bytes)", fullLen - s.size());
 }
 
 void TextValueSink::address(std::string_view what, uint64_t addr) {
+  m_.scalar();
   pre();
-  if (what == "cycle") o_.print("<cycle {:#x}>", addr);
-  else if (what == "depth") o_.print("{:#x}", addr);
-  else if (what == "unsafe.Pointer") o_.print("unsafe.Pointer({:#x})", addr);
-  else if (what == "link") o_.print("{:#x}", addr);
-  else o_.print("{} {:#x}", what, addr);
+  if (what == "cycle")
+    o_.print("<cycle {:#x}>", addr);
+  else if (what == "depth")
+    o_.print("{:#x}", addr);
+  else if (what == "unsafe.Pointer")
+    o_.print("unsafe.Pointer({:#x})", addr);
+  else if (what == "link")
+    o_.print("{:#x}", addr);
+  else
+    o_.print("{} {:#x}", what, addr);
 }
 
 void TextValueSink::beginStruct(const Type*) {
+  m_.begin();
   if (pendingIface_) {
     pendingIface_ = false;  // T{...}: no parentheses
   } else {
@@ -127,6 +167,7 @@ void TextValueSink::beginStruct(const Type*) {
 }
 
 void TextValueSink::field(std::string_view name) {
+  m_.field(name);
   if (!levels_.back().first) o_.write(", ");
   levels_.back().first = false;
   o_.print("{}: ", name);
@@ -134,46 +175,54 @@ void TextValueSink::field(std::string_view name) {
 }
 
 void TextValueSink::endStruct() {
+  m_.end();
   levels_.pop_back();
   o_.put('}');
 }
 
 void TextValueSink::beginArray(uint64_t) {
+  m_.begin();
   pre();
   o_.put('[');
   levels_.push_back({});
 }
 
 void TextValueSink::endArray(uint64_t omitted) {
+  m_.end();
   if (omitted) o_.print("{}...+{} more", levels_.back().first ? "" : ", ", omitted);
   levels_.pop_back();
   o_.put(']');
 }
 
 void TextValueSink::beginMap(uint64_t) {
+  m_.begin();
   pre();
   o_.write("map[");
   levels_.push_back({});
 }
 
 void TextValueSink::entryKey() {
+  m_.entryKey();
   if (!levels_.back().first) o_.write(", ");
   levels_.back().first = false;
   suppressSep_ = true;
 }
 
 void TextValueSink::entryValue() {
+  m_.entryValue();
   o_.write(": ");
   suppressSep_ = true;
 }
 
 void TextValueSink::endMap(uint64_t omitted) {
+  m_.end();
   if (omitted) o_.print("{}...+{} more", levels_.back().first ? "" : ", ", omitted);
   levels_.pop_back();
   o_.put(']');
 }
 
 void TextValueSink::beginInterface(std::string_view t) {
+  m_.begin();
   pre();
   o_.write(t);
   ifaceParens_.push_back(0);
@@ -181,12 +230,14 @@ void TextValueSink::beginInterface(std::string_view t) {
 }
 
 void TextValueSink::endInterface() {
+  m_.end();
   pendingIface_ = false;
   if (ifaceParens_.back()) o_.put(')');
   ifaceParens_.pop_back();
 }
 
 void TextValueSink::unreadable(uint64_t addr, std::string_view why) {
+  m_.scalar();
   pre();
   o_.print("<unreadable at {:#x}: {}>", addr, why);
 }

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -145,14 +146,20 @@ std::string buildFixture(const Toolchain& tc, const std::string& name, BuildFlag
 std::unique_ptr<RunningFixture> RunningFixture::start(const std::string& binary,
                                                       const std::vector<std::string>& args,
                                                       int readyTimeoutSec) {
-  int outPipe[2];
+  int outPipe[2], inSock[2];
   if (pipe2(outPipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  // stdin is a socket rather than a pipe so that advance() can write with
+  // MSG_NOSIGNAL (no SIGPIPE in the test process if the fixture died).
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, inSock) != 0) {
+    close(outPipe[0]);
+    close(outPipe[1]);
+    throw std::runtime_error("socketpair failed");
+  }
   pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
     dup2(outPipe[1], 1);
-    int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0) dup2(devnull, 0);
+    dup2(inSock[1], 0);
     std::vector<char*> av;
     av.push_back(const_cast<char*>(binary.c_str()));
     for (auto& a : args) av.push_back(const_cast<char*>(a.c_str()));
@@ -161,36 +168,47 @@ std::unique_ptr<RunningFixture> RunningFixture::start(const std::string& binary,
     _exit(127);
   }
   close(outPipe[1]);
+  close(inSock[1]);
   auto fx = std::unique_ptr<RunningFixture>(new RunningFixture());
   fx->pid_ = pid;
-  std::string out;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(readyTimeoutSec);
+  fx->outFd_ = outPipe[0];
+  fx->inFd_ = inSock[0];
+  fx->binary_ = binary;
+  // Both ends stay open for the fixture's lifetime: stdout so a phased
+  // fixture can report again (fixtures print nothing else after GMS-READY),
+  // stdin so a fixture that reads it blocks instead of seeing EOF.
+  fx->waitReady(readyTimeoutSec, "become ready");
+  return fx;
+}
+
+void RunningFixture::waitReady(int timeoutSec, const std::string& what) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeoutSec);
   char buf[65536];
-  while (out.find("GMS-READY") == std::string::npos) {
+  size_t ready;
+  while ((ready = out_.find("GMS-READY", consumed_)) == std::string::npos) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
                                                                      std::chrono::steady_clock::now());
-    pollfd p{outPipe[0], POLLIN, 0};
-    if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0) {
-      close(outPipe[0]);
-      throw std::runtime_error("fixture " + binary + " did not become ready; output:\n" + out);
-    }
-    ssize_t n = read(outPipe[0], buf, sizeof buf);
-    if (n <= 0) {
-      close(outPipe[0]);
-      throw std::runtime_error("fixture " + binary + " exited before ready; output:\n" + out);
-    }
-    out.append(buf, static_cast<size_t>(n));
+    pollfd p{outFd_, POLLIN, 0};
+    if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0)
+      throw std::runtime_error("fixture " + binary_ + " did not " + what + "; output:\n" + out_);
+    ssize_t n = read(outFd_, buf, sizeof buf);
+    if (n <= 0)
+      throw std::runtime_error("fixture " + binary_ + " exited before it could " + what +
+                               "; output:\n" + out_);
+    out_.append(buf, static_cast<size_t>(n));
   }
-  // Keep the pipe open for the fixture's lifetime would block it when the
-  // pipe fills; fixtures print nothing after GMS-READY, so closing is safe
-  // (a later write would get SIGPIPE, which is a fixture bug worth seeing).
-  close(outPipe[0]);
-  auto pos = out.find("GMS-TRUTH ");
-  if (pos != std::string::npos) {
-    auto end = out.find('\n', pos);
-    fx->truth_ = nlohmann::json::parse(out.substr(pos + 10, end - pos - 10));
+  auto pos = out_.rfind("GMS-TRUTH ", ready);
+  if (pos != std::string::npos && pos >= consumed_) {
+    auto end = out_.find('\n', pos);
+    truth_ = nlohmann::json::parse(out_.substr(pos + 10, end - pos - 10));
   }
-  return fx;
+  consumed_ = ready + 9;
+}
+
+void RunningFixture::advance(int timeoutSec) {
+  if (send(inFd_, "\n", 1, MSG_NOSIGNAL) != 1)
+    throw std::runtime_error("fixture " + binary_ + ": cannot write to its stdin (exited?)");
+  waitReady(timeoutSec, "advance");
 }
 
 RunningFixture::~RunningFixture() {
@@ -199,6 +217,8 @@ RunningFixture::~RunningFixture() {
     int st;
     waitpid(pid_, &st, 0);
   }
+  if (outFd_ >= 0) close(outFd_);
+  if (inFd_ >= 0) close(inFd_);
 }
 
 bool RunningFixture::alive() const {

@@ -51,8 +51,23 @@ class RunningFixture {
   const nlohmann::json& truth() const { return truth_; }
   bool alive() const;  // still running (not exited/zombie)
 
+  // For fixtures with phases (e.g. diffgrow): writes one line to the
+  // fixture's stdin, waits (bounded) for its next GMS-READY and replaces
+  // truth() with the GMS-TRUTH printed before it. Throws std::runtime_error
+  // on timeout or exit. A fixture's stdin stays open (and empty) until it is
+  // advanced or killed.
+  void advance(int timeoutSec = 60);
+
  private:
+  // Reads stdout until a GMS-READY after consumed_; parses the last
+  // GMS-TRUTH before it.
+  void waitReady(int timeoutSec, const std::string& what);
+
   int pid_ = -1;
+  int outFd_ = -1, inFd_ = -1;
+  std::string out_;
+  size_t consumed_ = 0;
+  std::string binary_;
   nlohmann::json truth_;
 };
 

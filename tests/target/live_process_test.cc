@@ -212,6 +212,73 @@ TEST(LiveProcess, MappingsThreadsAndExe) {
   EXPECT_EQ(withRegs, 1);
 }
 
+// A snapshot answers every read as the process would have at the moment it
+// was taken, however the process changes afterwards (here the child keeps
+// running: that is what makes the copy observable).
+TEST(LiveProcess, SnapshotServesTheMomentItWasTaken) {
+  auto child = TestChild::start();
+  const ChildInfo& ci = child->info();
+  uint64_t sparse = child->makeSparseRegion();
+  ASSERT_NE(sparse, 0u);
+  auto lp = LiveProcess::open(child->pid());
+  const Memory& mem = lp->memory();
+  uint64_t v0 = mem.readT<uint64_t>(ci.counter);
+
+  uint64_t estimate = lp->prepareSnapshot();
+  EXPECT_GT(estimate, ci.patternSize);
+  EXPECT_FALSE(lp->takeSnapshot(4096)) << "a copy over the budget must be refused";
+  EXPECT_FALSE(lp->hasSnapshot());
+  ASSERT_TRUE(lp->takeSnapshot(UINT64_MAX));
+  ASSERT_TRUE(lp->hasSnapshot());
+  // Resident pages only: neither the untouched 256 MiB nor the sparse region's gaps.
+  EXPECT_GT(lp->snapshotBytes(), ci.patternSize + kSparseTouched * 4096);
+  EXPECT_LT(lp->snapshotBytes(), ci.untouchedSize);
+
+  ASSERT_TRUE(child->command('w'));
+  EXPECT_EQ(mem.readT<uint64_t>(ci.counter), v0)
+      << "read after the change not served from the copy";
+  mem.invalidate();  // a snapshot is not a cache: it stays
+  EXPECT_EQ(mem.readT<uint64_t>(ci.counter), v0);
+
+  std::vector<uint8_t> all(ci.patternSize);
+  mem.read(ci.pattern, all.data(), all.size());
+  EXPECT_EQ(all, expectedPattern(0, ci.patternSize));
+  const uint8_t* v = mem.view(ci.pattern, ci.patternSize);
+  ASSERT_NE(v, nullptr) << "copied memory should be lent without a copy";
+  EXPECT_EQ(std::vector<uint8_t>(v, v + ci.patternSize), all);
+  // Never-touched anonymous memory reads as zero, as in the process.
+  EXPECT_EQ(mem.readPtr(ci.untouched + 12345 * 8), 0u);
+  EXPECT_EQ(mem.view(ci.untouched, 4096), nullptr);
+  for (uint64_t i : {uint64_t(0), uint64_t(1), uint64_t(1000), uint64_t(33000)}) {
+    EXPECT_EQ(mem.readPtr(sparse + i * kSparseStride * 4096), i % 1000 == 0 ? i + 1 : 0) << i;
+    EXPECT_EQ(mem.readPtr(sparse + (i * kSparseStride + 1) * 4096), 0u) << i;
+  }
+  // Faults exactly where the process would fault.
+  const uint64_t guard = ci.guarded + kGuardedReadable;
+  uint8_t buf[64];
+  EXPECT_EQ(faultAddr([&] { mem.read(guard - 3, buf, 10); }), guard);
+  EXPECT_EQ(faultAddr([&] { mem.read(16, buf, 10); }), 16u);
+  EXPECT_FALSE(mem.readable(ci.guarded, kGuardedReadable + 1));
+  // Read-only file mappings: the child is a fork of this binary, so its code
+  // is where ours is, byte for byte.
+  auto code = reinterpret_cast<const uint8_t*>(&patternByte);
+  mem.read(reinterpret_cast<uint64_t>(code), buf, sizeof buf);
+  EXPECT_EQ(std::memcmp(buf, code, sizeof buf), 0);
+  bool sawUntouched = false;
+  for (const auto& m : mem.mappings()) sawUntouched |= m.contains(ci.untouched);
+  EXPECT_TRUE(sawUntouched);
+
+  lp->dropSnapshot();
+  EXPECT_FALSE(lp->hasSnapshot());
+  EXPECT_EQ(mem.readT<uint64_t>(ci.counter), v0 + 1);
+  // setFrozen(false) (what a resumed Frozen does) drops a snapshot too.
+  ASSERT_TRUE(lp->takeSnapshot(UINT64_MAX));
+  ASSERT_TRUE(child->command('w'));
+  EXPECT_EQ(mem.readT<uint64_t>(ci.counter), v0 + 1);
+  lp->setFrozen(false);
+  EXPECT_EQ(mem.readT<uint64_t>(ci.counter), v0 + 2);
+}
+
 TEST(LiveProcess, ProcMemFallbackReadsAndFaultsExactly) {
   auto child = TestChild::start();
   const ChildInfo& ci = child->info();

@@ -1,0 +1,275 @@
+#include "fuzz/bodies.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "binary/binary.h"
+#include "binary/buildinfo.h"
+#include "common/error.h"
+#include "goruntime/list.h"
+#include "goruntime/maps.h"
+#include "goruntime/program.h"
+#include "goruntime/value.h"
+#include "report/json_writer.h"
+#include "report/out.h"
+#include "report/sinks.h"
+#include "target/core_file.h"
+#include "target/memory.h"
+
+namespace gms::fuzz {
+namespace {
+
+// The input as a file the path-based parsers can open. memfd: no disk, no
+// cleanup on a crash.
+class MemFile {
+ public:
+  MemFile(const uint8_t* data, size_t size) {
+    fd_ = memfd_create("gms-fuzz", MFD_CLOEXEC);
+    if (fd_ < 0) std::abort();
+    size_t done = 0;
+    while (done < size) {
+      ssize_t n = ::write(fd_, data + done, size - done);
+      if (n <= 0) std::abort();
+      done += size_t(n);
+    }
+  }
+  ~MemFile() { ::close(fd_); }
+  std::string path() const { return "/proc/self/fd/" + std::to_string(fd_); }
+
+ private:
+  int fd_ = -1;
+};
+
+// Renders into memory and throws the text away; the sinks run for real.
+struct Discard {
+  Out out{nullptr};
+  JsonWriter w{out};
+  JsonValueSink sink{w};
+  void reset() { out.buffer().clear(); }
+};
+
+RenderLimits limits() {
+  RenderLimits l;
+  l.depth = 4;
+  l.maxString = 256;
+  l.maxElems = 64;
+  return l;
+}
+
+class FakeTarget : public Target {
+ public:
+  FakeMemory mem;
+  const Memory& memory() const override { return mem; }
+  bool isLive() const override { return false; }
+  int pid() const override { return 0; }
+  std::string exePath() const override { return ""; }
+  std::vector<ThreadState> threads() const override { return {}; }
+  std::string describe() const override { return "fuzz image"; }
+};
+
+template <typename T>
+bool take(const uint8_t*& p, const uint8_t* end, T& v) {
+  if (size_t(end - p) < sizeof v) return false;
+  std::memcpy(&v, p, sizeof v);
+  p += sizeof v;
+  return true;
+}
+
+void touchMemory(const Memory& m, uint64_t addr, uint64_t len) {
+  uint8_t buf[64];
+  try {
+    m.read(addr, buf, len < sizeof buf ? len : sizeof buf);
+  } catch (const Error&) {
+  }
+}
+
+}  // namespace
+
+void elf(const uint8_t* data, size_t size) {
+  MemFile f(data, size);
+  try {
+    auto bin = Binary::open(f.path());
+    for (const auto& s : bin->sections()) touchMemory(bin->fileMemory(), s.addr, s.size);
+    for (const auto& s : bin->segments()) touchMemory(bin->fileMemory(), s.vaddr, s.filesz);
+    (void)bin->symbol("main.main");
+    (void)bin->symbol("runtime.firstmoduledata");
+    (void)bin->goBuildId();
+    (void)bin->gnuBuildId();
+    (void)bin->missingDebugInfo();
+    if (const TypeProvider* t = bin->types()) {
+      size_t n = 0;
+      for (const auto& g : t->globals()) {
+        if (++n > 200) break;
+        (void)t->findGlobal(g.name);
+        if (g.type) (void)t->findType(g.type->name);
+      }
+      (void)t->findType("runtime.hmap");
+      (void)t->findType("internal/runtime/maps.Map");
+      (void)t->findByRuntimeOffset(0x1000);
+    }
+  } catch (const Error&) {
+  }
+}
+
+void core(const uint8_t* data, size_t size) {
+  MemFile f(data, size);
+  try {
+    auto c = CoreFile::open(f.path());
+    (void)c->pid();
+    (void)c->exePath();
+    (void)c->describe();
+    (void)c->threads();
+    (void)c->fileMappings();
+    (void)c->zeroFill();
+    (void)c->warnings();
+    for (const auto& m : c->memory().mappings()) {
+      touchMemory(c->memory(), m.start, m.size());
+      if (m.size() > 64) touchMemory(c->memory(), m.end - 64, 64);
+    }
+  } catch (const Error&) {
+  }
+}
+
+void buildinfo(const uint8_t* data, size_t size) {
+  FakeMemory image;
+  image.add(0x400000, std::vector<uint8_t>(data, data + size));
+  try {
+    GoBuildInfo bi = parseBuildInfo(ByteView(data, size), image);
+    (void)bi.atLeast(1, 24);
+  } catch (const Error&) {
+  }
+}
+
+std::vector<uint8_t> encodeImage(const MemoryImage& img) {
+  std::vector<uint8_t> out{'G', 'M', 'S', 'I'};
+  auto put = [&](const void* p, size_t n) {
+    auto b = static_cast<const uint8_t*>(p);
+    out.insert(out.end(), b, b + n);
+  };
+  uint16_t nameLen = uint16_t(img.typeName.size());
+  put(&nameLen, sizeof nameLen);
+  put(img.typeName.data(), nameLen);
+  put(&img.root, sizeof img.root);
+  for (const auto& [addr, bytes] : img.segments) {
+    uint32_t len = uint32_t(bytes.size());
+    put(&addr, sizeof addr);
+    put(&len, sizeof len);
+    put(bytes.data(), bytes.size());
+  }
+  return out;
+}
+
+std::optional<MemoryImage> decodeImage(const uint8_t* data, size_t size) {
+  const uint8_t* p = data;
+  const uint8_t* end = data + size;
+  if (size < 4 || std::memcmp(p, "GMSI", 4) != 0) return std::nullopt;
+  p += 4;
+  MemoryImage img;
+  uint16_t nameLen = 0;
+  if (!take(p, end, nameLen) || size_t(end - p) < nameLen) return std::nullopt;
+  img.typeName.assign(reinterpret_cast<const char*>(p), nameLen);
+  p += nameLen;
+  if (!take(p, end, img.root)) return std::nullopt;
+  while (true) {
+    uint64_t addr = 0;
+    uint32_t len = 0;
+    if (!take(p, end, addr) || !take(p, end, len)) break;
+    size_t n = std::min<size_t>(len, size_t(end - p));
+    img.segments.emplace_back(addr, std::vector<uint8_t>(p, p + n));
+    p += n;
+  }
+  return img;
+}
+
+uint64_t walkMapAt(const Program& p, const Type* mapType, uint64_t root) {
+  Discard d;
+  ValueRenderer r(p, limits());
+  WalkOptions opts;
+  opts.buckets = true;
+  opts.maxBuckets = 4096;
+  uint64_t n = 0;
+  MapSummary s = walkMap(p, mapType, root, opts, [&](uint64_t k, uint64_t v) {
+    d.reset();
+    r.render(k, mapType->key, d.sink);
+    r.render(v, mapType->elem, d.sink);
+    return ++n < 4096;
+  });
+  (void)s.loadFactor();
+  (void)s.footprint.total();
+  return s.found;
+}
+
+uint64_t walkListAt(const Program& p, uint64_t root) {
+  Discard d;
+  ValueRenderer r(p, limits());
+  const Type* et = elementType(p);
+  const Field* vf = et ? et->field("Value") : nullptr;
+  uint64_t n = 0;
+  ListSummary s = walkList(p, root, [&](const ListElementRef& e) {
+    d.reset();
+    if (vf) r.render(e.valueAddr, vf->type, d.sink);
+    (void)readElement(p, e.addr);
+    return ++n < 4096;
+  });
+  (void)readElement(p, root);
+  return s.found;
+}
+
+ImageFuzzer::ImageFuzzer(const std::string& exePath) : bin_(Binary::open(exePath)) {
+  if (!bin_->types())
+    fail(ErrorKind::MissingDebugInfo, "{}: {}", exePath, bin_->missingDebugInfo());
+}
+ImageFuzzer::~ImageFuzzer() = default;
+
+uint64_t ImageFuzzer::map(const uint8_t* data, size_t size) {
+  auto img = decodeImage(data, size);
+  if (!img) return 0;
+  FakeTarget t;
+  for (auto& [addr, bytes] : img->segments) t.mem.add(addr, std::move(bytes));
+  try {
+    Program p(t, *bin_);
+    const Type* mt = p.types().findType(img->typeName);
+    if (!mt || mt->kind != Kind::Map) return 0;
+    return walkMapAt(p, mt, img->root);
+  } catch (const Error&) {
+    return 0;
+  }
+}
+
+uint64_t ImageFuzzer::list(const uint8_t* data, size_t size) {
+  auto img = decodeImage(data, size);
+  if (!img) return 0;
+  FakeTarget t;
+  for (auto& [addr, bytes] : img->segments) t.mem.add(addr, std::move(bytes));
+  try {
+    Program p(t, *bin_);
+    return walkListAt(p, img->root);
+  } catch (const Error&) {
+    return 0;
+  }
+}
+
+ImageFuzzer& imageFuzzerFromEnv() {
+  static ImageFuzzer* f = [] {
+    const char* exe = std::getenv("GMS_FUZZ_EXE");
+    if (!exe || !*exe) {
+      std::fprintf(stderr,
+                   "set GMS_FUZZ_EXE to the fixture executable the corpus was taken from "
+                   "(scripts/fuzz.sh does)\n");
+      std::exit(2);
+    }
+    try {
+      return new ImageFuzzer(exe);
+    } catch (const Error& e) {
+      std::fprintf(stderr, "GMS_FUZZ_EXE=%s: %s\n", exe, e.what());
+      std::exit(2);
+    }
+  }();
+  return *f;
+}
+
+}  // namespace gms::fuzz

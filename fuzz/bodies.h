@@ -1,0 +1,76 @@
+// Fuzz bodies: what each libFuzzer target does with one input, as plain
+// functions, so that the same code runs under libFuzzer (fuzz/*_fuzz.cc, built
+// with -DGMS_FUZZ=ON) and in the ordinary test suite, which replays every
+// committed crash input in fuzz/regressions/ (tests/common/fuzz_regressions_test.cc).
+//
+// A body returns normally for any input: gms::Error (Corrupt, Fault, ...) is the
+// expected outcome of bad bytes and is swallowed. Anything else — another
+// exception, a crash, a sanitizer report, a hang or unbounded memory — is a bug.
+//
+// Targets:
+//  - elf, core: the bytes are a file (written to a memfd, opened by path
+//    /proc/self/fd/N as the real parsers do); elf also loads the DWARF types.
+//  - buildinfo: the bytes are a .go.buildinfo blob, also mapped as the file
+//    image the pre-1.18 format points into.
+//  - map, list: the bytes are a MemoryImage (below): the memory a decoder read
+//    from a real fixture core, walked with the real DWARF types of that
+//    fixture's executable (loaded once).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace gms {
+class Binary;
+class Program;
+struct Type;
+}  // namespace gms
+
+namespace gms::fuzz {
+
+void elf(const uint8_t* data, size_t size);
+void core(const uint8_t* data, size_t size);
+void buildinfo(const uint8_t* data, size_t size);
+
+// A compact memory image: which value to decode (its Go type name and
+// address) plus the segments of target memory around it. Encoding (little
+// endian): "GMSI", u16 name length, name, u64 root, then segments
+// {u64 addr, u32 length, bytes} to the end. Decoding is lenient (a segment
+// running past the end is cut short) so that mutated images stay useful.
+struct MemoryImage {
+  std::string typeName;  // "map[string]int", "*container/list.List"
+  uint64_t root = 0;     // address of the map header / the List
+  std::vector<std::pair<uint64_t, std::vector<uint8_t>>> segments;
+};
+std::vector<uint8_t> encodeImage(const MemoryImage& img);
+std::optional<MemoryImage> decodeImage(const uint8_t* data, size_t size);
+
+// The decoder walk both the fuzz targets and the seed extractor run: walk the
+// map (with --buckets) or list at root and render every key/value/element
+// with bounded limits. Returns the entries/elements found.
+uint64_t walkMapAt(const Program& p, const Type* mapType, uint64_t root);
+uint64_t walkListAt(const Program& p, uint64_t root);
+
+// Decodes images against one fixture executable (its DWARF is loaded once).
+class ImageFuzzer {
+ public:
+  explicit ImageFuzzer(const std::string& exePath);
+  ~ImageFuzzer();
+  // Entries/elements found (0 when the image does not decode).
+  uint64_t map(const uint8_t* data, size_t size);
+  uint64_t list(const uint8_t* data, size_t size);
+
+ private:
+  std::unique_ptr<Binary> bin_;
+};
+
+// For the fuzz executables: the fixture executable named by $GMS_FUZZ_EXE;
+// exits with a message when it is not set.
+ImageFuzzer& imageFuzzerFromEnv();
+
+}  // namespace gms::fuzz

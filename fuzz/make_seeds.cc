@@ -1,0 +1,123 @@
+// gms_fuzz_seeds: turns a real fixture core into MemoryImage seeds for the
+// map and list fuzz targets (fuzz/bodies.h). For each named global it runs the
+// same walk the fuzz target runs, over the core, recording every byte range
+// the decoders read, and writes those ranges plus the value's type and
+// address as OUTDIR/<global>.img.
+//
+//   gms_fuzz_seeds CORE EXE OUTDIR main.MStrInt main.LMixed ...
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <map>
+
+#include "binary/binary.h"
+#include "common/error.h"
+#include "fuzz/bodies.h"
+#include "goruntime/program.h"
+#include "target/core_file.h"
+
+namespace gms {
+namespace {
+
+class RecordingMemory : public Memory {
+ public:
+  explicit RecordingMemory(const Memory& m) : m_(m) {}
+  void read(uint64_t addr, void* out, size_t n) const override {
+    m_.read(addr, out, n);
+    if (n) {
+      auto& e = ranges_[addr];
+      e = std::max<uint64_t>(e, addr + n);
+    }
+  }
+  std::vector<Mapping> mappings() const override { return m_.mappings(); }
+  // Merged [start, end) ranges read so far.
+  std::vector<std::pair<uint64_t, uint64_t>> merged() const {
+    std::vector<std::pair<uint64_t, uint64_t>> out;
+    for (auto [s, e] : ranges_) {
+      if (!out.empty() && s <= out.back().second)
+        out.back().second = std::max(out.back().second, e);
+      else
+        out.emplace_back(s, e);
+    }
+    return out;
+  }
+  void clear() { ranges_.clear(); }
+
+ private:
+  const Memory& m_;
+  mutable std::map<uint64_t, uint64_t> ranges_;
+};
+
+class RecordingTarget : public Target {
+ public:
+  RecordingTarget(const Target& t) : t_(t), mem(t.memory()) {}
+  const Memory& memory() const override { return mem; }
+  bool isLive() const override { return false; }
+  int pid() const override { return t_.pid(); }
+  std::string exePath() const override { return t_.exePath(); }
+  std::vector<ThreadState> threads() const override { return t_.threads(); }
+  std::string describe() const override { return t_.describe(); }
+
+  const Target& t_;
+  RecordingMemory mem;
+};
+
+int run(int argc, char** argv) {
+  if (argc < 5) {
+    std::fprintf(stderr, "usage: gms_fuzz_seeds CORE EXE OUTDIR GLOBAL...\n");
+    return 2;
+  }
+  auto core = CoreFile::open(argv[1]);
+  auto bin = Binary::open(argv[2]);
+  core->setUnderlay(&bin->fileMemory());
+  RecordingTarget rt(*core);
+  for (int i = 4; i < argc; i++) {
+    // A fresh Program per seed, so each image holds everything its walk reads
+    // (type descriptors included) and nothing else.
+    Program p(rt, *bin);
+    rt.mem.clear();
+    Global g = p.global(argv[i]);
+    fuzz::MemoryImage img;
+    img.typeName = g.type->name;
+    if (g.type->kind == Kind::Map) {
+      img.root = core->memory().readPtr(g.addr);
+      fuzz::walkMapAt(p, g.type, img.root);
+    } else if (g.type->kind == Kind::Pointer && g.type->elem &&
+               g.type->elem->name == "container/list.List") {
+      img.root = core->memory().readPtr(g.addr);
+      fuzz::walkListAt(p, img.root);
+    } else if (g.type->name == "container/list.List") {
+      img.root = g.addr;
+      fuzz::walkListAt(p, img.root);
+    } else {
+      std::fprintf(stderr, "%s: %s is neither a map nor a list\n", argv[i], g.type->name.c_str());
+      return 2;
+    }
+    uint64_t total = 0;
+    for (auto [s, e] : rt.mem.merged()) {
+      std::vector<uint8_t> bytes(e - s);
+      core->memory().read(s, bytes.data(), bytes.size());
+      total += bytes.size();
+      img.segments.emplace_back(s, std::move(bytes));
+    }
+    auto enc = fuzz::encodeImage(img);
+    std::string path = std::string(argv[3]) + "/" + argv[i] + ".img";
+    std::ofstream(path, std::ios::binary)
+        .write(reinterpret_cast<const char*>(enc.data()), std::streamsize(enc.size()));
+    std::printf("%s: %s, %zu segments, %llu bytes\n", path.c_str(), img.typeName.c_str(),
+                img.segments.size(), static_cast<unsigned long long>(total));
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace gms
+
+int main(int argc, char** argv) {
+  try {
+    return gms::run(argc, argv);
+  } catch (const gms::Error& e) {
+    std::fprintf(stderr, "gms_fuzz_seeds: %s\n", e.what());
+    return 2;
+  }
+}

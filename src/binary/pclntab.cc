@@ -1,0 +1,197 @@
+#include "binary/pclntab.h"
+
+#include <cstring>
+
+#include "common/error.h"
+
+namespace gms {
+
+namespace {
+
+constexpr uint32_t kMagic118 = 0xfffffff0;  // Go 1.18, 1.19
+constexpr uint32_t kMagic120 = 0xfffffff1;  // Go 1.20 and later
+
+// _func field offsets (runtime2.go): entryOff, nameOff, args, deferreturn,
+// pcsp, pcfile, pcln, npcdata, cuOffset, [startLine (1.20+)], funcID, flag, pad, nfuncdata.
+constexpr size_t kFuncEntryOff = 0, kFuncNameOff = 4, kFuncPcsp = 16, kFuncPcfile = 20,
+                 kFuncPcln = 24, kFuncCuOffset = 32;
+
+bool addOk(uint64_t a, uint64_t b, uint64_t& out) { return !__builtin_add_overflow(a, b, &out); }
+
+}  // namespace
+
+std::optional<uint32_t> Pclntab::u32(size_t off) const {
+  if (off > bytes_.size() || bytes_.size() - off < 4) return std::nullopt;
+  uint32_t v;
+  std::memcpy(&v, bytes_.data() + off, 4);
+  return v;
+}
+
+std::optional<uint64_t> Pclntab::u64(size_t off) const {
+  if (off > bytes_.size() || bytes_.size() - off < 8) return std::nullopt;
+  uint64_t v;
+  std::memcpy(&v, bytes_.data() + off, 8);
+  return v;
+}
+
+std::optional<std::string> Pclntab::cstring(size_t off) const {
+  if (off >= bytes_.size()) return std::nullopt;
+  const void* nul = std::memchr(bytes_.data() + off, 0, bytes_.size() - off);
+  if (!nul) return std::nullopt;
+  return std::string(reinterpret_cast<const char*>(bytes_.data() + off),
+                     static_cast<const uint8_t*>(nul) - (bytes_.data() + off));
+}
+
+Pclntab Pclntab::parse(std::vector<uint8_t> bytes, uint64_t textStart) {
+  Pclntab t;
+  t.bytes_ = std::move(bytes);
+  auto magic = t.u32(0);
+  if (!magic)
+    fail(ErrorKind::Corrupt, "pclntab: {} bytes is too short for a header", t.bytes_.size());
+  t.magic_ = *magic;
+  if (t.magic_ != kMagic118 && t.magic_ != kMagic120)
+    fail(ErrorKind::Unsupported, "pclntab: magic {:#x} (only Go 1.18+ tables are read)", t.magic_);
+  if (t.bytes_.size() < 8 + 8 * 8 || t.bytes_[4] != 0 || t.bytes_[5] != 0 || t.bytes_[7] != 8)
+    fail(ErrorKind::Corrupt, "pclntab: bad header (pad or pointer size)");
+  uint64_t nfunc = *t.u64(8);
+  uint64_t hdrText = *t.u64(24);
+  t.funcnameOff_ = *t.u64(32);
+  t.cuOff_ = *t.u64(40);
+  t.filetabOff_ = *t.u64(48);
+  t.pctabOff_ = *t.u64(56);
+  t.pclnOff_ = *t.u64(64);
+  uint64_t size = t.bytes_.size();
+  for (uint64_t off : {t.funcnameOff_, t.cuOff_, t.filetabOff_, t.pctabOff_, t.pclnOff_})
+    if (off > size)
+      fail(ErrorKind::Corrupt, "pclntab: table offset {:#x} beyond its {} bytes", off, size);
+  // functab: nfunc+1 pairs of uint32.
+  if (nfunc >= size / 8 || (nfunc + 1) * 8 > size - t.pclnOff_)
+    fail(ErrorKind::Corrupt, "pclntab: {} functions do not fit", nfunc);
+  t.nfunc_ = size_t(nfunc);
+  t.textStart_ = hdrText ? hdrText : textStart;
+  t.funcHeaderSize_ = t.magic_ == kMagic118 ? 40 : 44;
+  return t;
+}
+
+std::optional<Pclntab::Found> Pclntab::at(size_t i) const {
+  if (i >= nfunc_) return std::nullopt;
+  size_t base = size_t(pclnOff_) + i * 8;
+  auto entry = u32(base), funcOff = u32(base + 4), next = u32(base + 8);
+  if (!entry || !funcOff || !next || *next < *entry) return std::nullopt;
+  uint64_t fo;
+  if (!addOk(pclnOff_, *funcOff, fo) || fo > bytes_.size() || bytes_.size() - fo < funcHeaderSize_)
+    return std::nullopt;
+  return Found{textStart_ + *entry, textStart_ + *next, size_t(fo)};
+}
+
+std::optional<Pclntab::Found> Pclntab::find(uint64_t pc) const {
+  if (nfunc_ == 0 || pc < textStart_) return std::nullopt;
+  uint64_t off = pc - textStart_;
+  // Last function whose entry is <= pc (entries are sorted; a corrupt table
+  // just gives a wrong answer, never an out-of-bounds read).
+  size_t lo = 0, hi = nfunc_;
+  while (hi - lo > 1) {
+    size_t mid = lo + (hi - lo) / 2;
+    auto e = u32(size_t(pclnOff_) + mid * 8);
+    if (!e) return std::nullopt;
+    if (*e <= off)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  auto f = at(lo);
+  if (!f || pc < f->entry || pc >= f->end) return std::nullopt;
+  // The _func records its own entry: a mismatch means a corrupt table.
+  auto own = u32(f->funcOff + kFuncEntryOff);
+  if (!own || textStart_ + *own != f->entry) return std::nullopt;
+  return f;
+}
+
+std::optional<PcFunc> Pclntab::funcAt(size_t i) const {
+  auto f = at(i);
+  if (!f) return std::nullopt;
+  auto nameOff = u32(f->funcOff + kFuncNameOff);
+  if (!nameOff) return std::nullopt;
+  uint64_t off;
+  if (!addOk(funcnameOff_, *nameOff, off)) return std::nullopt;
+  auto name = cstring(size_t(off));
+  if (!name) return std::nullopt;
+  return PcFunc{*name, f->entry, f->end};
+}
+
+std::optional<PcFunc> Pclntab::funcFor(uint64_t pc) const {
+  auto f = find(pc);
+  if (!f) return std::nullopt;
+  auto nameOff = u32(f->funcOff + kFuncNameOff);
+  if (!nameOff) return std::nullopt;
+  uint64_t off;
+  if (!addOk(funcnameOff_, *nameOff, off)) return std::nullopt;
+  auto name = cstring(size_t(off));
+  if (!name) return std::nullopt;
+  return PcFunc{*name, f->entry, f->end};
+}
+
+// runtime.pcvalue + step + readvarint: values start at -1 and change by a
+// zig-zag varint delta; each run lasts a varint pc delta (times PCQuantum = 1
+// on amd64); a zero value delta after the first entry ends the table.
+std::optional<int32_t> Pclntab::pcvalue(const Found& f, uint32_t tableOff, uint64_t pc) const {
+  if (tableOff == 0) return std::nullopt;
+  uint64_t p;
+  if (!addOk(pctabOff_, tableOff, p)) return std::nullopt;
+  auto varint = [&](uint32_t& v) -> bool {
+    v = 0;
+    for (int shift = 0; shift < 35; shift += 7) {
+      if (p >= bytes_.size()) return false;
+      uint8_t b = bytes_[size_t(p++)];
+      v |= uint32_t(b & 0x7f) << shift;
+      if (!(b & 0x80)) return true;
+    }
+    return false;
+  };
+  uint64_t cur = f.entry;
+  int32_t val = -1;
+  // A table has at most one run per byte of the function (plus slack).
+  for (uint64_t steps = 0; steps <= f.end - f.entry + 1; steps++) {
+    uint32_t uv, pcd;
+    if (p >= bytes_.size()) return std::nullopt;
+    if (bytes_[size_t(p)] == 0 && cur != f.entry) return std::nullopt;  // end of table
+    if (!varint(uv)) return std::nullopt;
+    val += int32_t(-(uv & 1) ^ (uv >> 1));
+    if (!varint(pcd)) return std::nullopt;
+    cur += pcd;
+    if (pc < cur) return val;
+  }
+  return std::nullopt;
+}
+
+std::optional<PcLine> Pclntab::lineFor(uint64_t pc) const {
+  auto f = find(pc);
+  if (!f) return std::nullopt;
+  auto name = funcFor(pc);
+  auto pcfile = u32(f->funcOff + kFuncPcfile), pcln = u32(f->funcOff + kFuncPcln),
+       cu = u32(f->funcOff + kFuncCuOffset);
+  if (!name || !pcfile || !pcln || !cu) return std::nullopt;
+  auto fileno = pcvalue(*f, *pcfile, pc);
+  auto line = pcvalue(*f, *pcln, pc);
+  if (!fileno || !line || *fileno < 0) return std::nullopt;
+  // cutab[cuOffset + fileno] -> offset in filetab.
+  uint64_t idx = uint64_t(*cu) + uint64_t(*fileno), cutabPos;
+  if (idx > (1ull << 40) || !addOk(cuOff_, idx * 4, cutabPos)) return std::nullopt;
+  auto fileOff = u32(size_t(cutabPos));
+  if (!fileOff || *fileOff == ~0u) return std::nullopt;
+  uint64_t fpos;
+  if (!addOk(filetabOff_, *fileOff, fpos)) return std::nullopt;
+  auto file = cstring(size_t(fpos));
+  if (!file) return std::nullopt;
+  return PcLine{name->name, *file, *line};
+}
+
+std::optional<int32_t> Pclntab::spDelta(uint64_t pc) const {
+  auto f = find(pc);
+  if (!f) return std::nullopt;
+  auto pcsp = u32(f->funcOff + kFuncPcsp);
+  if (!pcsp) return std::nullopt;
+  return pcvalue(*f, *pcsp, pc);
+}
+
+}  // namespace gms

@@ -1,0 +1,85 @@
+// Pclntab: Go's own PC → function / file / line / stack-delta table
+// (.gopclntab), the table the Go runtime itself uses for tracebacks.
+//
+// Unlike DWARF it is present in stripped binaries (-ldflags=-s -w) and is
+// exact for Go code: `pcsp` gives the SP delta at any instruction (so a frame
+// can be unwound even before its frame pointer is set up) and `pcfile`/`pcln`
+// give the innermost (possibly inlined) source position.
+//
+// Layout (runtime/symtab.go, runtime/runtime2.go `_func`, cmd/link/internal/ld/
+// pcln.go) for Go 1.18/1.19 (magic 0xfffffff0) and Go 1.20+ (0xfffffff1, which
+// adds `_func.startLine` and no longer stores textStart): a pcHeader with
+// offsets of funcnametab, cutab, filetab, pctab and the function table;
+// functab = nfunc+1 {entryOff, funcOff} pairs sorted by PC; each _func points
+// at varint-delta pc-value tables in pctab. Every read is bounds-checked: the
+// bytes come from a file that may be corrupt (and are fuzzed).
+//
+// PCs are link-time virtual addresses; for a PIE the caller subtracts the load
+// bias first.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace gms {
+
+struct PcFunc {
+  std::string name;    // "main.insertOne", "runtime.mapassign_fast64"
+  uint64_t entry = 0;  // first PC
+  uint64_t end = 0;    // one past the last PC
+};
+
+struct PcLine {
+  std::string function;  // the (outermost, physical) function containing pc
+  std::string file;      // innermost source position (inlined code has its own file:line)
+  int line = 0;
+};
+
+class Pclntab {
+ public:
+  // `bytes`: the whole table; `textStart`: the address of the text the entry
+  // offsets are relative to (runtime.text, the start of .text), used when the
+  // header does not record it (Go >= 1.20 stores 0). Throws Error(Corrupt /
+  // Unsupported) for a table that cannot be read.
+  static Pclntab parse(std::vector<uint8_t> bytes, uint64_t textStart);
+
+  // 0xfffffff0 (Go 1.18/1.19) or 0xfffffff1 (Go 1.20+).
+  uint32_t magic() const { return magic_; }
+  size_t funcCount() const { return nfunc_; }
+  uint64_t textStart() const { return textStart_; }
+  // The i-th function in PC order (i < funcCount()); nullopt if corrupt.
+  std::optional<PcFunc> funcAt(size_t i) const;
+
+  // The function containing pc, or nullopt (not Go code / corrupt entry).
+  std::optional<PcFunc> funcFor(uint64_t pc) const;
+  // Function, file and line of pc; nullopt when pc is outside every function
+  // or the tables for it are corrupt.
+  std::optional<PcLine> lineFor(uint64_t pc) const;
+  // Bytes the function has pushed on the stack at pc (0 at its entry, before
+  // the return address is popped); the caller's return address is at
+  // SP + spDelta. nullopt when unknown.
+  std::optional<int32_t> spDelta(uint64_t pc) const;
+
+ private:
+  struct Found {
+    uint64_t entry, end;
+    size_t funcOff;  // offset of the _func in bytes_
+  };
+  std::optional<Found> find(uint64_t pc) const;
+  std::optional<Found> at(size_t i) const;
+  std::optional<int32_t> pcvalue(const Found& f, uint32_t tableOff, uint64_t pc) const;
+  std::optional<uint32_t> u32(size_t off) const;
+  std::optional<uint64_t> u64(size_t off) const;
+  std::optional<std::string> cstring(size_t off) const;
+
+  std::vector<uint8_t> bytes_;
+  uint32_t magic_ = 0;
+  uint64_t textStart_ = 0;
+  size_t nfunc_ = 0;
+  uint64_t funcnameOff_ = 0, cuOff_ = 0, filetabOff_ = 0, pctabOff_ = 0, pclnOff_ = 0;
+  size_t funcHeaderSize_ = 0;  // fields of _func before pcdata[]
+};
+
+}  // namespace gms

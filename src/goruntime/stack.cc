@@ -1,0 +1,112 @@
+#include "goruntime/stack.h"
+
+#include "common/error.h"
+#include "goruntime/layout.h"
+
+namespace gms {
+
+bool isRuntimeFunction(const std::string& n) {
+  return n.starts_with("runtime.") || n.starts_with("internal/runtime/") ||
+         n.starts_with("runtime/internal/");
+}
+
+StackUnwinder::StackUnwinder(const Program& p) : tab_(p.binary().pclntab()), bias_(p.loadBias()) {
+  if (!tab_) fail(ErrorKind::MissingDebugInfo, "{} has no readable .gopclntab", p.binary().path());
+  if (p.hasTypes()) {
+    if (const Type* g = p.types().findType("runtime.g")) {
+      try {
+        const Field& goid = requireField(g, "goid");
+        const Field& stack = requireField(g, "stack");
+        goidOff_ = goid.offset;
+        goidSize_ = goid.type && goid.type->size ? goid.type->size : 8;
+        stackOff_ = stack.offset;  // stack{lo, hi uintptr}
+        haveG_ = goidSize_ <= 8;
+      } catch (const Error&) {
+      }
+    }
+  }
+}
+
+int64_t StackUnwinder::goidOf(const Memory& mem, uint64_t g, uint64_t rsp) const {
+  if (!haveG_ || g == 0) return -1;
+  try {
+    uint64_t lohi[2];
+    mem.read(g + stackOff_, lohi, sizeof lohi);
+    if (rsp < lohi[0] || rsp >= lohi[1]) return -1;
+    uint64_t v = 0;
+    mem.read(g + goidOff_, &v, goidSize_);
+    return int64_t(v);
+  } catch (const Error&) {
+    return -1;
+  }
+}
+
+RawStack StackUnwinder::unwind(const Memory& mem, uint64_t rip, uint64_t rsp, uint64_t r14,
+                               uint64_t fsBase) const {
+  RawStack out;
+  if (fsBase >= 8) {
+    try {
+      uint64_t g = 0;
+      mem.read(fsBase - 8, &g, 8);
+      out.goid = goidOf(mem, g, rsp);
+    } catch (const Error&) {
+    }
+  }
+  if (out.goid < 0) out.goid = goidOf(mem, r14, rsp);
+
+  uint64_t pc = rip, sp = rsp;
+  for (size_t depth = 0;; depth++) {
+    if (depth >= kMaxDepth) {
+      out.truncated = true;
+      break;
+    }
+    out.pcs.push_back(pc);
+    // Outer frames hold return addresses: look up the call instruction.
+    uint64_t look = depth == 0 ? pc : pc - 1;
+    if (look < bias_) break;
+    auto f = tab_->funcFor(look - bias_);
+    if (!f) break;
+    if (f->name == "runtime.goexit" || f->name == "runtime.mstart" || f->name == "runtime.rt0_go" ||
+        f->name == "runtime.mcall" || f->name == "runtime.morestack" ||
+        f->name == "runtime.systemstack_switch")
+      break;
+    auto delta = tab_->spDelta(look - bias_);
+    if (!delta || *delta < 0 || (*delta & 7)) break;
+    uint64_t retAt = sp + uint64_t(*delta);
+    uint64_t ret = 0;
+    try {
+      mem.read(retAt, &ret, 8);
+    } catch (const Error&) {
+      break;
+    }
+    if (ret == 0) break;
+    uint64_t nsp = retAt + 8;
+    if (nsp <= sp) break;  // stacks grow down: the caller's frame is above
+    pc = ret;
+    sp = nsp;
+  }
+  return out;
+}
+
+std::vector<GoFrame> StackUnwinder::symbolize(const std::vector<uint64_t>& pcs) const {
+  std::vector<GoFrame> out;
+  for (size_t i = 0; i < pcs.size(); i++) {
+    GoFrame fr;
+    fr.pc = pcs[i];
+    fr.function = "?";
+    uint64_t look = i == 0 ? pcs[i] : pcs[i] - 1;
+    if (look >= bias_) {
+      if (auto l = tab_->lineFor(look - bias_)) {
+        fr.function = l->function;
+        fr.file = l->file;
+        fr.line = l->line;
+      } else if (auto f = tab_->funcFor(look - bias_)) {
+        fr.function = f->name;
+      }
+    }
+    out.push_back(std::move(fr));
+  }
+  return out;
+}
+
+}  // namespace gms

@@ -1,0 +1,125 @@
+// Pclntab against the Go runtime's own answers: the watch fixture prints
+// runtime.Callers PCs with the function/file/line runtime.CallersFrames gives
+// for them; our table must agree for each, with both toolchains. Plus every
+// function entry resolves to itself, and corrupt bytes never crash.
+#include "binary/pclntab.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "binary/binary.h"
+#include "common/error.h"
+#include "support/fixture.h"
+
+namespace gms {
+namespace {
+
+using test::Toolchain;
+
+class PclntabTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(PclntabTest, AgreesWithRuntimeCallers) {
+  const Toolchain& tc = test::toolchain(GetParam());
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  std::string bin = test::buildFixture(tc, "watch");
+  auto b = Binary::open(bin);
+  const Pclntab* t = b->pclntab();
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->magic(), GetParam() == "go1.19" ? 0xfffffff0u : 0xfffffff1u);
+  auto fx = test::RunningFixture::start(bin);
+  const auto& pcs = fx->truth()["pcs"];
+  ASSERT_GE(pcs.size(), 3u);
+  for (const auto& f : pcs) {
+    uint64_t pc = f["pc"].get<uint64_t>();
+    // Callers gives return addresses; the call is at pc-1.
+    auto l = t->lineFor(pc - 1);
+    ASSERT_TRUE(l) << std::hex << pc;
+    EXPECT_EQ(l->function, f["function"].get<std::string>());
+    EXPECT_EQ(l->file, f["file"].get<std::string>());
+    EXPECT_EQ(l->line, f["line"].get<int>()) << l->function;
+    auto fn = t->funcFor(pc - 1);
+    ASSERT_TRUE(fn);
+    EXPECT_LE(fn->entry, pc - 1);
+    EXPECT_LT(pc - 1, fn->end);
+    auto d = t->spDelta(pc - 1);
+    ASSERT_TRUE(d);
+    EXPECT_GE(*d, 0);
+    EXPECT_EQ(*d % 8, 0);
+  }
+  EXPECT_EQ(fx->truth()["function"], pcs[1]["function"]);
+}
+
+TEST_P(PclntabTest, EveryEntryResolvesToItsFunction) {
+  const Toolchain& tc = test::toolchain(GetParam());
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  auto b = Binary::open(test::buildFixture(tc, "watch"));
+  const Pclntab* t = b->pclntab();
+  ASSERT_NE(t, nullptr);
+  ASSERT_GT(t->funcCount(), 500u);
+  size_t withLine = 0, checked = 0;
+  for (size_t i = 0; i < t->funcCount(); i++) {
+    auto f = t->funcAt(i);
+    ASSERT_TRUE(f) << i;
+    ASSERT_LT(f->entry, f->end) << f->name;
+    auto g = t->funcFor(f->entry);
+    ASSERT_TRUE(g) << f->name;
+    EXPECT_EQ(g->name, f->name);
+    // At the entry nothing has been pushed yet.
+    auto d = t->spDelta(f->entry);
+    if (d) {
+      EXPECT_EQ(*d, 0) << f->name;
+    }
+    if (auto l = t->lineFor(f->entry)) {
+      withLine++;
+      EXPECT_GT(l->line, 0) << f->name;
+      EXPECT_FALSE(l->file.empty()) << f->name;
+    }
+    checked++;
+  }
+  EXPECT_GT(withLine, checked * 9 / 10);
+  // The symbol table agrees on where main.insertOne starts.
+  auto sym = b->symbol("main.insertOne");
+  ASSERT_TRUE(sym);
+  auto f = t->funcFor(sym->addr);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->name, "main.insertOne");
+  EXPECT_EQ(f->entry, sym->addr);
+  EXPECT_FALSE(t->funcFor(0x10));
+}
+
+TEST_P(PclntabTest, CorruptBytesNeverCrash) {
+  const Toolchain& tc = test::toolchain(GetParam());
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  auto b = Binary::open(test::buildFixture(tc, "watch"));
+  const Section* s = b->section(".gopclntab");
+  ASSERT_NE(s, nullptr);
+  std::vector<uint8_t> bytes(s->size);
+  b->fileMemory().read(s->addr, bytes.data(), bytes.size());
+  uint64_t text = b->pclntab()->textStart();
+  auto sym = b->symbol("main.insertOne");
+  ASSERT_TRUE(sym);
+  std::mt19937_64 rng(42);
+  for (int round = 0; round < 200; round++) {
+    std::vector<uint8_t> m = bytes;
+    if (round % 3 == 0) m.resize(rng() % m.size());
+    for (int k = 0; k < 64 && !m.empty(); k++) m[rng() % m.size()] = uint8_t(rng());
+    try {
+      Pclntab t = Pclntab::parse(std::move(m), text);
+      for (int q = 0; q < 50; q++) {
+        uint64_t pc = text + rng() % (sym->addr - text + 0x10000);
+        (void)t.lineFor(pc);
+        (void)t.spDelta(pc);
+        (void)t.funcFor(pc);
+      }
+    } catch (const Error&) {
+    }
+  }
+  EXPECT_THROW(Pclntab::parse({1, 2, 3}, 0), Error);
+  EXPECT_THROW(Pclntab::parse(std::vector<uint8_t>(128, 0), 0), Error);
+}
+
+INSTANTIATE_TEST_SUITE_P(Toolchains, PclntabTest, ::testing::Values("go1.19", "go1.26"));
+
+}  // namespace
+}  // namespace gms

@@ -1,0 +1,143 @@
+// Secret masking end to end (docs/secrets.md): the secrets fixture's map, struct
+// and slice, live and from a core, under both toolchains. By default exactly
+// the secrets are masked (as <masked: N bytes>, N the real length); --reveal
+// shows every string equal to what the program printed about itself.
+#include <set>
+
+#include "support/fixture.h"
+
+namespace gms::test {
+namespace {
+
+struct Case {
+  std::string toolchain;
+  bool live;
+};
+
+std::string caseName(const ::testing::TestParamInfo<Case>& i) {
+  std::string n = i.param.toolchain + (i.param.live ? "_live" : "_core");
+  for (auto& c : n)
+    if (c == '.') c = '_';
+  return n;
+}
+
+struct SecretsTarget {
+  std::string binary, core;
+  std::unique_ptr<RunningFixture> proc;
+};
+
+SecretsTarget& target(const Toolchain& tc) {
+  static std::map<std::string, std::unique_ptr<SecretsTarget>> cache;
+  auto& slot = cache[tc.name];
+  if (!slot) {
+    auto t = std::make_unique<SecretsTarget>();
+    t->binary = buildFixture(tc, "secrets");
+    t->proc = RunningFixture::start(t->binary);
+    t->core = tempDir() + "/secrets-" + tc.name + ".core";
+    auto r = runGomemscope({"core", "-p", std::to_string(t->proc->pid()), "-o", t->core});
+    if (r.exitCode != 0) throw std::runtime_error("gomemscope core failed: " + r.err);
+    slot = std::move(t);
+  }
+  return *slot;
+}
+
+std::string masked(const std::string& s) {
+  return "<masked: " + std::to_string(s.size()) + " bytes>";
+}
+
+class Secrets : public ::testing::TestWithParam<Case> {
+ protected:
+  void SetUp() override {
+    const Toolchain& tc = toolchain(GetParam().toolchain);
+    GMS_REQUIRE_TOOLCHAIN(tc);
+    t_ = &target(tc);
+  }
+  std::vector<std::string> args(std::vector<std::string> a) const {
+    if (GetParam().live) {
+      a.insert(a.begin() + 1, {"-p", std::to_string(t_->proc->pid())});
+    } else {
+      a.insert(a.begin() + 1, {"-c", t_->core, "-e", t_->binary});
+    }
+    return a;
+  }
+  nlohmann::json json(std::vector<std::string> a) const {
+    auto r = runGomemscope(args(std::move(a)));
+    EXPECT_EQ(r.exitCode, 0) << r.err;
+    return nlohmann::json::parse(r.out);
+  }
+  const nlohmann::json& truth() const { return t_->proc->truth(); }
+  SecretsTarget* t_ = nullptr;
+};
+
+TEST_P(Secrets, MapMasksExactlyTheSecretsByDefault) {
+  auto j = json({"map", "main.Headers", "--format", "json"});
+  std::set<std::string> secret;
+  for (const auto& k : truth()["secretKeys"]) secret.insert(k.get<std::string>());
+  const auto& want = truth()["headers"];
+  ASSERT_EQ(j["entries"].size(), want.size());
+  for (const auto& e : j["entries"]) {
+    std::string k = e["key"].get<std::string>();
+    ASSERT_TRUE(want.contains(k)) << k;
+    std::string v = want[k].get<std::string>();
+    if (secret.count(k)) {
+      EXPECT_EQ(e["value"], masked(v)) << k;
+    } else {
+      EXPECT_EQ(e["value"], v) << k;
+    }
+  }
+}
+
+TEST_P(Secrets, RevealShowsTheTruth) {
+  auto j = json({"map", "main.Headers", "--format", "json", "--reveal"});
+  const auto& want = truth()["headers"];
+  ASSERT_EQ(j["entries"].size(), want.size());
+  for (const auto& e : j["entries"]) EXPECT_EQ(e["value"], want[e["key"].get<std::string>()]);
+  auto login = json({"print", "main.Login", "--format", "json", "--reveal"});
+  EXPECT_EQ(login["value"], truth()["login"]) << login.dump();
+  auto tokens = json({"print", "main.Tokens", "--format", "json", "--reveal"});
+  EXPECT_EQ(tokens["value"], truth()["tokens"]) << tokens.dump();
+}
+
+TEST_P(Secrets, TextNeverShowsASecret) {
+  auto r = runGomemscope(args({"map", "main.Headers"}));
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  const auto& want = truth()["headers"];
+  for (const auto& k : truth()["secretKeys"]) {
+    std::string v = want[k.get<std::string>()].get<std::string>();
+    EXPECT_EQ(r.out.find(v), std::string::npos) << v << " in\n" << r.out;
+    EXPECT_NE(r.out.find("\"" + k.get<std::string>() + "\": " + masked(v)), std::string::npos)
+        << r.out;
+  }
+  EXPECT_NE(r.out.find("\"greeting\": \"hello, world\""), std::string::npos) << r.out;
+  auto shown = runGomemscope(args({"map", "main.Headers", "--reveal"}));
+  for (const auto& k : truth()["secretKeys"])
+    EXPECT_NE(shown.out.find(want[k.get<std::string>()].get<std::string>()), std::string::npos);
+}
+
+TEST_P(Secrets, StructFieldAndTokenContentAreMasked) {
+  auto login = json({"print", "main.Login", "--format", "json"});
+  const auto& want = truth()["login"];
+  EXPECT_EQ(login["value"]["User"], want["User"]);
+  EXPECT_EQ(login["value"]["Note"], want["Note"]);
+  EXPECT_EQ(login["value"]["Token"], masked(want["Token"].get<std::string>()));
+  auto tokens = json({"print", "main.Tokens", "--format", "json"});
+  ASSERT_EQ(tokens["value"].size(), 1u);
+  EXPECT_EQ(tokens["value"][0], masked(truth()["tokens"][0].get<std::string>()));
+}
+
+TEST_P(Secrets, SecretPatternAddsToTheDefaults) {
+  auto login = json({"print", "main.Login", "--format", "json", "--secret-pattern", "^ali"});
+  EXPECT_EQ(login["value"]["User"], masked("alice"));
+  EXPECT_EQ(login["value"]["Note"], truth()["login"]["Note"]);
+  auto r = runGomemscope(args({"print", "main.Login", "--secret-pattern", "(bad"}));
+  EXPECT_EQ(r.exitCode, 2);
+  EXPECT_NE(r.err.find("gomemscope: --secret-pattern"), std::string::npos) << r.err;
+}
+
+INSTANTIATE_TEST_SUITE_P(All, Secrets,
+                         ::testing::Values(Case{"go1.19", true}, Case{"go1.19", false},
+                                           Case{"go1.26", true}, Case{"go1.26", false}),
+                         caseName);
+
+}  // namespace
+}  // namespace gms::test
