@@ -3,12 +3,14 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
 #include "binary/binary.h"
 #include "binary/buildinfo.h"
+#include "binary/pclntab.h"
 #include "common/error.h"
 #include "goruntime/list.h"
 #include "goruntime/maps.h"
@@ -142,6 +144,35 @@ void buildinfo(const uint8_t* data, size_t size) {
     (void)bi.atLeast(1, 24);
   } catch (const Error&) {
   }
+}
+
+size_t pclntab(const uint8_t* data, size_t size) {
+  constexpr uint64_t kText = 0x401000;
+  size_t resolved = 0;
+  try {
+    Pclntab t = Pclntab::parse(std::vector<uint8_t>(data, data + size), kText);
+    // Bounded: at most 4096 functions, a few PCs in each, plus PCs around
+    // the text start and PCs taken from the input itself.
+    size_t n = std::min<size_t>(t.funcCount(), 4096);
+    for (size_t i = 0; i < n; i++) {
+      auto f = t.funcAt(i);
+      if (!f) continue;
+      for (uint64_t pc : {f->entry, f->entry + 1, f->entry + (f->end - f->entry) / 2, f->end - 1}) {
+        if (auto l = t.lineFor(pc); l && pc == f->entry) resolved++;
+        (void)t.spDelta(pc);
+        (void)t.funcFor(pc);
+      }
+    }
+    for (size_t off = 0; off + 8 <= size && off < 64 * 8; off += 8) {
+      uint64_t pc;
+      std::memcpy(&pc, data + off, 8);
+      (void)t.lineFor(pc);
+      (void)t.lineFor(kText + (pc & 0xfffff));
+      (void)t.spDelta(kText + (pc & 0xfffff));
+    }
+  } catch (const Error&) {
+  }
+  return resolved;
 }
 
 std::vector<uint8_t> encodeImage(const MemoryImage& img) {

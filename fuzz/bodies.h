@@ -12,6 +12,7 @@
 //    /proc/self/fd/N as the real parsers do); elf also loads the DWARF types.
 //  - buildinfo: the bytes are a .go.buildinfo blob, also mapped as the file
 //    image the pre-1.18 format points into.
+//  - pclntab: the bytes are a .gopclntab section (seeds: Go 1.19 and 1.26).
 //  - map, list: the bytes are a MemoryImage (below): the memory a decoder read
 //    from a real fixture core, walked with the real DWARF types of that
 //    fixture's executable (loaded once).
@@ -36,6 +37,10 @@ namespace gms::fuzz {
 void elf(const uint8_t* data, size_t size);
 void core(const uint8_t* data, size_t size);
 void buildinfo(const uint8_t* data, size_t size);
+// The bytes are a .gopclntab section; every lookup the watcher's unwinder
+// makes (funcAt, funcFor, lineFor, spDelta) runs over a bounded set of PCs.
+// Returns the number of functions whose entry resolved to a line.
+size_t pclntab(const uint8_t* data, size_t size);
 
 // A compact memory image: which value to decode (its Go type name and
 // address) plus the segments of target memory around it. Encoding (little

@@ -25,7 +25,7 @@ while [ $# -gt 0 ]; do
     *) TARGETS+=("$1"); shift ;;
   esac
 done
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(elf core buildinfo classic_map swiss_map list)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(elf core buildinfo pclntab classic_map swiss_map list)
 
 GO19=/usr/lib/go-1.19/bin/go
 GO26=$(command -v go || true)

@@ -113,7 +113,14 @@ step list -p "$PID" main.cache.ll --limit 10
 # map grown without a size hint (watch its B / directory grow between runs).
 step list -p "$PID" main.lastEvicted
 step map -p "$PID" main.sessions --limit 3
+step top -p "$PID" --limit 8
+step stats -p "$PID"
+step advise -p "$PID" main.sessions
+# The unsized map's rehash storm, judged by the built-in rules over 3 seconds.
+step diagnose -p "$PID" --for 3s --every 500ms
+step report -p "$PID" -o "$OUT/demo-report.html" --map main.cache.items
 step core -p "$PID" -o "$OUT/demo.core"
+step diff "$OUT/demo.core" "$PID"
 step map -c "$OUT/demo.core" -e "$OUT/demo" main.cache.items --limit 5
 step list -c "$OUT/demo.core" -e "$OUT/demo" main.cache.ll --limit 5
 
@@ -123,4 +130,4 @@ if [ $failures -ne 0 ]; then
   echo "demo: $failures step(s) failed" >&2
   exit 1
 fi
-echo "demo: all steps passed (core dump kept in $OUT/demo.core)"
+echo "demo: all steps passed (core dump kept in $OUT/demo.core, HTML report in $OUT/demo-report.html)"

@@ -59,6 +59,18 @@ TEST(FuzzRegressions, Buildinfo) {
             0u);
 }
 
+// The pclntab seeds are real tables: most functions must resolve.
+TEST(FuzzRegressions, Pclntab) {
+  EXPECT_GT(replay("pclntab",
+                   [](const fs::path& p, const std::vector<uint8_t>& b) {
+                     size_t resolved = fuzz::pclntab(b.data(), b.size());
+                     if (p.parent_path().parent_path().filename() == "corpus") {
+                       EXPECT_GT(resolved, 1000u) << "seed no longer parses";
+                     }
+                   }),
+            0u);
+}
+
 // Image seeds whose value is empty decode to 0 entries; all others must find
 // entries with the DWARF of the fixture built by this test run.
 bool emptySeed(const fs::path& p) {
