@@ -38,6 +38,7 @@ int cliMain(int argc, char** argv) {
   addAdviseCommand(app, run);
   addCoreCommand(app, run);
   addWatchCommand(app, run);
+  addTraceCommand(app, run);
   addDiagnoseCommand(app, run);
   addCheckCommand(app, run);
   addExportCommand(app, run);

@@ -18,6 +18,7 @@ void addTopCommand(CLI::App& app, Runner& run);
 void addAdviseCommand(CLI::App& app, Runner& run);
 void addCoreCommand(CLI::App& app, Runner& run);
 void addWatchCommand(CLI::App& app, Runner& run);
+void addTraceCommand(CLI::App& app, Runner& run);
 void addDiagnoseCommand(CLI::App& app, Runner& run);
 void addCheckCommand(CLI::App& app, Runner& run);
 void addExportCommand(CLI::App& app, Runner& run);

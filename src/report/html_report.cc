@@ -330,11 +330,10 @@ void heatmap(Buf& b, const HtmlReportData& d, const HtmlReportOptions& o) {
     size_t n = (s.cells.size() + k - 1) / k;
     for (size_t j = 0; j < n; j++) {
       size_t lo = j * k, hi = std::min(s.cells.size(), lo + k);
-      int used = 0, chainUsed = 0, maxOvf = 0, tomb = 0, evac = 0;
+      int used = 0, maxOvf = 0, tomb = 0, evac = 0;
       for (size_t i = lo; i < hi; i++) {
         const Cell& c = s.cells[i];
         used += c.used;
-        chainUsed += c.chainUsed;
         maxOvf = std::max(maxOvf, c.overflow);
         tomb += c.tombstones;
         evac += c.evacuated;
