@@ -151,19 +151,19 @@ size_t pclntab(const uint8_t* data, size_t size) {
   size_t resolved = 0;
   try {
     Pclntab t = Pclntab::parse(std::vector<uint8_t>(data, data + size), kText);
-    // Bounded: at most 4096 functions, a few PCs in each, plus PCs around
-    // the text start and PCs taken from the input itself.
-    size_t n = std::min<size_t>(t.funcCount(), 4096);
-    for (size_t i = 0; i < n; i++) {
+    // Bounded: 256 functions spread over the table, a few PCs in each, plus
+    // PCs taken from the input itself.
+    size_t n = t.funcCount(), step = std::max<size_t>(1, n / 256);
+    for (size_t i = 0; i < n; i += step) {
       auto f = t.funcAt(i);
       if (!f) continue;
-      for (uint64_t pc : {f->entry, f->entry + 1, f->entry + (f->end - f->entry) / 2, f->end - 1}) {
+      for (uint64_t pc : {f->entry, f->entry + (f->end - f->entry) / 2, f->end - 1}) {
         if (auto l = t.lineFor(pc); l && pc == f->entry) resolved++;
         (void)t.spDelta(pc);
         (void)t.funcFor(pc);
       }
     }
-    for (size_t off = 0; off + 8 <= size && off < 64 * 8; off += 8) {
+    for (size_t off = 0; off + 8 <= size && off < 16 * 8; off += 8) {
       uint64_t pc;
       std::memcpy(&pc, data + off, 8);
       (void)t.lineFor(pc);

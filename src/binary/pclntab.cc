@@ -156,7 +156,9 @@ std::optional<int32_t> Pclntab::pcvalue(const Found& f, uint32_t tableOff, uint6
     if (p >= bytes_.size()) return std::nullopt;
     if (bytes_[size_t(p)] == 0 && cur != f.entry) return std::nullopt;  // end of table
     if (!varint(uv)) return std::nullopt;
-    val += int32_t(-(uv & 1) ^ (uv >> 1));
+    // Wrapping int32 addition, as Go's own `val += vdelta` (a corrupt table
+    // must not be undefined behaviour here).
+    val = int32_t(uint32_t(val) + (-(uv & 1) ^ (uv >> 1)));
     if (!varint(pcd)) return std::nullopt;
     cur += pcd;
     if (pc < cur) return val;
