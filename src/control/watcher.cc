@@ -10,6 +10,8 @@
 
 #include <cerrno>
 #include <cstddef>
+#include <cstdlib>
+#include <cstring>
 
 #include "common/error.h"
 #include "target/proc_fs.h"
@@ -320,6 +322,24 @@ WatchEnd Watcher::run(const std::function<bool(const WatchHit&)>& onHit,
   return WatchEnd::Stopped;
 }
 
+namespace {
+
+// True when a SIGTRAP is queued for thread `tid` (thread-private or shared
+// pending set in /proc/PID/task/TID/status).
+bool sigtrapPending(int pid, int tid) {
+  auto st = proc::tryReadFile(fmt::format("/proc/{}/task/{}/status", pid, tid));
+  if (!st) return false;
+  for (const char* key : {"SigPnd:", "ShdPnd:"}) {
+    auto at = st->find(key);
+    if (at == std::string::npos) continue;
+    uint64_t mask = std::strtoull(st->c_str() + at + std::strlen(key), nullptr, 16);
+    if (mask & (uint64_t(1) << (SIGTRAP - 1))) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 void Watcher::disarm() noexcept {
   if (disarmed_) return;
   disarmed_ = true;
@@ -348,6 +368,30 @@ void Watcher::disarm() noexcept {
     }
     if (!stopped) continue;  // exited, or never stopped (then nothing can be done)
     arm(t, false);
+    // A watchpoint trap may already be queued behind the stop we took (the
+    // thread hit a watchpoint just as it was interrupted). Delivered after
+    // the detach, it would kill the Go program ("SIGTRAP: trace trap"), so
+    // let the thread dequeue its signals while still traced and swallow
+    // every hardware-breakpoint SIGTRAP (si_code TRAP_HWBKPT); other signals
+    // are handed back unchanged.
+    bool gone = false;
+    for (int round = 0; round < 16 && sigtrapPending(pid_, t); round++) {
+      if (ptrace(PTRACE_CONT, t, nullptr, reinterpret_cast<void*>(long(sig))) != 0) break;
+      sig = 0;
+      int st = 0;
+      if (!waitOne(t, st, kCleanupTimeout) || st == -1 || WIFEXITED(st) || WIFSIGNALED(st)) {
+        gone = true;
+        break;
+      }
+      if (WIFSTOPPED(st) && (st >> 16) == 0) {
+        sig = WSTOPSIG(st);
+        siginfo_t si{};
+        if (sig == SIGTRAP && ptrace(PTRACE_GETSIGINFO, t, nullptr, &si) == 0 &&
+            si.si_code == TRAP_HWBKPT)
+          sig = 0;
+      }
+    }
+    if (gone) continue;
     ptrace(PTRACE_DETACH, t, nullptr, reinterpret_cast<void*>(long(sig)));
   }
   tids_.clear();
