@@ -23,7 +23,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr std::chrono::milliseconds kStopTimeout{10000};
-constexpr std::chrono::milliseconds kCleanupTimeout{2000};
+constexpr std::chrono::milliseconds kCleanupTimeout{5000};  // generous: a loaded machine
 constexpr int kMaxRounds = 1000;
 
 long drOffset(int i) { return long(offsetof(struct user, u_debugreg) + size_t(i) * sizeof(long)); }
@@ -247,6 +247,15 @@ void Watcher::handleStatus(int tid, int st, const std::function<bool(const Watch
   // Signal-delivery-stop.
   if (sig == SIGTRAP) {
     auto dr6 = peekDr(tid, 6);
+    siginfo_t si{};
+    bool hwTrap = ptrace(PTRACE_GETSIGINFO, tid, nullptr, &si) == 0 && si.si_code == TRAP_HWBKPT;
+    if (hwTrap && !(dr6 && (*dr6 & kDr6HitMask))) {
+      // A hardware trap whose DR6 no longer names a slot (a slot moved or
+      // cleared meanwhile): ours all the same, and fatal to Go if delivered.
+      pokeDr(tid, 6, 0);
+      ptrace(PTRACE_CONT, tid, nullptr, nullptr);
+      return;
+    }
     if (dr6 && (*dr6 & kDr6HitMask)) {
       WatchHit h;
       h.tid = tid;
@@ -361,7 +370,10 @@ void Watcher::disarm() noexcept {
         sig = WSTOPSIG(st);
         if (sig == SIGTRAP) {
           auto dr6 = peekDr(t, 6);
-          if (dr6 && (*dr6 & kDr6HitMask)) sig = 0;  // our own trap: swallow it
+          siginfo_t si{};
+          if ((dr6 && (*dr6 & kDr6HitMask)) ||
+              (ptrace(PTRACE_GETSIGINFO, t, nullptr, &si) == 0 && si.si_code == TRAP_HWBKPT))
+            sig = 0;  // our own trap: swallow it
         }
       }
       stopped = true;
