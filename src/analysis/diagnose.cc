@@ -7,6 +7,7 @@
 #include <map>
 
 #include "common/error.h"
+#include "goruntime/maps.h"
 
 namespace gms {
 
@@ -517,6 +518,27 @@ Diagnosis diagnose(const std::vector<Sample>& samples, const Rules& rules) {
   d.rules.push_back(ceiling(samples, "max-sys", "Sys", rules.limits.maxSys, &MemStats::Sys));
   d.rules.push_back(maxMapLen(maps, rules.limits));
   return d;
+}
+
+MapObservation observationOf(const Found& f) {
+  MapObservation o;
+  o.path = f.path;
+  o.type = f.typeName;
+  o.impl = mapImplName(f.impl);
+  o.addr = f.addr;
+  o.len = f.len;
+  o.footprint = f.footprint;
+  o.growing = f.growing;
+  o.overflowBuckets = f.overflowBuckets;
+  if (f.impl == MapImpl::Classic) {
+    o.nbuckets = f.buckets;
+    while (o.B < 63 && (uint64_t(1) << o.B) < o.nbuckets) o.B++;
+  } else {
+    o.capacity = f.buckets;
+    o.groups = (f.buckets + 7) / 8;
+    o.small = f.buckets <= 8;
+  }
+  return o;
 }
 
 }  // namespace gms

@@ -21,6 +21,7 @@
 
 #include "analysis/findings.h"
 #include "analysis/rules.h"
+#include "goruntime/discover.h"
 #include "goruntime/memstats.h"
 
 namespace gms {
@@ -43,6 +44,10 @@ struct MapObservation {
   // The count that rises when the map grows: buckets (classic), groups (swiss).
   uint64_t size() const { return impl == "swiss" ? groups : nbuckets; }
 };
+
+// A map as the rules see it, from what discovery already read (B from the
+// bucket count for classic maps; groups and capacity for Swiss maps).
+MapObservation observationOf(const Found& f);
 
 struct Sample {
   double t = 0;  // seconds since the first sample

@@ -28,23 +28,7 @@ struct DiagnoseOptions {
 };
 
 MapObservation observe(const Program& p, const Found& f, bool walk) {
-  MapObservation o;
-  o.path = f.path;
-  o.type = f.typeName;
-  o.impl = mapImplName(f.impl);
-  o.addr = f.addr;
-  o.len = f.len;
-  o.footprint = f.footprint;
-  o.growing = f.growing;
-  o.overflowBuckets = f.overflowBuckets;
-  if (f.impl == MapImpl::Classic) {
-    o.nbuckets = f.buckets;
-    while (o.B < 63 && (uint64_t(1) << o.B) < o.nbuckets) o.B++;
-  } else {
-    o.capacity = f.buckets;
-    o.groups = (f.buckets + 7) / 8;
-    o.small = f.buckets <= 8;
-  }
+  MapObservation o = observationOf(f);
   if (!walk || !f.type || f.problems) return o;
   MapSummary s;
   try {

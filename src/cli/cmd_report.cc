@@ -60,36 +60,12 @@ std::pair<const Type*, uint64_t> namedMap(const Program& p, const std::string& e
   return {t, mapHeaderOf(p, m)};
 }
 
-// A map as the diagnosis rules see it, from what discovery already read.
-// (cmd_diagnose.cc's observe() also re-walks large maps; the two should
-// share one helper in cli/common.)
-MapObservation observation(const Found& f) {
-  MapObservation o;
-  o.path = f.path;
-  o.type = f.typeName;
-  o.impl = mapImplName(f.impl);
-  o.addr = f.addr;
-  o.len = f.len;
-  o.footprint = f.footprint;
-  o.growing = f.growing;
-  o.overflowBuckets = f.overflowBuckets;
-  if (f.impl == MapImpl::Classic) {
-    o.nbuckets = f.buckets;
-    while (o.B < 63 && (uint64_t(1) << o.B) < o.nbuckets) o.B++;
-  } else {
-    o.capacity = f.buckets;
-    o.groups = (f.buckets + 7) / 8;
-    o.small = f.buckets <= 8;
-  }
-  return o;
-}
-
 Sample diagnosisSample(const Discovery& found, const MemStats& m, double t) {
   Sample smp;
   smp.t = t;
   smp.m = m;
   for (const auto& f : found.items)
-    if (f.kind == FoundKind::Map) smp.maps.push_back(observation(f));
+    if (f.kind == FoundKind::Map) smp.maps.push_back(observationOf(f));
   return smp;
 }
 
