@@ -141,7 +141,8 @@ TEST_P(Diff, TwoCoresNameTheGrownAndTheShrunkMap) {
   expectGrowShrink(nlohmann::json::parse(l.out), t1, t2, "core vs live");
   auto l2 = runGomemscope({"diff", b, pid, "--format", "json", "--no-pages"});
   ASSERT_EQ(l2.exitCode, 0) << l2.err;
-  for (const auto& m : nlohmann::json::parse(l2.out)["maps"])
+  auto l2j = nlohmann::json::parse(l2.out);  // named: a range-for over a temporary's member dangles
+  for (const auto& m : l2j["maps"])
     if (m["path"].get<std::string>().rfind("main.", 0) == 0) {
       EXPECT_EQ(m["status"], "unchanged") << m.dump();
     }
