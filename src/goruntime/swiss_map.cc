@@ -229,7 +229,9 @@ class Walker {
         problem(fmt::format("table at {:#x} says used={} but {} slots are full", t, r.used, full));
     }
     for (const auto& r : s_.tables) {
-      uint64_t want = s_.globalDepth >= r.localDepth ? uint64_t(1) << (s_.globalDepth - r.localDepth) : 0;
+      // Depths come from target memory: a corrupt one must not shift by >= 64.
+      uint64_t d = s_.globalDepth - r.localDepth;
+      uint64_t want = s_.globalDepth >= r.localDepth && d < 64 ? uint64_t(1) << d : 0;
       if (r.capacity && r.dirEntries != want)
         problem(fmt::format("table at {:#x} (localDepth {}) fills {} directory slots, expected {}",
                             r.addr, r.localDepth, r.dirEntries, want));
