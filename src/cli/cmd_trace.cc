@@ -71,31 +71,9 @@ struct Record {
 };
 static_assert(sizeof(Record) <= PIPE_BUF);
 
-bool writeRecord(int fd, const Record& r) {
-  const char* p = reinterpret_cast<const char*>(&r);
-  size_t left = sizeof r;
-  while (left) {
-    ssize_t n = write(fd, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    p += n;
-    left -= size_t(n);
-  }
-  return true;
-}
-
-int readRecord(int fd, Record& r) {
-  char* p = reinterpret_cast<char*>(&r);
-  size_t got = 0;
-  while (got < sizeof r) {
-    ssize_t n = read(fd, p + got, sizeof r - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return -1;
-    if (n == 0) return got == 0 ? 0 : -1;
-    got += size_t(n);
-  }
-  return 1;
-}
+bool writeRecord(int fd, const Record& r) { return writeAll(fd, &r, sizeof r); }
+// 1: a record; 0: EOF; -1: error.
+int readRecord(int fd, Record& r) { return readAll(fd, &r, sizeof r); }
 
 int64_t nowNs(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();

@@ -165,32 +165,9 @@ struct Record {
 static_assert(sizeof(Record) <= PIPE_BUF);
 constexpr uint32_t kFlagMulti = 1, kFlagTruncated = 2, kFlagUnchanged = 4;
 
-bool writeRecord(int fd, const Record& r) {
-  const char* p = reinterpret_cast<const char*>(&r);
-  size_t left = sizeof r;
-  while (left) {
-    ssize_t n = write(fd, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    p += n;
-    left -= size_t(n);
-  }
-  return true;
-}
-
+bool writeRecord(int fd, const Record& r) { return writeAll(fd, &r, sizeof r); }
 // 1: a record; 0: EOF; -1: error.
-int readRecord(int fd, Record& r) {
-  char* p = reinterpret_cast<char*>(&r);
-  size_t got = 0;
-  while (got < sizeof r) {
-    ssize_t n = read(fd, p + got, sizeof r - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return -1;
-    if (n == 0) return got == 0 ? 0 : -1;
-    got += size_t(n);
-  }
-  return 1;
-}
+int readRecord(int fd, Record& r) { return readAll(fd, &r, sizeof r); }
 
 void fillStats(Record& r, const WatcherStats& s) {
   r.stats[0] = s.threadsAttached;

@@ -17,6 +17,7 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <functional>
 
 namespace gms {
@@ -46,5 +47,12 @@ class Keeper {
   int ctlFd_ = -1;  // write end, held only by the parent
   int status_ = -1;
 };
+
+// The keeper's child streams fixed-size records to the parent through
+// events(): one record is written and read whole (EINTR retried).
+// writeAll: false on error. readAll: 1 read, 0 EOF before any byte, -1 error
+// or a record cut short.
+bool writeAll(int fd, const void* data, size_t size);
+int readAll(int fd, void* data, size_t size);
 
 }  // namespace gms
