@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <deque>
@@ -205,7 +206,11 @@ struct GrowthTracer : Tracer {
   }
 
   bool onHit(Watcher& w, const WatchHit& h) override {
-    for (int slot : h.slots) {
+    std::vector<int> slots = h.slots;
+    if (h.dr6Lost)  // which data slot fired is unknown: endHit checks each evacuation itself
+      for (const auto& [slot, f] : inflight)
+        if (std::find(slots.begin(), slots.end(), slot) == slots.end()) slots.push_back(slot);
+    for (int slot : slots) {
       if (auto it = inflight.find(slot); it != inflight.end()) {
         if (!endHit(w, h, slot, it->second)) return false;
         continue;
@@ -405,6 +410,9 @@ struct RemovedTracer : Tracer {
   void whileStopped() override { snapshot = walk(); }
 
   bool onHit(Watcher& w, const WatchHit& h) override {
+    // An empty DR6 (WatchHit::dr6Lost) does not say which slot fired: the
+    // len check re-walks the list and is safe to repeat; a use is not claimed.
+    if (h.dr6Lost) return lenHit(w, h);
     for (int slot : h.slots) {
       if (slot == 0) {
         if (!lenHit(w, h)) return false;

@@ -176,6 +176,7 @@ void fillStats(Record& r, const WatcherStats& s) {
   r.stats[3] = s.threadsNotArmed;
   r.stats[4] = s.hits;
   r.stats[5] = s.signalsPassed;
+  r.stats[6] = s.dr6Lost;
 }
 
 uint64_t readWord(const Memory& m, uint64_t addr, uint8_t len) {
@@ -215,7 +216,17 @@ int keeperMain(int out, int ctl, int pid, const DebugRegs& regs,
   int64_t sent = 0;
   auto onHit = [&](const WatchHit& h) {
     RawStack st = unwinder.unwind(mem, h.regs.rip, h.regs.rsp, h.regs.r14, h.regs.fs_base);
-    for (int slot : h.slots) {
+    std::vector<int> slots = h.slots;
+    if (h.dr6Lost) {
+      // Which slot fired is unknown: the fields whose value changed did.
+      for (size_t i = 0; i < fields.size(); i++) {
+        try {
+          if (readWord(mem, fields[i].addr, fields[i].len) != last[i]) slots.push_back(int(i));
+        } catch (const Error&) {
+        }
+      }
+    }
+    for (int slot : slots) {
       if (size_t(slot) >= fields.size()) continue;
       Record r;
       r.kind = kRecEvent;
@@ -231,7 +242,7 @@ int keeperMain(int out, int ctl, int pid, const DebugRegs& regs,
         r.newv = r.oldv;
       }
       last[size_t(slot)] = r.newv;
-      if (h.slots.size() > 1) r.flags |= kFlagMulti;
+      if (slots.size() > 1) r.flags |= kFlagMulti;
       if (st.truncated) r.flags |= kFlagTruncated;
       if (r.newv == r.oldv) r.flags |= kFlagUnchanged;
       r.nframes = uint32_t(std::min(st.pcs.size(), kMaxFrames));
@@ -480,6 +491,11 @@ int cmdWatch(WatchOptions& o) {
       "  missed: {} (threads not armed: {}; end not confirmed: {}); unchanged writes: {}; "
       "multi-field hits: {}; stacks truncated: {}\n",
       notArmed + (haveEnd ? 0 : 1), notArmed, haveEnd ? 0 : 1, unchanged, multi, truncated);
+  if (end.stats[6])
+    so.print(
+        "  traps with an empty DR6: {} (the hypervisor lost the status register; attributed to "
+        "the fields whose value changed)\n",
+        end.stats[6]);
   so.flush();
   if (haveEnd && end.stats[7]) fmt::print(stderr, "gomemscope: pid {} exited; watch ended\n", pid);
   return kExitOk;

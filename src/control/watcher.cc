@@ -248,7 +248,29 @@ void Watcher::handleStatus(int tid, int st, const std::function<bool(const Watch
   if (sig == SIGTRAP) {
     auto dr6 = peekDr(tid, 6);
     siginfo_t si{};
-    bool hwTrap = ptrace(PTRACE_GETSIGINFO, tid, nullptr, &si) == 0 && si.si_code == TRAP_HWBKPT;
+    bool haveSi = ptrace(PTRACE_GETSIGINFO, tid, nullptr, &si) == 0;
+    bool hwTrap = haveSi && si.si_code == TRAP_HWBKPT;
+    if (haveSi && si.si_code == TRAP_BRKPT && !(dr6 && (*dr6 & kDr6HitMask))) {
+      // A #DB whose DR6 read back empty: Linux takes it for an ICEBP and
+      // queues SIGTRAP/TRAP_BRKPT. Go never executes ICEBP (its own
+      // breakpoints are INT3, si_code SI_KERNEL), and delivered it is fatal.
+      // Seen under KVM about once in 10^5 hits. Ours: report it without slots.
+      WatchHit h;
+      h.tid = tid;
+      h.dr6Lost = true;
+      h.time = std::chrono::system_clock::now();
+      stats_.hits++;
+      stats_.dr6Lost++;
+      bool regsOk = ptrace(PTRACE_GETREGS, tid, nullptr, &h.regs) == 0;
+      for (int i = 0; regsOk && i < kDebugSlots; i++)
+        if (const auto& bp = regs_.slot(i); bp && bp->kind == BreakKind::Execute &&
+                                            bp->addr == h.regs.rip)
+          h.slots.push_back(i);
+      if (regsOk && !onHit(h)) keepGoing = false;
+      pokeDr(tid, 6, 0);
+      ptrace(PTRACE_CONT, tid, nullptr, nullptr);
+      return;
+    }
     if (hwTrap && !(dr6 && (*dr6 & kDr6HitMask))) {
       // A hardware trap whose DR6 no longer names a slot (a slot moved or
       // cleared meanwhile): ours all the same, and fatal to Go if delivered.
@@ -347,6 +369,15 @@ bool sigtrapPending(int pid, int tid) {
   return false;
 }
 
+// True when the SIGTRAP thread `tid` is stopped to deliver came from a debug
+// register: si_code TRAP_HWBKPT, or TRAP_BRKPT (a #DB whose DR6 was lost,
+// which Linux reports as an ICEBP; see handleStatus).
+bool ourTrapInfo(int tid) {
+  siginfo_t si{};
+  return ptrace(PTRACE_GETSIGINFO, tid, nullptr, &si) == 0 &&
+         (si.si_code == TRAP_HWBKPT || si.si_code == TRAP_BRKPT);
+}
+
 }  // namespace
 
 void Watcher::disarm() noexcept {
@@ -370,10 +401,7 @@ void Watcher::disarm() noexcept {
         sig = WSTOPSIG(st);
         if (sig == SIGTRAP) {
           auto dr6 = peekDr(t, 6);
-          siginfo_t si{};
-          if ((dr6 && (*dr6 & kDr6HitMask)) ||
-              (ptrace(PTRACE_GETSIGINFO, t, nullptr, &si) == 0 && si.si_code == TRAP_HWBKPT))
-            sig = 0;  // our own trap: swallow it
+          if ((dr6 && (*dr6 & kDr6HitMask)) || ourTrapInfo(t)) sig = 0;  // ours: swallow it
         }
       }
       stopped = true;
@@ -384,7 +412,7 @@ void Watcher::disarm() noexcept {
     // thread hit a watchpoint just as it was interrupted). Delivered after
     // the detach, it would kill the Go program ("SIGTRAP: trace trap"), so
     // let the thread dequeue its signals while still traced and swallow
-    // every hardware-breakpoint SIGTRAP (si_code TRAP_HWBKPT); other signals
+    // every debug-register SIGTRAP (ourTrapInfo); other signals
     // are handed back unchanged.
     bool gone = false;
     for (int round = 0; round < 16 && sigtrapPending(pid_, t); round++) {
@@ -397,10 +425,7 @@ void Watcher::disarm() noexcept {
       }
       if (WIFSTOPPED(st) && (st >> 16) == 0) {
         sig = WSTOPSIG(st);
-        siginfo_t si{};
-        if (sig == SIGTRAP && ptrace(PTRACE_GETSIGINFO, t, nullptr, &si) == 0 &&
-            si.si_code == TRAP_HWBKPT)
-          sig = 0;
+        if (sig == SIGTRAP && ourTrapInfo(t)) sig = 0;
       }
     }
     if (gone) continue;

@@ -8,7 +8,8 @@
 // offsetof(struct user, u_debugreg[i]), resume. Rescans /proc/PID/task until
 // no thread is new, as Freezer does.
 //
-// Loop: a hit is a SIGTRAP signal-delivery-stop with a B0-B3 bit in DR6. The
+// Loop: a hit is a SIGTRAP signal-delivery-stop with a B0-B3 bit in DR6 (or,
+// when the hypervisor lost DR6, si_code TRAP_BRKPT: WatchHit::dr6Lost). The
 // thread stays stopped while the callback runs (it may read memory and
 // registers), then DR6 is cleared and the thread resumes without the signal.
 // Every other signal (Go's SIGURG preemption, SIGPROF, a real SIGTRAP) is
@@ -42,6 +43,12 @@ struct WatchHit {
   int tid = 0;
   uint64_t dr6 = 0;
   std::vector<int> slots;  // slots that fired (several when one write touched several)
+  // The #DB came with an empty DR6 (seen under KVM: the status register was
+  // lost between the trap and the kernel's read of it). Linux then calls the
+  // trap an ICEBP and queues SIGTRAP with si_code TRAP_BRKPT. `slots` holds
+  // only the execute slots at the trapping pc; which data slot fired is
+  // unknown, so callers compare the watched values themselves.
+  bool dr6Lost = false;
   user_regs_struct regs{};
   std::chrono::system_clock::time_point time;
 };
@@ -53,6 +60,7 @@ struct WatcherStats {
   uint64_t threadsNotArmed = 0;  // could not set the registers (counts as missed coverage)
   uint64_t hits = 0;
   uint64_t signalsPassed = 0;  // signals handed back to the target
+  uint64_t dr6Lost = 0;        // hits whose DR6 was empty (see WatchHit::dr6Lost)
 };
 
 enum class WatchEnd {

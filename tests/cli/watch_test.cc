@@ -253,6 +253,38 @@ TEST_P(Watch, SigintPrintsSummaryAndDetaches) {
   expectProgress(*fx);
 }
 
+// A watchpoint trap whose DR6 the hypervisor lost arrives as SIGTRAP with
+// si_code TRAP_BRKPT (Linux takes it for an ICEBP); passed on, it kills the Go
+// program. The fixture produces exactly that: a store the watchpoint does not
+// see (the kernel writes W) followed by ICEBP. The watcher must swallow each
+// trap and name the changed field by value.
+TEST_P(Watch, TrapWithAnEmptyDr6IsOursAndFoundByValue) {
+  const Toolchain& tc = toolchain(GetParam());
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  auto fx = RunningFixture::start(buildFixture(tc, "dr6lost"));
+  Background w({"watch", "-p", std::to_string(fx->pid()), "main.W"});
+  ASSERT_GE(w.lines(3).size(), 3u) << "no ordinary events: the watch is not armed";
+  fx->advance();  // ten kernel stores, each followed by an ICEBP
+  const auto& truth = fx->truth();
+  uint64_t first = truth["first"].get<uint64_t>(), last = truth["last"].get<uint64_t>();
+  int rounds = truth["rounds"].get<int>();
+  ASSERT_EQ(last, first + uint64_t(rounds));
+  kill(w.pid, SIGINT);
+  auto all = w.lines(100000);  // until EOF
+  EXPECT_EQ(w.wait(), 0) << w.buf;
+  for (uint64_t v = first; v < last; v++) {
+    std::string ev = "main.W " + std::to_string(v) + " \u2192 " + std::to_string(v + 1) + " ";
+    size_t n = 0;
+    for (const auto& l : all)
+      if (l.find(ev) != std::string::npos && l.find(" at main.icebp (") != std::string::npos) n++;
+    EXPECT_EQ(n, 1u) << ev << " in:\n" << w.buf;
+  }
+  EXPECT_NE(w.buf.find("traps with an empty DR6: " + std::to_string(rounds) + " "),
+            std::string::npos)
+      << w.buf;
+  expectFreeAndAlive(*fx);
+}
+
 TEST_P(Watch, Refusals) {
   const Toolchain& tc = toolchain(GetParam());
   GMS_REQUIRE_TOOLCHAIN(tc);
