@@ -1,5 +1,6 @@
 #include "report/json_writer.h"
 
+#include <charconv>
 #include <cmath>
 
 namespace gms {
@@ -7,15 +8,15 @@ namespace gms {
 void JsonWriter::integer(int64_t v) {
   sep();
   char buf[24];
-  auto r = fmt::format_to_n(buf, sizeof buf, "{}", v);
-  out_.write(std::string_view(buf, r.size));
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out_.write(std::string_view(buf, size_t(r.ptr - buf)));
 }
 
 void JsonWriter::uinteger(uint64_t v) {
   sep();
   char buf[24];
-  auto r = fmt::format_to_n(buf, sizeof buf, "{}", v);
-  out_.write(std::string_view(buf, r.size));
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out_.write(std::string_view(buf, size_t(r.ptr - buf)));
 }
 
 void JsonWriter::number(double v, bool is32) {

@@ -1,5 +1,7 @@
 #include "report/reports.h"
 
+#include <cstring>
+
 #include "goruntime/layout.h"
 #include "goruntime/list.h"
 #include "report/json_writer.h"
@@ -279,6 +281,40 @@ void textProblems(Out& o, const std::vector<std::string>& problems) {
 
 }  // namespace
 
+namespace {
+
+// A batch of map entries (key and value addresses) about to be rendered.
+struct EntryBatch {
+  static constexpr size_t kSize = 64;
+  EntryBatch(const Memory& m, const Type* mapType)
+      : mem(m),
+        keyString(mapType->key && mapType->key->kind == Kind::String),
+        elemString(mapType->elem && mapType->elem->kind == Kind::String) {
+    entries.reserve(kSize);
+  }
+  // Asks the CPU for the first bytes of every string key and value.
+  void prefetch() const {
+    if (!keyString && !elemString) return;
+    for (const auto& [k, v] : entries) {
+      if (keyString) prefetchString(k);
+      if (elemString) prefetchString(v);
+    }
+  }
+  void prefetchString(uint64_t addr) const {
+    const uint8_t* h = mem.view(addr, 16);
+    if (!h) return;
+    uint64_t hdr[2];
+    std::memcpy(hdr, h, sizeof hdr);
+    if (hdr[1] == 0) return;
+    if (const uint8_t* d = mem.view(hdr[0], 1)) __builtin_prefetch(d);
+  }
+  const Memory& mem;
+  bool keyString, elemString;
+  std::vector<std::pair<uint64_t, uint64_t>> entries;
+};
+
+}  // namespace
+
 size_t reportMap(Out& out, const Program& p, const Located& l, const ReportOptions& o) {
   // Not a structured binding: clang 14 cannot capture those in the lambdas below.
   const auto [mapType, mapHdr] = mapTarget(p, l);
@@ -298,16 +334,29 @@ size_t reportMap(Out& out, const Program& p, const Located& l, const ReportOptio
     w.key("entries");
     w.beginArray();
     uint64_t n = 0;
-    if (!s.nil)
-      walkMap(p, type, hdr, {}, [&](uint64_t k, uint64_t v) {
-        if (n++ >= limit) return false;
+    // Entries are rendered in batches: the string data of a whole batch is
+    // prefetched first, so its cache misses (random accesses all over the
+    // heap, in hash order) overlap instead of stalling one by one.
+    EntryBatch batch(p.mem(), type);
+    auto flush = [&] {
+      batch.prefetch();
+      for (const auto& [k, v] : batch.entries) {
         sink.entryKey();
         r.render(k, type->key, sink);
         sink.entryValue();
         r.render(v, type->elem, sink);
         sink.endEntry();
+      }
+      batch.entries.clear();
+    };
+    if (!s.nil)
+      walkMap(p, type, hdr, {}, [&](uint64_t k, uint64_t v) {
+        if (n++ >= limit) return false;
+        batch.entries.push_back({k, v});
+        if (batch.entries.size() == EntryBatch::kSize) flush();
         return true;
       });
+    flush();
     w.endArray();
     w.field("shown", std::min<uint64_t>(n, std::min(limit, s.found)));
     w.stringArray("problems", s.problems);
@@ -324,18 +373,28 @@ size_t reportMap(Out& out, const Program& p, const Located& l, const ReportOptio
             shown < s.found ? fmt::format(" (showing {}; --limit 0 shows all)", shown) : "");
   TextValueSink sink(out);
   uint64_t n = 0;
+  EntryBatch batch(p.mem(), type);
+  auto flush = [&] {
+    batch.prefetch();
+    for (const auto& [k, v] : batch.entries) {
+      out.write("    ");
+      sink.topLevelKey();
+      r.render(k, type->key, sink);
+      out.write(": ");
+      sink.topLevelValue();
+      r.render(v, type->elem, sink);
+      out.put('\n');
+      out.maybeFlush();
+    }
+    batch.entries.clear();
+  };
   walkMap(p, type, hdr, {}, [&](uint64_t k, uint64_t v) {
     if (n++ >= limit) return false;
-    out.write("    ");
-    sink.topLevelKey();
-    r.render(k, type->key, sink);
-    out.write(": ");
-    sink.topLevelValue();
-    r.render(v, type->elem, sink);
-    out.put('\n');
-    out.maybeFlush();
+    batch.entries.push_back({k, v});
+    if (batch.entries.size() == EntryBatch::kSize) flush();
     return true;
   });
+  flush();
   textProblems(out, s.problems);
   return s.problems.size();
 }

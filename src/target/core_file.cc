@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <string_view>
@@ -72,6 +73,7 @@ class CoreMemory : public Memory {
 
  private:
   const Segment* find(uint64_t addr) const;
+  mutable std::atomic<const Segment*> last_[2] = {nullptr, nullptr};  // find()'s MRU cache
   void readUnderlay(uint64_t addr, uint8_t* out, size_t n) const;
   const CoreData* impl_;
 };
@@ -276,12 +278,26 @@ void CoreData::parseFileNote(ByteView desc) {
 // Memory
 
 const Segment* CoreMemory::find(uint64_t addr) const {
+  // Decoders read in runs (a bucket array, then the strings it points to):
+  // the last segment found answers most lookups without a search.
+  // Two entries: a map's arrays and the heap its strings live in.
+  const Segment* last = last_[0].load(std::memory_order_relaxed);
+  if (last && addr - last->vaddr < last->memsz) return last;
+  const Segment* prev = last_[1].load(std::memory_order_relaxed);
+  if (prev && addr - prev->vaddr < prev->memsz) {
+    last_[1].store(last, std::memory_order_relaxed);
+    last_[0].store(prev, std::memory_order_relaxed);
+    return prev;
+  }
   const auto& segs = impl_->segs;
   auto it = std::upper_bound(segs.begin(), segs.end(), addr,
                              [](uint64_t a, const Segment& s) { return a < s.vaddr; });
   if (it == segs.begin()) return nullptr;
   --it;
-  return addr - it->vaddr < it->memsz ? &*it : nullptr;
+  if (addr - it->vaddr >= it->memsz) return nullptr;
+  last_[1].store(last, std::memory_order_relaxed);
+  last_[0].store(&*it, std::memory_order_relaxed);
+  return &*it;
 }
 
 void CoreMemory::readUnderlay(uint64_t addr, uint8_t* out, size_t n) const {
@@ -438,7 +454,7 @@ std::unique_ptr<CoreFile> CoreFile::open(const std::string& path) {
     fail(ErrorKind::Corrupt, "core {}: empty file", path);
   }
   im.size = static_cast<size_t>(st.st_size);
-  void* p = mmap(nullptr, im.size, PROT_READ, MAP_PRIVATE, fd, 0);
+  void* p = mmap(nullptr, im.size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
   int e = errno;
   ::close(fd);  // the mapping keeps the file alive
   if (p == MAP_FAILED) {
