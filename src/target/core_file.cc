@@ -454,7 +454,7 @@ std::unique_ptr<CoreFile> CoreFile::open(const std::string& path) {
     fail(ErrorKind::Corrupt, "core {}: empty file", path);
   }
   im.size = static_cast<size_t>(st.st_size);
-  void* p = mmap(nullptr, im.size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  void* p = mmap(nullptr, im.size, PROT_READ, MAP_PRIVATE, fd, 0);
   int e = errno;
   ::close(fd);  // the mapping keeps the file alive
   if (p == MAP_FAILED) {
