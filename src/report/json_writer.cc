@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
 
 namespace gms {
 
@@ -56,6 +57,26 @@ static size_t utf8Len(std::string_view s, size_t i) {
 
 void JsonWriter::str(std::string_view s) {
   auto& b = out_.buffer();
+  // Common case first: nothing to escape, one copy.
+  size_t plain = 0;
+  while (plain < s.size()) {
+    auto c = static_cast<unsigned char>(s[plain]);
+    if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) break;
+    plain++;
+  }
+  if (plain == s.size()) {
+    size_t at = b.size();
+    b.try_resize(at + s.size() + 2);
+    if (b.size() == at + s.size() + 2) {
+      char* d = b.data() + at;
+      d[0] = '"';
+      if (!s.empty()) std::memcpy(d + 1, s.data(), s.size());
+      d[s.size() + 1] = '"';
+      out_.maybeFlush();
+      return;
+    }
+    b.try_resize(at);
+  }
   b.push_back('"');
   size_t i = 0;
   while (i < s.size()) {

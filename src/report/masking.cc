@@ -170,8 +170,21 @@ bool MaskPolicy::secretName(std::string_view name) const {
 }
 
 bool MaskPolicy::secretValue(std::string_view s) const {
-  return bearer(s) || pemPrivateKey(s) || awsKeyId(s) || jwt(s) || tokens(s) ||
-         (!user_.empty() && userMatch(s));
+  if (!user_.empty() && userMatch(s)) return true;
+  // One pass decides which built-in checks can match at all: most strings
+  // (map keys, names, numbers) are short and trip none, and this runs on
+  // every string of a million-entry map.
+  if (s.size() < 7) return false;  // "eyJ.a.b" needs 7, "Bearer x" 8
+  bool b = false, e = false, a = false, dash = false;
+  for (size_t i = 0; i < s.size(); i++) {
+    char c = s[i];
+    b |= c == 'b' || c == 'B';
+    e |= c == 'e' && i + 2 < s.size() && s[i + 1] == 'y' && s[i + 2] == 'J';
+    a |= c == 'A';
+    dash |= c == '-';
+  }
+  return (b && bearer(s)) || (dash && s.size() >= 27 && pemPrivateKey(s)) ||
+         (a && s.size() >= 20 && awsKeyId(s)) || (e && jwt(s)) || tokens(s);
 }
 
 std::string maskedText(uint64_t len) { return "<masked: " + std::to_string(len) + " bytes>"; }
