@@ -105,6 +105,8 @@ class Walker {
       }
       for (uint64_t i = 0; i < n; i++) {
         const uint8_t* b = bytes + i * L_.bucketSize;
+        // A few buckets ahead (the hardware prefetcher does not cross pages).
+        if (i + 4 < n) __builtin_prefetch(b + 4 * L_.bucketSize);
         bucket(first + i, addr + i * L_.bucketSize, b, old);
       }
     }

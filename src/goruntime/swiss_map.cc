@@ -78,6 +78,8 @@ Layout layoutOf(const Type* mapType) {
   return L;
 }
 
+constexpr uint64_t kPrefetchGroups = 8;
+
 class Walker {
  public:
   Walker(const Program& p, const Layout& L, MapSummary& s, const WalkOptions& o, const EntryFn& fn)
@@ -106,6 +108,9 @@ class Walker {
       for (uint64_t g = 0; g < k; g++) {
         const uint8_t* gb = bytes + g * L_.groupSize;
         uint64_t gaddr = base + g * L_.groupSize;
+        // The control words are one per groupSize bytes: ask for a few
+        // groups ahead (the hardware prefetcher does not cross pages).
+        if (g + kPrefetchGroups < k) __builtin_prefetch(gb + kPrefetchGroups * L_.groupSize + L_.ctrlOff);
         uint64_t ctrl = loadU64(gb + L_.ctrlOff);
         BucketRecord r;
         r.table = table;
