@@ -209,7 +209,8 @@ struct GrowthTracer : Tracer {
     std::vector<int> slots = h.slots;
     if (h.dr6Lost)  // which data slot fired is unknown: endHit checks each evacuation itself
       for (const auto& [slot, f] : inflight)
-        if (std::find(slots.begin(), slots.end(), slot) == slots.end()) slots.push_back(slot);
+        if (g.classic && std::find(slots.begin(), slots.end(), slot) == slots.end())
+          slots.push_back(slot);
     for (int slot : slots) {
       if (auto it = inflight.find(slot); it != inflight.end()) {
         if (!endHit(w, h, slot, it->second)) return false;

@@ -261,11 +261,11 @@ void Watcher::handleStatus(int tid, int st, const std::function<bool(const Watch
       h.time = std::chrono::system_clock::now();
       stats_.hits++;
       stats_.dr6Lost++;
+      // No slot is named, not even an execute slot at this pc: the kernel
+      // set no RF flag for it, so a real execute breakpoint fires again, with
+      // its DR6, as soon as the thread resumes (reporting it now would count
+      // it twice).
       bool regsOk = ptrace(PTRACE_GETREGS, tid, nullptr, &h.regs) == 0;
-      for (int i = 0; regsOk && i < kDebugSlots; i++)
-        if (const auto& bp = regs_.slot(i); bp && bp->kind == BreakKind::Execute &&
-                                            bp->addr == h.regs.rip)
-          h.slots.push_back(i);
       if (regsOk && !onHit(h)) keepGoing = false;
       pokeDr(tid, 6, 0);
       ptrace(PTRACE_CONT, tid, nullptr, nullptr);

@@ -45,9 +45,9 @@ struct WatchHit {
   std::vector<int> slots;  // slots that fired (several when one write touched several)
   // The #DB came with an empty DR6 (seen under KVM: the status register was
   // lost between the trap and the kernel's read of it). Linux then calls the
-  // trap an ICEBP and queues SIGTRAP with si_code TRAP_BRKPT. `slots` holds
-  // only the execute slots at the trapping pc; which data slot fired is
-  // unknown, so callers compare the watched values themselves.
+  // trap an ICEBP and queues SIGTRAP with si_code TRAP_BRKPT. `slots` is
+  // empty: which data slot fired is unknown, so callers compare the watched
+  // values themselves (an execute breakpoint simply fires again).
   bool dr6Lost = false;
   user_regs_struct regs{};
   std::chrono::system_clock::time_point time;
