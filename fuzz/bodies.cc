@@ -151,6 +151,9 @@ size_t pclntab(const uint8_t* data, size_t size) {
   size_t resolved = 0;
   try {
     Pclntab t = Pclntab::parse(std::vector<uint8_t>(data, data + size), kText);
+    // The input doubles as the funcdata region: inline-tree offsets then
+    // land in bytes the fuzzer controls.
+    t.setFuncData(kText, std::vector<uint8_t>(data, data + size));
     // Bounded: 256 functions spread over the table, a few PCs in each, plus
     // PCs taken from the input itself.
     size_t n = t.funcCount(), step = std::max<size_t>(1, n / 256);
@@ -159,6 +162,7 @@ size_t pclntab(const uint8_t* data, size_t size) {
       if (!f) continue;
       for (uint64_t pc : {f->entry, f->entry + (f->end - f->entry) / 2, f->end - 1}) {
         if (auto l = t.lineFor(pc); l && pc == f->entry) resolved++;
+        resolved += t.framesFor(pc).size() > 1;
         (void)t.spDelta(pc);
         (void)t.funcFor(pc);
       }
@@ -168,6 +172,7 @@ size_t pclntab(const uint8_t* data, size_t size) {
       std::memcpy(&pc, data + off, 8);
       (void)t.lineFor(pc);
       (void)t.lineFor(kText + (pc & 0xfffff));
+      (void)t.framesFor(kText + (pc & 0xfffff));
       (void)t.spDelta(kText + (pc & 0xfffff));
     }
   } catch (const Error&) {

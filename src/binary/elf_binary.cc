@@ -390,6 +390,23 @@ class ElfBinary final : public Binary {
     std::vector<uint8_t> bytes(size);
     image_->read(addr, bytes.data(), size);
     pclntab_ = Pclntab::parse(std::move(bytes), text);
+    // Funcdata (inline trees) are offsets from go:func.* (Go 1.20+;
+    // go.func.* before), found through the symbol table: a stripped binary
+    // keeps its stacks, without inlined frames.
+    auto gofunc = symbol("go:func.*");
+    if (!gofunc) gofunc = symbol("go.func.*");
+    if (!gofunc) return;
+    for (const Section& sec : sections_) {
+      if (gofunc->addr < sec.addr || gofunc->addr - sec.addr >= sec.size) continue;
+      uint64_t n = std::min<uint64_t>(sec.addr + sec.size - gofunc->addr, 256ull << 20);
+      std::vector<uint8_t> fd(n);
+      try {
+        image_->read(gofunc->addr, fd.data(), n);
+        pclntab_->setFuncData(gofunc->addr, std::move(fd));
+      } catch (const Error&) {
+      }
+      break;
+    }
   }
 
   std::vector<Section> sections_;

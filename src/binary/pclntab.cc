@@ -14,7 +14,15 @@ constexpr uint32_t kMagic120 = 0xfffffff1;  // Go 1.20 and later
 // _func field offsets (runtime2.go): entryOff, nameOff, args, deferreturn,
 // pcsp, pcfile, pcln, npcdata, cuOffset, [startLine (1.20+)], funcID, flag, pad, nfuncdata.
 constexpr size_t kFuncEntryOff = 0, kFuncNameOff = 4, kFuncPcsp = 16, kFuncPcfile = 20,
-                 kFuncPcln = 24, kFuncCuOffset = 32;
+                 kFuncPcln = 24, kFuncNpcdata = 28, kFuncCuOffset = 32;
+// internal/abi (runtime/symtab.go before 1.21): the same in 1.18..1.26.
+constexpr uint32_t kPcdataInlTreeIndex = 2, kFuncdataInlTree = 3;
+// inlinedCall: Go 1.20+ {funcID u8, _ [3]u8, nameOff i32, parentPc i32,
+// startLine i32}; Go 1.18/1.19 {parent i16, funcID u8, _ u8, file i32,
+// line i32, func_ i32, parentPc i32}. nameOff/func_ index funcnametab.
+constexpr size_t kInl120Size = 16, kInl120Name = 4, kInl120ParentPc = 8;
+constexpr size_t kInl118Size = 20, kInl118Name = 12, kInl118ParentPc = 16;
+constexpr int kMaxInlineDepth = 64;
 
 bool addOk(uint64_t a, uint64_t b, uint64_t& out) { return !__builtin_add_overflow(a, b, &out); }
 
@@ -170,11 +178,44 @@ std::optional<PcLine> Pclntab::lineFor(uint64_t pc) const {
   auto f = find(pc);
   if (!f) return std::nullopt;
   auto name = funcFor(pc);
-  auto pcfile = u32(f->funcOff + kFuncPcfile), pcln = u32(f->funcOff + kFuncPcln),
-       cu = u32(f->funcOff + kFuncCuOffset);
-  if (!name || !pcfile || !pcln || !cu) return std::nullopt;
-  auto fileno = pcvalue(*f, *pcfile, pc);
-  auto line = pcvalue(*f, *pcln, pc);
+  if (!name) return std::nullopt;
+  auto pos = position(*f, pc);
+  if (!pos) return std::nullopt;
+  pos->function = name->name;
+  return pos;
+}
+
+void Pclntab::setFuncData(uint64_t base, std::vector<uint8_t> bytes) {
+  funcdataBase_ = base;
+  funcdata_ = std::move(bytes);
+}
+
+std::optional<int32_t> Pclntab::pcdata(const Found& f, uint32_t table, uint64_t pc) const {
+  auto n = u32(f.funcOff + kFuncNpcdata);
+  if (!n || table >= *n) return std::nullopt;
+  auto off = u32(f.funcOff + funcHeaderSize_ + size_t(table) * 4);
+  if (!off) return std::nullopt;
+  return pcvalue(f, *off, pc);
+}
+
+std::optional<size_t> Pclntab::funcdataOff(const Found& f, uint32_t index) const {
+  // nfuncdata is the last byte of the _func header; the funcdata offsets
+  // (uint32, relative to go:func.*, ~0 for none) follow pcdata[npcdata].
+  size_t nAt = f.funcOff + funcHeaderSize_ - 1;
+  auto npcdata = u32(f.funcOff + kFuncNpcdata);
+  if (nAt >= bytes_.size() || !npcdata || index >= bytes_[nAt] || *npcdata > (1u << 16))
+    return std::nullopt;
+  auto off = u32(f.funcOff + funcHeaderSize_ + size_t(*npcdata) * 4 + size_t(index) * 4);
+  if (!off || *off == ~0u || *off >= funcdata_.size()) return std::nullopt;
+  return size_t(*off);
+}
+
+std::optional<PcLine> Pclntab::position(const Found& f, uint64_t pc) const {
+  auto pcfile = u32(f.funcOff + kFuncPcfile), pcln = u32(f.funcOff + kFuncPcln),
+       cu = u32(f.funcOff + kFuncCuOffset);
+  if (!pcfile || !pcln || !cu) return std::nullopt;
+  auto fileno = pcvalue(f, *pcfile, pc);
+  auto line = pcvalue(f, *pcln, pc);
   if (!fileno || !line || *fileno < 0) return std::nullopt;
   // cutab[cuOffset + fileno] -> offset in filetab.
   uint64_t idx = uint64_t(*cu) + uint64_t(*fileno), cutabPos;
@@ -185,7 +226,55 @@ std::optional<PcLine> Pclntab::lineFor(uint64_t pc) const {
   if (!addOk(filetabOff_, *fileOff, fpos)) return std::nullopt;
   auto file = cstring(size_t(fpos));
   if (!file) return std::nullopt;
-  return PcLine{name->name, *file, *line};
+  return PcLine{"", *file, *line};
+}
+
+std::vector<PcLine> Pclntab::framesFor(uint64_t pc) const {
+  std::vector<PcLine> out;
+  auto outer = lineFor(pc);
+  if (!outer) return out;
+  auto f = find(pc);
+  std::optional<size_t> tree = f ? funcdataOff(*f, kFuncdataInlTree) : std::nullopt;
+  if (!tree) {
+    out.push_back(*outer);
+    return out;
+  }
+  bool go120 = magic_ == kMagic120;
+  size_t esize = go120 ? kInl120Size : kInl118Size;
+  size_t nameAt = go120 ? kInl120Name : kInl118Name;
+  size_t parentAt = go120 ? kInl120ParentPc : kInl118ParentPc;
+  auto i32 = [&](size_t off) -> std::optional<int32_t> {
+    if (off > funcdata_.size() || funcdata_.size() - off < 4) return std::nullopt;
+    int32_t v;
+    std::memcpy(&v, funcdata_.data() + off, 4);
+    return v;
+  };
+  uint64_t cur = pc;
+  for (int depth = 0; depth < kMaxInlineDepth; depth++) {
+    auto pos = position(*f, cur);
+    auto ix = pcdata(*f, kPcdataInlTreeIndex, cur);
+    if (!pos) break;
+    if (!ix || *ix < 0) {  // the physical function
+      pos->function = outer->function;
+      out.push_back(*pos);
+      return out;
+    }
+    size_t e = *tree + size_t(*ix) * esize;
+    auto nameOff = i32(e + nameAt), parentPc = i32(e + parentAt);
+    if (!nameOff || !parentPc || *nameOff < 0 || *parentPc < 0) break;
+    uint64_t npos;
+    if (!addOk(funcnameOff_, uint64_t(*nameOff), npos)) break;
+    auto name = cstring(size_t(npos));
+    if (!name) break;
+    pos->function = *name;
+    out.push_back(*pos);
+    uint64_t next = f->entry + uint64_t(*parentPc);
+    if (next >= f->end) break;
+    cur = next;
+  }
+  // A corrupt tree: the physical frame alone, as without one.
+  out.assign(1, *outer);
+  return out;
 }
 
 std::optional<int32_t> Pclntab::spDelta(uint64_t pc) const {

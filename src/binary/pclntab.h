@@ -57,6 +57,16 @@ class Pclntab {
   // Function, file and line of pc; nullopt when pc is outside every function
   // or the tables for it are corrupt.
   std::optional<PcLine> lineFor(uint64_t pc) const;
+  // The funcdata region (the go:func.* symbol, which the Go runtime calls
+  // moduledata.gofunc): `base` is its address, `bytes` what follows it in its
+  // section. With it, framesFor() expands inlined calls.
+  void setFuncData(uint64_t base, std::vector<uint8_t> bytes);
+  bool hasFuncData() const { return !funcdata_.empty(); }
+  // The frames at pc, innermost first: each call inlined at pc (FUNCDATA_InlTree
+  // and PCDATA_InlTreeIndex, walked as runtime.inlineUnwinder does), then the
+  // physical function, each with its own file:line. Without funcdata, or for
+  // a corrupt tree, the one frame of lineFor(). Empty when pc is in no function.
+  std::vector<PcLine> framesFor(uint64_t pc) const;
   // Bytes the function has pushed on the stack at pc (0 at its entry, before
   // the return address is popped); the caller's return address is at
   // SP + spDelta. nullopt when unknown.
@@ -70,6 +80,9 @@ class Pclntab {
   std::optional<Found> find(uint64_t pc) const;
   std::optional<Found> at(size_t i) const;
   std::optional<int32_t> pcvalue(const Found& f, uint32_t tableOff, uint64_t pc) const;
+  std::optional<int32_t> pcdata(const Found& f, uint32_t table, uint64_t pc) const;
+  std::optional<size_t> funcdataOff(const Found& f, uint32_t index) const;  // into funcdata_
+  std::optional<PcLine> position(const Found& f, uint64_t pc) const;      // file:line at pc
   std::optional<uint32_t> u32(size_t off) const;
   std::optional<uint64_t> u64(size_t off) const;
   std::optional<std::string> cstring(size_t off) const;
@@ -80,6 +93,8 @@ class Pclntab {
   size_t nfunc_ = 0;
   uint64_t funcnameOff_ = 0, cuOff_ = 0, filetabOff_ = 0, pctabOff_ = 0, pclnOff_ = 0;
   size_t funcHeaderSize_ = 0;  // fields of _func before pcdata[]
+  std::vector<uint8_t> funcdata_;
+  uint64_t funcdataBase_ = 0;
 };
 
 }  // namespace gms

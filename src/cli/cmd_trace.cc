@@ -93,9 +93,7 @@ void putStack(Record& r, const RawStack& a, const std::vector<uint64_t>* b = nul
 // one (maybe on the next line). rip-1 lies inside the instruction that did the
 // access, so the innermost frame is looked up there.
 RawStack dataHitStack(const StackUnwinder& un, const Memory& mem, const user_regs_struct& r) {
-  RawStack st = un.unwind(mem, r.rip, r.rsp, r.r14, r.fs_base);
-  if (!st.pcs.empty()) st.pcs[0] = r.rip - 1;
-  return st;
+  return un.unwindAfterAccess(mem, r.rip, r.rsp, r.r14, r.fs_base);
 }
 
 uint64_t rd(const Memory& m, uint64_t addr, size_t len = 8) {
@@ -639,7 +637,7 @@ std::string clockTime(int64_t ns) {
 
 size_t siteIndex(const std::vector<GoFrame>& frames) {
   for (size_t i = 0; i < frames.size(); i++)
-    if (frames[i].function != "?" && !isRuntimeFunction(frames[i].function)) return i;
+    if (frames[i].function != "?" && !isSiteInternal(frames[i].function)) return i;
   return frames.size();
 }
 
@@ -807,7 +805,7 @@ int cmdTrace(TraceOptions& o) {
   auto frames = [&](const Record& r, int which) {
     const uint64_t* b = r.pcs + (which ? kFrames : 0);
     uint32_t n = std::min<uint32_t>(which ? r.n2 : r.n1, kFrames);
-    return unwinder.symbolize(std::vector<uint64_t>(b, b + n));
+    return unwinder.symbolizeInline(std::vector<uint64_t>(b, b + n));
   };
   std::chrono::steady_clock::time_point startedAt = t0;
   for (;;) {

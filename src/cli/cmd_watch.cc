@@ -215,7 +215,8 @@ int keeperMain(int out, int ctl, int pid, const DebugRegs& regs,
   bool parentGone = !writeRecord(out, ready);
   int64_t sent = 0;
   auto onHit = [&](const WatchHit& h) {
-    RawStack st = unwinder.unwind(mem, h.regs.rip, h.regs.rsp, h.regs.r14, h.regs.fs_base);
+    RawStack st =
+        unwinder.unwindAfterAccess(mem, h.regs.rip, h.regs.rsp, h.regs.r14, h.regs.fs_base);
     std::vector<int> slots = h.slots;
     if (h.dr6Lost) {
       // Which slot fired is unknown: the fields whose value changed did.
@@ -297,10 +298,11 @@ std::string valueText(const WatchField& f, uint64_t v) {
   return fmt::format("{}", v);
 }
 
-// Index of the first frame outside the runtime (the user's write site).
+// Index of the first frame outside the runtime and container/list (the
+// program's own write site).
 size_t writeSiteIndex(const std::vector<GoFrame>& frames) {
   for (size_t i = 0; i < frames.size(); i++)
-    if (frames[i].function != "?" && !isRuntimeFunction(frames[i].function)) return i;
+    if (frames[i].function != "?" && !isSiteInternal(frames[i].function)) return i;
   return frames.size();
 }
 
@@ -403,7 +405,7 @@ int cmdWatch(WatchOptions& o) {
       if (r.flags & kFlagTruncated) truncated++;
       const WatchField& f = fields[size_t(r.slot)];
       std::vector<uint64_t> pcs(r.pcs, r.pcs + std::min<size_t>(r.nframes, kMaxFrames));
-      std::vector<GoFrame> frames = unwinder.symbolize(pcs);
+      std::vector<GoFrame> frames = unwinder.symbolizeInline(pcs);
       size_t site = writeSiteIndex(frames);
       std::string siteText =
           site < frames.size()

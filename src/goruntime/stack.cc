@@ -10,6 +10,10 @@ bool isRuntimeFunction(const std::string& n) {
          n.starts_with("runtime/internal/");
 }
 
+bool isSiteInternal(const std::string& n) {
+  return isRuntimeFunction(n) || n.starts_with("container/list.");
+}
+
 StackUnwinder::StackUnwinder(const Program& p) : tab_(p.binary().pclntab()), bias_(p.loadBias()) {
   if (!tab_) fail(ErrorKind::MissingDebugInfo, "{} has no readable .gopclntab", p.binary().path());
   if (p.hasTypes()) {
@@ -88,23 +92,45 @@ RawStack StackUnwinder::unwind(const Memory& mem, uint64_t rip, uint64_t rsp, ui
   return out;
 }
 
+// One physical frame: `look` is the pc to look up (pc-1 for a return address).
+GoFrame StackUnwinder::frameAt(uint64_t look, uint64_t pc) const {
+  GoFrame fr{pc, std::string(1, '?'), {}, 0};
+  if (look >= bias_) {
+    if (auto l = tab_->lineFor(look - bias_)) {
+      fr.function = l->function;
+      fr.file = l->file;
+      fr.line = l->line;
+    } else if (auto f = tab_->funcFor(look - bias_)) {
+      fr.function = f->name;
+    }
+  }
+  return fr;
+}
+
 std::vector<GoFrame> StackUnwinder::symbolize(const std::vector<uint64_t>& pcs) const {
   std::vector<GoFrame> out;
+  for (size_t i = 0; i < pcs.size(); i++) out.push_back(frameAt(i == 0 ? pcs[i] : pcs[i] - 1, pcs[i]));
+  return out;
+}
+
+std::vector<GoFrame> StackUnwinder::symbolizeInline(const std::vector<uint64_t>& pcs) const {
+  std::vector<GoFrame> out;
   for (size_t i = 0; i < pcs.size(); i++) {
-    GoFrame fr;
-    fr.pc = pcs[i];
-    fr.function = "?";
     uint64_t look = i == 0 ? pcs[i] : pcs[i] - 1;
-    if (look >= bias_) {
-      if (auto l = tab_->lineFor(look - bias_)) {
-        fr.function = l->function;
-        fr.file = l->file;
-        fr.line = l->line;
-      } else if (auto f = tab_->funcFor(look - bias_)) {
-        fr.function = f->name;
-      }
+    std::vector<PcLine> inl;
+    if (look >= bias_) inl = tab_->framesFor(look - bias_);
+    if (inl.empty()) {
+      out.push_back(frameAt(look, pcs[i]));
+      continue;
     }
-    out.push_back(std::move(fr));
+    for (auto& l : inl) {
+      GoFrame fr;
+      fr.pc = pcs[i];
+      fr.function = std::move(l.function);
+      fr.file = std::move(l.file);
+      fr.line = l.line;
+      out.push_back(std::move(fr));
+    }
   }
   return out;
 }

@@ -32,6 +32,10 @@ struct RawStack {
 
 // True for runtime internals: runtime.*, internal/runtime/*, runtime/internal/*.
 bool isRuntimeFunction(const std::string& name);
+// True for code a program calls to change a map or list rather than its own:
+// the runtime, and container/list. The "site" of a write or a removal is the
+// first frame that is not.
+bool isSiteInternal(const std::string& name);
 
 class StackUnwinder {
  public:
@@ -44,11 +48,27 @@ class StackUnwinder {
   // unreadable or corrupt memory: the walk just ends there.
   RawStack unwind(const Memory& mem, uint64_t rip, uint64_t rsp, uint64_t r14,
                   uint64_t fsBase) const;
-  // Function/file/line of each pc (outer frames looked up at pc-1, the call).
+  // As unwind, for a thread stopped by a data watchpoint: that trap comes
+  // after the accessing instruction (whose length is unknown), so the
+  // innermost pc is rip-1, which lies inside it and symbolizes to its line.
+  RawStack unwindAfterAccess(const Memory& mem, uint64_t rip, uint64_t rsp, uint64_t r14,
+                             uint64_t fsBase) const {
+    RawStack st = unwind(mem, rip, rsp, r14, fsBase);
+    if (!st.pcs.empty()) st.pcs[0] = rip - 1;
+    return st;
+  }
+  // Function/file/line of each pc (outer frames looked up at pc-1, the call):
+  // one frame per pc, the physical function with the innermost file:line.
   std::vector<GoFrame> symbolize(const std::vector<uint64_t>& pcs) const;
+  // As symbolize, with the calls the compiler inlined at each pc expanded
+  // into frames of their own (innermost first, sharing the pc), as Go's own
+  // tracebacks show them. Needs the binary's symbol table (go:func.*); a
+  // stripped binary gets symbolize()'s frames.
+  std::vector<GoFrame> symbolizeInline(const std::vector<uint64_t>& pcs) const;
 
  private:
   int64_t goidOf(const Memory& mem, uint64_t g, uint64_t rsp) const;
+  GoFrame frameAt(uint64_t look, uint64_t pc) const;
 
   const Pclntab* tab_;
   uint64_t bias_;

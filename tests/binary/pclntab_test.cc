@@ -50,6 +50,40 @@ TEST_P(PclntabTest, AgreesWithRuntimeCallers) {
   EXPECT_EQ(fx->truth()["function"], pcs[1]["function"]);
 }
 
+// One return address inside inlinedTop, where inlinedMid was inlined: Go's
+// runtime.CallersFrames expands it into inlinedMid then inlinedTop, each with
+// its own line; framesFor must give exactly those frames.
+TEST_P(PclntabTest, InlinedFramesAgreeWithCallersFrames) {
+  const Toolchain& tc = test::toolchain(GetParam());
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  std::string bin = test::buildFixture(tc, "watch");
+  auto b = Binary::open(bin);
+  const Pclntab* t = b->pclntab();
+  ASSERT_NE(t, nullptr);
+  EXPECT_TRUE(t->hasFuncData());
+  auto fx = test::RunningFixture::start(bin);
+  const auto& inl = fx->truth()["inline"];
+  const auto& want = inl["frames"];
+  ASSERT_EQ(want.size(), 2u) << inl.dump();
+  uint64_t pc = inl["pc"].get<uint64_t>();
+  auto got = t->framesFor(pc - 1);
+  ASSERT_EQ(got.size(), want.size()) << inl.dump();
+  for (size_t i = 0; i < got.size(); i++) {
+    EXPECT_EQ(got[i].function, want[i]["function"].get<std::string>()) << i;
+    EXPECT_EQ(got[i].file, want[i]["file"].get<std::string>()) << i;
+    EXPECT_EQ(got[i].line, want[i]["line"].get<int>()) << i;
+  }
+  // lineFor keeps its one physical frame with the innermost position.
+  auto one = t->lineFor(pc - 1);
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->function, "main.inlinedTop");
+  EXPECT_EQ(one->line, want[0]["line"].get<int>());
+  // A stripped binary has no symbol table, hence no go:func.*: one frame.
+  auto stripped = Binary::open(test::buildFixture(tc, "watch", {.stripped = true}));
+  ASSERT_NE(stripped->pclntab(), nullptr);
+  EXPECT_EQ(stripped->pclntab()->framesFor(pc - 1).size(), 1u);
+}
+
 TEST_P(PclntabTest, EveryEntryResolvesToItsFunction) {
   const Toolchain& tc = test::toolchain(GetParam());
   GMS_REQUIRE_TOOLCHAIN(tc);
