@@ -101,6 +101,13 @@ bool highEntropyToken(std::string_view run) {
   return h >= 4.0;
 }
 
+// "eyJ" anywhere, without a memchr call (most strings are a few bytes long).
+bool hasEyJ(std::string_view s) {
+  for (size_t i = 0; i + 2 < s.size(); i++)
+    if (s[i] == 'e' && s[i + 1] == 'y' && s[i + 2] == 'J') return true;
+  return false;
+}
+
 bool tokens(std::string_view s) {
   if (s.size() < 32) return false;
   for (size_t i = 0; i < s.size();) {
@@ -175,16 +182,21 @@ bool MaskPolicy::secretValue(std::string_view s) const {
   // (map keys, names, numbers) are short and trip none, and this runs on
   // every string of a million-entry map.
   if (s.size() < 7) return false;  // "eyJ.a.b" needs 7, "Bearer x" 8
-  bool b = false, e = false, a = false, dash = false;
-  for (size_t i = 0; i < s.size(); i++) {
-    char c = s[i];
-    b |= c == 'b' || c == 'B';
-    e |= c == 'e' && i + 2 < s.size() && s[i + 1] == 'y' && s[i + 2] == 'J';
-    a |= c == 'A';
-    dash |= c == '-';
-  }
-  return (b && bearer(s)) || (dash && s.size() >= 27 && pemPrivateKey(s)) ||
-         (a && s.size() >= 20 && awsKeyId(s)) || (e && jwt(s)) || tokens(s);
+  // Per byte, one table lookup and an OR: which first letters occur.
+  enum : uint8_t { kB = 1, kA = 2, kDash = 4, kE = 8 };
+  static constexpr auto kClass = [] {
+    std::array<uint8_t, 256> t{};
+    t['b'] = t['B'] = kB;
+    t['A'] = kA;
+    t['-'] = kDash;
+    t['e'] = kE;
+    return t;
+  }();
+  uint8_t seen = 0;
+  for (char c : s) seen |= kClass[static_cast<unsigned char>(c)];
+  return ((seen & kB) && bearer(s)) || ((seen & kDash) && s.size() >= 27 && pemPrivateKey(s)) ||
+         ((seen & kA) && s.size() >= 20 && awsKeyId(s)) || ((seen & kE) && hasEyJ(s) && jwt(s)) ||
+         tokens(s);
 }
 
 std::string maskedText(uint64_t len) { return "<masked: " + std::to_string(len) + " bytes>"; }
