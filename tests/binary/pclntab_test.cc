@@ -17,17 +17,26 @@ namespace {
 
 using test::Toolchain;
 
-class PclntabTest : public ::testing::TestWithParam<std::string> {};
+// Every test reads the watch fixture's table (built with the toolchain).
+class PclntabTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    const Toolchain& tc = test::toolchain(GetParam());
+    GMS_REQUIRE_TOOLCHAIN(tc);
+    bin_ = test::buildFixture(tc, "watch");
+    b_ = Binary::open(bin_);
+    t_ = b_->pclntab();
+    ASSERT_NE(t_, nullptr);
+  }
+  std::string bin_;
+  std::unique_ptr<Binary> b_;
+  const Pclntab* t_ = nullptr;
+};
 
 TEST_P(PclntabTest, AgreesWithRuntimeCallers) {
-  const Toolchain& tc = test::toolchain(GetParam());
-  GMS_REQUIRE_TOOLCHAIN(tc);
-  std::string bin = test::buildFixture(tc, "watch");
-  auto b = Binary::open(bin);
-  const Pclntab* t = b->pclntab();
-  ASSERT_NE(t, nullptr);
+  const Pclntab* t = t_;
   EXPECT_EQ(t->magic(), GetParam() == "go1.19" ? 0xfffffff0u : 0xfffffff1u);
-  auto fx = test::RunningFixture::start(bin);
+  auto fx = test::RunningFixture::start(bin_);
   const auto& pcs = fx->truth()["pcs"];
   ASSERT_GE(pcs.size(), 3u);
   for (const auto& f : pcs) {
@@ -54,14 +63,9 @@ TEST_P(PclntabTest, AgreesWithRuntimeCallers) {
 // runtime.CallersFrames expands it into inlinedMid then inlinedTop, each with
 // its own line; framesFor must give exactly those frames.
 TEST_P(PclntabTest, InlinedFramesAgreeWithCallersFrames) {
-  const Toolchain& tc = test::toolchain(GetParam());
-  GMS_REQUIRE_TOOLCHAIN(tc);
-  std::string bin = test::buildFixture(tc, "watch");
-  auto b = Binary::open(bin);
-  const Pclntab* t = b->pclntab();
-  ASSERT_NE(t, nullptr);
+  const Pclntab* t = t_;
   EXPECT_TRUE(t->hasFuncData());
-  auto fx = test::RunningFixture::start(bin);
+  auto fx = test::RunningFixture::start(bin_);
   const auto& inl = fx->truth()["inline"];
   const auto& want = inl["frames"];
   ASSERT_EQ(want.size(), 2u) << inl.dump();
@@ -79,17 +83,15 @@ TEST_P(PclntabTest, InlinedFramesAgreeWithCallersFrames) {
   EXPECT_EQ(one->function, "main.inlinedTop");
   EXPECT_EQ(one->line, want[0]["line"].get<int>());
   // A stripped binary has no symbol table, hence no go:func.*: one frame.
-  auto stripped = Binary::open(test::buildFixture(tc, "watch", {.stripped = true}));
+  auto stripped =
+      Binary::open(test::buildFixture(test::toolchain(GetParam()), "watch", {.stripped = true}));
   ASSERT_NE(stripped->pclntab(), nullptr);
   EXPECT_EQ(stripped->pclntab()->framesFor(pc - 1).size(), 1u);
 }
 
 TEST_P(PclntabTest, EveryEntryResolvesToItsFunction) {
-  const Toolchain& tc = test::toolchain(GetParam());
-  GMS_REQUIRE_TOOLCHAIN(tc);
-  auto b = Binary::open(test::buildFixture(tc, "watch"));
-  const Pclntab* t = b->pclntab();
-  ASSERT_NE(t, nullptr);
+  const Pclntab* t = t_;
+  const Binary* b = b_.get();
   ASSERT_GT(t->funcCount(), 500u);
   size_t withLine = 0, checked = 0;
   for (size_t i = 0; i < t->funcCount(); i++) {
@@ -123,9 +125,7 @@ TEST_P(PclntabTest, EveryEntryResolvesToItsFunction) {
 }
 
 TEST_P(PclntabTest, CorruptBytesNeverCrash) {
-  const Toolchain& tc = test::toolchain(GetParam());
-  GMS_REQUIRE_TOOLCHAIN(tc);
-  auto b = Binary::open(test::buildFixture(tc, "watch"));
+  const Binary* b = b_.get();
   const Section* s = b->section(".gopclntab");
   ASSERT_NE(s, nullptr);
   std::vector<uint8_t> bytes(s->size);
