@@ -82,7 +82,7 @@ class Pclntab {
   std::optional<int32_t> pcvalue(const Found& f, uint32_t tableOff, uint64_t pc) const;
   std::optional<int32_t> pcdata(const Found& f, uint32_t table, uint64_t pc) const;
   std::optional<size_t> funcdataOff(const Found& f, uint32_t index) const;  // into funcdata_
-  std::optional<PcLine> position(const Found& f, uint64_t pc) const;      // file:line at pc
+  std::optional<PcLine> position(const Found& f, uint64_t pc) const;        // file:line at pc
   std::optional<uint32_t> u32(size_t off) const;
   std::optional<uint64_t> u64(size_t off) const;
   std::optional<std::string> cstring(size_t off) const;

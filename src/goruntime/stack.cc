@@ -109,7 +109,8 @@ GoFrame StackUnwinder::frameAt(uint64_t look, uint64_t pc) const {
 
 std::vector<GoFrame> StackUnwinder::symbolize(const std::vector<uint64_t>& pcs) const {
   std::vector<GoFrame> out;
-  for (size_t i = 0; i < pcs.size(); i++) out.push_back(frameAt(i == 0 ? pcs[i] : pcs[i] - 1, pcs[i]));
+  for (size_t i = 0; i < pcs.size(); i++)
+    out.push_back(frameAt(i == 0 ? pcs[i] : pcs[i] - 1, pcs[i]));
   return out;
 }
 

@@ -110,7 +110,8 @@ class Walker {
         uint64_t gaddr = base + g * L_.groupSize;
         // The control words are one per groupSize bytes: ask for a few
         // groups ahead (the hardware prefetcher does not cross pages).
-        if (g + kPrefetchGroups < k) __builtin_prefetch(gb + kPrefetchGroups * L_.groupSize + L_.ctrlOff);
+        if (g + kPrefetchGroups < k)
+          __builtin_prefetch(gb + kPrefetchGroups * L_.groupSize + L_.ctrlOff);
         uint64_t ctrl = loadU64(gb + L_.ctrlOff);
         BucketRecord r;
         r.table = table;
