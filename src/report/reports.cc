@@ -279,39 +279,46 @@ void textProblems(Out& o, const std::vector<std::string>& problems) {
   for (const auto& p : problems) o.print("    - {}\n", p);
 }
 
-}  // namespace
-
-namespace {
-
-// A batch of map entries (key and value addresses) about to be rendered.
-struct EntryBatch {
-  static constexpr size_t kSize = 64;
-  EntryBatch(const Memory& m, const Type* mapType)
-      : mem(m),
-        keyString(mapType->key && mapType->key->kind == Kind::String),
-        elemString(mapType->elem && mapType->elem->kind == Kind::String) {
-    entries.reserve(kSize);
-  }
-  // Asks the CPU for the first bytes of every string key and value.
-  void prefetch() const {
-    if (!keyString && !elemString) return;
-    for (const auto& [k, v] : entries) {
+// Walks the map's entries, at most `limit`, and calls render(k, v) with the
+// addresses of each key and value, a batch at a time: the string data of a
+// whole batch is prefetched first, so its cache misses (random accesses all
+// over the heap, in hash order) overlap instead of stalling one by one.
+// Returns how many entries the walk offered (one past the limit when cut).
+template <typename Render>
+uint64_t walkInBatches(const Program& p, const Type* type, uint64_t hdr, uint64_t limit,
+                       Render render) {
+  constexpr size_t kBatch = 64;
+  const Memory& mem = p.mem();
+  bool keyString = type->key && type->key->kind == Kind::String;
+  bool elemString = type->elem && type->elem->kind == Kind::String;
+  auto prefetchString = [&](uint64_t addr) {
+    const uint8_t* h = mem.view(addr, 16);
+    if (!h) return;
+    uint64_t str[2];
+    std::memcpy(str, h, sizeof str);
+    if (str[1] == 0) return;
+    if (const uint8_t* d = mem.view(str[0], 1)) __builtin_prefetch(d);
+  };
+  std::vector<std::pair<uint64_t, uint64_t>> batch;
+  batch.reserve(kBatch);
+  auto flush = [&] {
+    for (const auto& [k, v] : batch) {
       if (keyString) prefetchString(k);
       if (elemString) prefetchString(v);
     }
-  }
-  void prefetchString(uint64_t addr) const {
-    const uint8_t* h = mem.view(addr, 16);
-    if (!h) return;
-    uint64_t hdr[2];
-    std::memcpy(hdr, h, sizeof hdr);
-    if (hdr[1] == 0) return;
-    if (const uint8_t* d = mem.view(hdr[0], 1)) __builtin_prefetch(d);
-  }
-  const Memory& mem;
-  bool keyString, elemString;
-  std::vector<std::pair<uint64_t, uint64_t>> entries;
-};
+    for (const auto& [k, v] : batch) render(k, v);
+    batch.clear();
+  };
+  uint64_t n = 0;
+  walkMap(p, type, hdr, {}, [&](uint64_t k, uint64_t v) {
+    if (n++ >= limit) return false;
+    batch.push_back({k, v});
+    if (batch.size() == kBatch) flush();
+    return true;
+  });
+  flush();
+  return n;
+}
 
 }  // namespace
 
@@ -334,29 +341,14 @@ size_t reportMap(Out& out, const Program& p, const Located& l, const ReportOptio
     w.key("entries");
     w.beginArray();
     uint64_t n = 0;
-    // Entries are rendered in batches: the string data of a whole batch is
-    // prefetched first, so its cache misses (random accesses all over the
-    // heap, in hash order) overlap instead of stalling one by one.
-    EntryBatch batch(p.mem(), type);
-    auto flush = [&] {
-      batch.prefetch();
-      for (const auto& [k, v] : batch.entries) {
+    if (!s.nil)
+      n = walkInBatches(p, type, hdr, limit, [&](uint64_t k, uint64_t v) {
         sink.entryKey();
         r.render(k, type->key, sink);
         sink.entryValue();
         r.render(v, type->elem, sink);
         sink.endEntry();
-      }
-      batch.entries.clear();
-    };
-    if (!s.nil)
-      walkMap(p, type, hdr, {}, [&](uint64_t k, uint64_t v) {
-        if (n++ >= limit) return false;
-        batch.entries.push_back({k, v});
-        if (batch.entries.size() == EntryBatch::kSize) flush();
-        return true;
       });
-    flush();
     w.endArray();
     w.field("shown", std::min<uint64_t>(n, std::min(limit, s.found)));
     w.stringArray("problems", s.problems);
@@ -372,29 +364,16 @@ size_t reportMap(Out& out, const Program& p, const Located& l, const ReportOptio
   out.print("  {:<16}{}{}\n", "entries", s.found,
             shown < s.found ? fmt::format(" (showing {}; --limit 0 shows all)", shown) : "");
   TextValueSink sink(out);
-  uint64_t n = 0;
-  EntryBatch batch(p.mem(), type);
-  auto flush = [&] {
-    batch.prefetch();
-    for (const auto& [k, v] : batch.entries) {
-      out.write("    ");
-      sink.topLevelKey();
-      r.render(k, type->key, sink);
-      out.write(": ");
-      sink.topLevelValue();
-      r.render(v, type->elem, sink);
-      out.put('\n');
-      out.maybeFlush();
-    }
-    batch.entries.clear();
-  };
-  walkMap(p, type, hdr, {}, [&](uint64_t k, uint64_t v) {
-    if (n++ >= limit) return false;
-    batch.entries.push_back({k, v});
-    if (batch.entries.size() == EntryBatch::kSize) flush();
-    return true;
+  walkInBatches(p, type, hdr, limit, [&](uint64_t k, uint64_t v) {
+    out.write("    ");
+    sink.topLevelKey();
+    r.render(k, type->key, sink);
+    out.write(": ");
+    sink.topLevelValue();
+    r.render(v, type->elem, sink);
+    out.put('\n');
+    out.maybeFlush();
   });
-  flush();
   textProblems(out, s.problems);
   return s.problems.size();
 }
