@@ -78,7 +78,8 @@ void JsonWriter::str(std::string_view s) {
     b.try_resize(at);
   }
   b.push_back('"');
-  size_t i = 0;
+  b.append(s.data(), s.data() + plain);  // the plain prefix is known already
+  size_t i = plain;
   while (i < s.size()) {
     // Fast path: a run of plain printable ASCII.
     size_t j = i;
