@@ -254,7 +254,8 @@ void Watcher::handleStatus(int tid, int st, const std::function<bool(const Watch
       // A #DB whose DR6 read back empty: Linux takes it for an ICEBP and
       // queues SIGTRAP/TRAP_BRKPT. Go never executes ICEBP (its own
       // breakpoints are INT3, si_code SI_KERNEL), and delivered it is fatal.
-      // Seen under KVM about once in 10^5 hits. Ours: report it without slots.
+      // Seen rarely under KVM (once in some 10^5 hits of the kill tests).
+      // Ours: report it without slots.
       WatchHit h;
       h.tid = tid;
       h.dr6Lost = true;
