@@ -453,16 +453,20 @@ TEST_P(KillAtRandom, TargetSurvives) {
   if (cmd->scrape) std::cout << "[ kill     ] " << scrapes << " complete scrapes while attacked\n";
   RecordProperty("survived", passed);
 
-  // After all of it the target is decoded exactly as it describes itself
-  // (once it has filled its window: M and Q then hold `window` keys for good).
+  // After all of it the target is decoded exactly as it describes itself.
+  // Once it has filled its window, M and Q hold `window` keys between
+  // inserts, and window+1 inside the writer's critical section (insert, then
+  // drop the oldest): a stop can land there, so both are exact.
   ASSERT_TRUE(pollUntil(milliseconds(30000), [&] { return insertedOf(beat) >= window; }))
       << "the fixture did not fill its window";
   auto m = runGomemscope({"map", "-p", pid, "main.M", "--format", "json", "--limit", "1"});
   ASSERT_EQ(m.exitCode, 0) << m.err;
-  EXPECT_EQ(nlohmann::json::parse(m.out)["len"].get<int>(), window);
+  int mlen = nlohmann::json::parse(m.out)["len"].get<int>();
+  EXPECT_TRUE(mlen == window || mlen == window + 1) << "len(M) = " << mlen;
   auto l = runGomemscope({"list", "-p", pid, "main.Q", "--format", "json", "--limit", "1"});
   ASSERT_EQ(l.exitCode, 0) << l.err;
-  EXPECT_EQ(nlohmann::json::parse(l.out)["len"].get<int>(), window);
+  int qlen = nlohmann::json::parse(l.out)["len"].get<int>();
+  EXPECT_TRUE(qlen == window || qlen == window + 1) << "Q.Len() = " << qlen;
   EXPECT_TRUE(fx->alive());
 }
 
