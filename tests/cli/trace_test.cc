@@ -24,6 +24,7 @@
 #include <sstream>
 #include <thread>
 
+#include "support/background.h"
 #include "support/fixture.h"
 
 namespace gms::test {
@@ -63,72 +64,6 @@ void expectFreeAndAlive(const RunningFixture& fx) {
   ASSERT_TRUE(fx.alive());
   for (int t : tasksOf(fx.pid())) EXPECT_EQ(tracerOf(fx.pid(), t), "0") << "thread " << t;
 }
-
-// gomemscope in the background, stdout on a pipe (jsonl lines).
-struct Background {
-  pid_t pid = -1;
-  int out = -1;
-  std::string buf;
-  explicit Background(const std::vector<std::string>& args) {
-    int p[2];
-    EXPECT_EQ(pipe2(p, O_CLOEXEC), 0);
-    pid = fork();
-    if (pid == 0) {
-      dup2(p[1], 1);
-      int devnull = open("/dev/null", O_WRONLY);
-      dup2(devnull, 2);
-      std::vector<char*> argv;
-      std::string bin = GMS_BINARY;
-      argv.push_back(bin.data());
-      std::vector<std::string> copy = args;
-      for (auto& a : copy) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(bin.c_str(), argv.data());
-      _exit(127);
-    }
-    close(p[1]);
-    out = p[0];
-  }
-  std::vector<std::string> split() const {
-    std::vector<std::string> ls;
-    std::istringstream is(buf);
-    std::string l;
-    while (std::getline(is, l)) ls.push_back(l);
-    if (!buf.empty() && buf.back() != '\n' && !ls.empty()) ls.pop_back();
-    return ls;
-  }
-  // Reads until n lines arrived or EOF (bounded: 30 s, only to end a failure).
-  std::vector<std::string> lines(size_t n) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    for (;;) {
-      auto ls = split();
-      if (ls.size() >= n || std::chrono::steady_clock::now() > deadline) return ls;
-      pollfd pf{out, POLLIN, 0};
-      if (poll(&pf, 1, 200) > 0) {
-        char tmp[4096];
-        ssize_t r = read(out, tmp, sizeof tmp);
-        if (r <= 0) return ls;
-        buf.append(tmp, size_t(r));
-      }
-    }
-  }
-  // Asks it to end (SIGINT) and returns its exit status; all its output is in buf.
-  int interruptAndWait() {
-    kill(pid, SIGINT);
-    lines(SIZE_MAX);  // until EOF
-    int st = 0;
-    waitpid(pid, &st, 0);
-    pid = -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  }
-  ~Background() {
-    if (pid > 0) {
-      kill(pid, SIGKILL);
-      waitpid(pid, nullptr, 0);
-    }
-    if (out >= 0) close(out);
-  }
-};
 
 std::vector<nlohmann::json> events(const Background& bg, const std::string& kind) {
   std::vector<nlohmann::json> out;

@@ -17,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "support/background.h"
 #include "support/fixture.h"
 
 namespace gms::test {
@@ -74,65 +75,6 @@ void expectProgress(const RunningFixture& fx) {
   EXPECT_GT(after, before) << "the fixture stopped inserting";
   expectFreeAndAlive(fx);
 }
-
-// gomemscope started in the background with its stdout on a pipe.
-struct Background {
-  pid_t pid = -1;
-  int out = -1;
-  std::string buf;
-  explicit Background(const std::vector<std::string>& args) {
-    int p[2];
-    EXPECT_EQ(pipe2(p, O_CLOEXEC), 0);
-    pid = fork();
-    if (pid == 0) {
-      dup2(p[1], 1);
-      int devnull = open("/dev/null", O_WRONLY);
-      dup2(devnull, 2);
-      std::vector<char*> argv;
-      std::string bin = GMS_BINARY;
-      argv.push_back(bin.data());
-      std::vector<std::string> copy = args;
-      for (auto& a : copy) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(bin.c_str(), argv.data());
-      _exit(127);
-    }
-    close(p[1]);
-    out = p[0];
-  }
-  // Reads until n lines arrived (bounded: 30 s).
-  std::vector<std::string> lines(size_t n) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    for (;;) {
-      std::vector<std::string> ls;
-      std::istringstream is(buf);
-      std::string l;
-      while (std::getline(is, l)) ls.push_back(l);
-      if (!buf.empty() && buf.back() != '\n' && !ls.empty()) ls.pop_back();
-      if (ls.size() >= n || std::chrono::steady_clock::now() > deadline) return ls;
-      pollfd pf{out, POLLIN, 0};
-      if (poll(&pf, 1, 200) > 0) {
-        char tmp[4096];
-        ssize_t r = read(out, tmp, sizeof tmp);
-        if (r <= 0) return ls;
-        buf.append(tmp, size_t(r));
-      }
-    }
-  }
-  int wait() {
-    int st = 0;
-    waitpid(pid, &st, 0);
-    pid = -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  }
-  ~Background() {
-    if (pid > 0) {
-      kill(pid, SIGKILL);
-      waitpid(pid, nullptr, 0);
-    }
-    if (out >= 0) close(out);
-  }
-};
 
 TEST_P(Watch, TwentyConsecutiveCountsFromInsertOne) {
   const Toolchain& tc = toolchain(GetParam());
