@@ -153,7 +153,7 @@ size_t pclntab(const uint8_t* data, size_t size) {
     Pclntab t = Pclntab::parse(std::vector<uint8_t>(data, data + size), kText);
     // The input doubles as the funcdata region: inline-tree offsets then
     // land in bytes the fuzzer controls.
-    t.setFuncData(kText, std::vector<uint8_t>(data, data + size));
+    t.setFuncData(std::vector<uint8_t>(data, data + size));
     // Bounded: 256 functions spread over the table, a few PCs in each, plus
     // PCs taken from the input itself.
     size_t n = t.funcCount(), step = std::max<size_t>(1, n / 256);

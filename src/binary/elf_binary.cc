@@ -402,7 +402,7 @@ class ElfBinary final : public Binary {
       std::vector<uint8_t> fd(n);
       try {
         image_->read(gofunc->addr, fd.data(), n);
-        pclntab_->setFuncData(gofunc->addr, std::move(fd));
+        pclntab_->setFuncData(std::move(fd));
       } catch (const Error&) {
       }
       break;

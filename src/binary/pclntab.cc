@@ -115,28 +115,30 @@ std::optional<Pclntab::Found> Pclntab::find(uint64_t pc) const {
   return f;
 }
 
+std::optional<std::string> Pclntab::nameAt(int64_t nameOff) const {
+  uint64_t off;
+  if (nameOff < 0 || !addOk(funcnameOff_, uint64_t(nameOff), off)) return std::nullopt;
+  return cstring(size_t(off));
+}
+
+std::optional<PcFunc> Pclntab::funcOf(const Found& f) const {
+  auto nameOff = u32(f.funcOff + kFuncNameOff);
+  if (!nameOff) return std::nullopt;
+  auto name = nameAt(*nameOff);
+  if (!name) return std::nullopt;
+  return PcFunc{*name, f.entry, f.end};
+}
+
 std::optional<PcFunc> Pclntab::funcAt(size_t i) const {
   auto f = at(i);
   if (!f) return std::nullopt;
-  auto nameOff = u32(f->funcOff + kFuncNameOff);
-  if (!nameOff) return std::nullopt;
-  uint64_t off;
-  if (!addOk(funcnameOff_, *nameOff, off)) return std::nullopt;
-  auto name = cstring(size_t(off));
-  if (!name) return std::nullopt;
-  return PcFunc{*name, f->entry, f->end};
+  return funcOf(*f);
 }
 
 std::optional<PcFunc> Pclntab::funcFor(uint64_t pc) const {
   auto f = find(pc);
   if (!f) return std::nullopt;
-  auto nameOff = u32(f->funcOff + kFuncNameOff);
-  if (!nameOff) return std::nullopt;
-  uint64_t off;
-  if (!addOk(funcnameOff_, *nameOff, off)) return std::nullopt;
-  auto name = cstring(size_t(off));
-  if (!name) return std::nullopt;
-  return PcFunc{*name, f->entry, f->end};
+  return funcOf(*f);
 }
 
 // runtime.pcvalue + step + readvarint: values start at -1 and change by a
@@ -174,21 +176,22 @@ std::optional<int32_t> Pclntab::pcvalue(const Found& f, uint32_t tableOff, uint6
   return std::nullopt;
 }
 
-std::optional<PcLine> Pclntab::lineFor(uint64_t pc) const {
-  auto f = find(pc);
-  if (!f) return std::nullopt;
-  auto name = funcFor(pc);
-  if (!name) return std::nullopt;
-  auto pos = position(*f, pc);
+std::optional<PcLine> Pclntab::lineAt(const Found& f, uint64_t pc) const {
+  auto fn = funcOf(f);
+  if (!fn) return std::nullopt;
+  auto pos = position(f, pc);
   if (!pos) return std::nullopt;
-  pos->function = name->name;
+  pos->function = std::move(fn->name);
   return pos;
 }
 
-void Pclntab::setFuncData(uint64_t base, std::vector<uint8_t> bytes) {
-  funcdataBase_ = base;
-  funcdata_ = std::move(bytes);
+std::optional<PcLine> Pclntab::lineFor(uint64_t pc) const {
+  auto f = find(pc);
+  if (!f) return std::nullopt;
+  return lineAt(*f, pc);
 }
+
+void Pclntab::setFuncData(std::vector<uint8_t> bytes) { funcdata_ = std::move(bytes); }
 
 std::optional<int32_t> Pclntab::pcdata(const Found& f, uint32_t table, uint64_t pc) const {
   auto n = u32(f.funcOff + kFuncNpcdata);
@@ -231,17 +234,18 @@ std::optional<PcLine> Pclntab::position(const Found& f, uint64_t pc) const {
 
 std::vector<PcLine> Pclntab::framesFor(uint64_t pc) const {
   std::vector<PcLine> out;
-  auto outer = lineFor(pc);
-  if (!outer) return out;
   auto f = find(pc);
-  std::optional<size_t> tree = f ? funcdataOff(*f, kFuncdataInlTree) : std::nullopt;
+  if (!f) return out;
+  auto outer = lineAt(*f, pc);
+  if (!outer) return out;
+  std::optional<size_t> tree = funcdataOff(*f, kFuncdataInlTree);
   if (!tree) {
     out.push_back(*outer);
     return out;
   }
   bool go120 = magic_ == kMagic120;
   size_t esize = go120 ? kInl120Size : kInl118Size;
-  size_t nameAt = go120 ? kInl120Name : kInl118Name;
+  size_t nameField = go120 ? kInl120Name : kInl118Name;
   size_t parentAt = go120 ? kInl120ParentPc : kInl118ParentPc;
   auto i32 = [&](size_t off) -> std::optional<int32_t> {
     if (off > funcdata_.size() || funcdata_.size() - off < 4) return std::nullopt;
@@ -260,11 +264,9 @@ std::vector<PcLine> Pclntab::framesFor(uint64_t pc) const {
       return out;
     }
     size_t e = *tree + size_t(*ix) * esize;
-    auto nameOff = i32(e + nameAt), parentPc = i32(e + parentAt);
-    if (!nameOff || !parentPc || *nameOff < 0 || *parentPc < 0) break;
-    uint64_t npos;
-    if (!addOk(funcnameOff_, uint64_t(*nameOff), npos)) break;
-    auto name = cstring(size_t(npos));
+    auto nameOff = i32(e + nameField), parentPc = i32(e + parentAt);
+    if (!nameOff || !parentPc || *parentPc < 0) break;
+    auto name = nameAt(*nameOff);
     if (!name) break;
     pos->function = *name;
     out.push_back(*pos);

@@ -57,10 +57,10 @@ class Pclntab {
   // Function, file and line of pc; nullopt when pc is outside every function
   // or the tables for it are corrupt.
   std::optional<PcLine> lineFor(uint64_t pc) const;
-  // The funcdata region (the go:func.* symbol, which the Go runtime calls
-  // moduledata.gofunc): `base` is its address, `bytes` what follows it in its
-  // section. With it, framesFor() expands inlined calls.
-  void setFuncData(uint64_t base, std::vector<uint8_t> bytes);
+  // The funcdata region: the bytes from the go:func.* symbol (the Go
+  // runtime's moduledata.gofunc) to the end of its section; funcdata offsets
+  // index it. With it, framesFor() expands inlined calls.
+  void setFuncData(std::vector<uint8_t> bytes);
   bool hasFuncData() const { return !funcdata_.empty(); }
   // The frames at pc, innermost first: each call inlined at pc (FUNCDATA_InlTree
   // and PCDATA_InlTreeIndex, walked as runtime.inlineUnwinder does), then the
@@ -82,7 +82,11 @@ class Pclntab {
   std::optional<int32_t> pcvalue(const Found& f, uint32_t tableOff, uint64_t pc) const;
   std::optional<int32_t> pcdata(const Found& f, uint32_t table, uint64_t pc) const;
   std::optional<size_t> funcdataOff(const Found& f, uint32_t index) const;  // into funcdata_
-  std::optional<PcLine> position(const Found& f, uint64_t pc) const;        // file:line at pc
+  std::optional<PcLine> position(const Found& f, uint64_t pc) const;
+  std::optional<std::string> nameAt(int64_t nameOff) const;  // funcnametab[nameOff]
+  std::optional<PcFunc> funcOf(const Found& f) const;
+  std::optional<PcLine> lineAt(const Found& f,
+                               uint64_t pc) const;  // lineFor, f found        // file:line at pc
   std::optional<uint32_t> u32(size_t off) const;
   std::optional<uint64_t> u64(size_t off) const;
   std::optional<std::string> cstring(size_t off) const;
@@ -94,7 +98,6 @@ class Pclntab {
   uint64_t funcnameOff_ = 0, cuOff_ = 0, filetabOff_ = 0, pctabOff_ = 0, pclnOff_ = 0;
   size_t funcHeaderSize_ = 0;  // fields of _func before pcdata[]
   std::vector<uint8_t> funcdata_;
-  uint64_t funcdataBase_ = 0;
 };
 
 }  // namespace gms
