@@ -42,6 +42,7 @@ Global Program::global(std::string_view name) const {
 }
 
 std::optional<uint64_t> Program::typesBase() const {
+  std::lock_guard lock(typesBaseMu_);
   if (typesBase_) return *typesBase_;
   std::optional<uint64_t> base;
   try {
@@ -65,6 +66,7 @@ std::optional<uint64_t> Program::typesBase() const {
 }
 
 const DynType& Program::dynamicType(uint64_t descriptor) const {
+  std::lock_guard lock(dynMu_);
   auto it = dynTypes_.find(descriptor);
   if (it != dynTypes_.end()) return it->second;
   DynType d;

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -49,7 +50,8 @@ class Program {
   const TypeProvider& types() const;
   MapImpl mapImpl() const;
 
-  // The descriptor at addr (an eface._type or itab._type value). Cached.
+  // The descriptor at addr (an eface._type or itab._type value). Cached;
+  // thread-safe, so that map entries can be rendered on several threads.
   const DynType& dynamicType(uint64_t descriptor) const;
   // moduledata.types of the first module; nullopt if it cannot be found.
   std::optional<uint64_t> typesBase() const;
@@ -64,7 +66,9 @@ class Program {
   const Target& target_;
   const Binary& binary_;
   uint64_t bias_ = 0;
+  mutable std::mutex typesBaseMu_;
   mutable std::optional<std::optional<uint64_t>> typesBase_;
+  mutable std::mutex dynMu_;  // dynTypes_, synthesized_ and the DWARF reader behind them
   mutable std::unordered_map<uint64_t, DynType> dynTypes_;
   mutable std::deque<Type> synthesized_;  // pointer types DWARF did not spell out
 };

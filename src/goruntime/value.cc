@@ -8,10 +8,6 @@
 
 namespace gms {
 
-namespace {
-constexpr uint64_t kMaxStringRead = uint64_t(1) << 30;  // a longer Go string is corrupt here
-}
-
 void ValueRenderer::render(uint64_t addr, const Type* t, ValueSink& sink) {
   stack_.clear();
   value(addr, t, sink, 0);
@@ -55,7 +51,7 @@ void ValueRenderer::value(uint64_t addr, const Type* t, ValueSink& sink, int dep
         uint64_t hdr[2];
         m.read(addr, hdr, sizeof hdr);
         uint64_t len = hdr[1];
-        if (len > kMaxStringRead) {
+        if (len > kMaxStringBytes) {
           sink.unreadable(addr, fmt::format("string length {} is implausible", len));
           return;
         }

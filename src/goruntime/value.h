@@ -14,6 +14,9 @@
 
 namespace gms {
 
+// A string longer than this is taken for corrupt memory, not read.
+constexpr uint64_t kMaxStringBytes = uint64_t(1) << 30;
+
 struct RenderLimits {
   int depth = 8;              // pointer/interface/container nesting followed
   uint64_t maxString = 0;     // bytes of a string shown (0: all)

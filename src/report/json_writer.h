@@ -38,6 +38,13 @@ class JsonWriter {
     endArray();
   }
   void newline() { out_.put('\n'); out_.maybeFlush(); }
+  // Continues an array whose '[' another writer wrote: the next value is its
+  // first element when `empty`, else it gets a ',' first. Lets several writers
+  // render consecutive stretches of one array (EntryPipeline).
+  void resumeArray(bool empty) {
+    first_.assign(1, empty ? 1 : 0);
+    afterKey_ = false;
+  }
 
  private:
   void sep() {

@@ -1,10 +1,14 @@
 #include "report/reports.h"
 
+#include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include "goruntime/layout.h"
 #include "goruntime/list.h"
+#include "report/entry_pipeline.h"
 #include "report/json_writer.h"
+#include "report/masking.h"
 #include "report/sinks.h"
 
 namespace gms {
@@ -60,13 +64,18 @@ std::pair<const Type*, uint64_t> mapTarget(const Program& p, const Located& l) {
   return {t, mapHeaderOf(p, m)};
 }
 
-void jsonSummary(JsonWriter& w, const Located& l, const MapSummary& s) {
+// What is known before the walk: the expression, its type, where the map is.
+void jsonIdentity(JsonWriter& w, const Located& l, const Type* type, MapImpl impl, uint64_t hdr) {
   w.field("expr", l.expr);
-  w.field("type", s.type->name);
-  w.field("impl", mapImplName(s.impl));
+  w.field("type", type->name);
+  w.field("impl", mapImplName(impl));
   w.key("address");
-  w.hex(s.addr);
-  w.field("nil", s.nil);
+  w.hex(hdr);
+  w.field("nil", hdr == 0);
+}
+
+// What the walk found: the header it read, growth state, footprint, tables.
+void jsonWalked(JsonWriter& w, const MapSummary& s) {
   w.field("len", s.len);
   w.key("header");
   w.beginObject();
@@ -279,45 +288,230 @@ void textProblems(Out& o, const std::vector<std::string>& problems) {
   for (const auto& p : problems) o.print("    - {}\n", p);
 }
 
-// Walks the map's entries, at most `limit`, and calls render(k, v) with the
-// addresses of each key and value, a batch at a time: the string data of a
-// whole batch is prefetched first, so its cache misses (random accesses all
-// over the heap, in hash order) overlap instead of stalling one by one.
-// Returns how many entries the walk offered (one past the limit when cut).
-template <typename Render>
-uint64_t walkInBatches(const Program& p, const Type* type, uint64_t hdr, uint64_t limit,
-                       Render render) {
-  constexpr size_t kBatch = 64;
-  const Memory& mem = p.mem();
-  bool keyString = type->key && type->key->kind == Kind::String;
-  bool elemString = type->elem && type->elem->kind == Kind::String;
-  auto prefetchString = [&](uint64_t addr) {
-    const uint8_t* h = mem.view(addr, 16);
+// Prefetches the string data of a batch of entries, so that their cache
+// misses (random accesses all over the heap, in hash order) overlap instead
+// of stalling one by one.
+class StringPrefetch {
+ public:
+  StringPrefetch(const Memory& mem, const Type* type)
+      : mem_(mem),
+        key_(type->key && type->key->kind == Kind::String),
+        elem_(type->elem && type->elem->kind == Kind::String) {}
+  void operator()(const EntryAddrs* e, size_t n) const {
+    if (!key_ && !elem_) return;
+    for (size_t i = 0; i < n; i++) {
+      if (key_) one(e[i].first);
+      if (elem_) one(e[i].second);
+    }
+  }
+
+ private:
+  void one(uint64_t addr) const {
+    const uint8_t* h = mem_.view(addr, 16);
     if (!h) return;
     uint64_t str[2];
     std::memcpy(str, h, sizeof str);
     if (str[1] == 0) return;
-    if (const uint8_t* d = mem.view(str[0], 1)) __builtin_prefetch(d);
-  };
-  std::vector<std::pair<uint64_t, uint64_t>> batch;
-  batch.reserve(kBatch);
-  auto flush = [&] {
-    for (const auto& [k, v] : batch) {
-      if (keyString) prefetchString(k);
-      if (elemString) prefetchString(v);
+    if (const uint8_t* d = mem_.view(str[0], 1)) __builtin_prefetch(d);
+  }
+  const Memory& mem_;
+  bool key_, elem_;
+};
+
+constexpr size_t kPrefetchBatch = 64;
+
+// One thread's JSON renderer of map entries: {"key": K, "value": V}, ...
+//
+// Entries whose key and value are both scalars (bool, integers, floats,
+// strings: map[string]int and its kin, the maps that get big) are written
+// straight from views of memory, skipping the general renderer's per-value
+// dispatch, copies and sink calls; the bytes are the same (the JSON writer
+// and the masking policy are shared, and tests/cli/decode_test.cc compares
+// with the general path). Anything unusual — memory that cannot be viewed in
+// place, an implausible string length — takes the general path.
+class JsonEntries : public EntryRenderer {
+ public:
+  JsonEntries(const Program& p, const Type* type, const RenderLimits& lim, bool fast)
+      : mem_(p.mem()),
+        type_(type),
+        lim_(lim),
+        r_(p, lim),
+        prefetch_(p.mem(), type),
+        fast_(fast && scalar(type->key) && scalar(type->elem)) {}
+  void render(const EntryAddrs* e, size_t n, bool first, Out& out) override {
+    if (&out != out_) {
+      out_ = &out;
+      sink_.reset();
+      w_.emplace(out);
+      sink_.emplace(*w_);
     }
-    for (const auto& [k, v] : batch) render(k, v);
-    batch.clear();
+    w_->resumeArray(first);
+    for (size_t i = 0; i < n; i += kPrefetchBatch) {
+      size_t m = std::min(kPrefetchBatch, n - i);
+      prefetch_(e + i, m);
+      for (size_t j = i; j < i + m; j++) {
+        if (fast_ && scalarEntry(e[j].first, e[j].second)) continue;
+        sink_->entryKey();
+        r_.render(e[j].first, type_->key, *sink_);
+        sink_->entryValue();
+        r_.render(e[j].second, type_->elem, *sink_);
+        sink_->endEntry();
+      }
+    }
+  }
+
+ private:
+  static bool scalar(const Type* t) {
+    if (!t) return false;
+    switch (t->kind) {
+      case Kind::Bool: case Kind::Int: case Kind::Int8: case Kind::Int16: case Kind::Int32:
+      case Kind::Int64: case Kind::Uint: case Kind::Uint8: case Kind::Uint16: case Kind::Uint32:
+      case Kind::Uint64: case Kind::Uintptr: case Kind::Float32: case Kind::Float64:
+        return t->size > 0 && t->size <= 8;
+      case Kind::String: return t->size == 16;
+      default: return false;
+    }
+  }
+
+  struct Scalar {
+    const uint8_t* p = nullptr;  // the value's bytes
+    std::string_view s;          // a string's (possibly cut) content
+    uint64_t len = 0;            // a string's real length
   };
+
+  bool load(uint64_t addr, const Type* t, Scalar& out) const {
+    out.p = mem_.view(addr, t->size);
+    if (!out.p) return false;
+    if (t->kind != Kind::String) return true;
+    uint64_t str[2];
+    std::memcpy(str, out.p, sizeof str);
+    out.len = str[1];
+    if (out.len > kMaxStringBytes) return false;
+    uint64_t n = lim_.maxString ? std::min(out.len, lim_.maxString) : out.len;
+    out.s = {};
+    if (n == 0) return true;
+    const uint8_t* d = mem_.view(str[0], n);
+    if (!d) return false;
+    out.s = std::string_view(reinterpret_cast<const char*>(d), n);
+    return true;
+  }
+
+  template <typename T>
+  static T as(const uint8_t* p) {
+    T v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+  }
+
+  void emit(const Scalar& x, Kind k, bool masked) {
+    JsonWriter& w = *w_;
+    switch (k) {
+      case Kind::Bool: w.boolean(x.p[0] != 0); return;
+      case Kind::Int8: w.integer(as<int8_t>(x.p)); return;
+      case Kind::Int16: w.integer(as<int16_t>(x.p)); return;
+      case Kind::Int32: w.integer(as<int32_t>(x.p)); return;
+      case Kind::Int:
+      case Kind::Int64: w.integer(as<int64_t>(x.p)); return;
+      case Kind::Uint8: w.uinteger(as<uint8_t>(x.p)); return;
+      case Kind::Uint16: w.uinteger(as<uint16_t>(x.p)); return;
+      case Kind::Uint32: w.uinteger(as<uint32_t>(x.p)); return;
+      case Kind::Float32: w.number(as<float>(x.p), true); return;
+      case Kind::Float64: w.number(as<double>(x.p), false); return;
+      case Kind::String:
+        if (masked) w.string(maskedText(x.len));
+        else w.string(x.s);
+        return;
+      default: w.uinteger(as<uint64_t>(x.p)); return;  // Uint, Uint64, Uintptr
+    }
+  }
+
+  bool scalarEntry(uint64_t k, uint64_t v) {
+    Scalar key, val;
+    const Type* kt = type_->key;
+    const Type* vt = type_->elem;
+    if (!load(k, kt, key) || !load(v, vt, val)) return false;
+    // As the sinks' Masker decides: a string key is masked when its content
+    // looks secret; a string value when its content does or its key names a
+    // secret.
+    const MaskPolicy& policy = activeMaskPolicy();
+    bool keyMasked = false, valMasked = false;
+    if (!policy.reveal) {
+      bool keyNamesSecret = false;
+      if (kt->kind == Kind::String) {
+        keyMasked = policy.secretValue(key.s);
+        if (vt->kind == Kind::String) keyNamesSecret = policy.secretName(key.s);
+      }
+      if (vt->kind == Kind::String) valMasked = keyNamesSecret || policy.secretValue(val.s);
+    }
+    JsonWriter& w = *w_;
+    w.beginObject();
+    w.key("key");
+    emit(key, kt->kind, keyMasked);
+    w.key("value");
+    emit(val, vt->kind, valMasked);
+    w.endObject();
+    return true;
+  }
+
+  const Memory& mem_;
+  const Type* type_;
+  RenderLimits lim_;
+  ValueRenderer r_;
+  StringPrefetch prefetch_;
+  bool fast_;
+  Out* out_ = nullptr;
+  std::optional<JsonWriter> w_;
+  std::optional<JsonValueSink> sink_;
+};
+
+// One thread's text renderer of map entries: a "    key: value" line each.
+class TextEntries : public EntryRenderer {
+ public:
+  TextEntries(const Program& p, const Type* type, const RenderLimits& lim)
+      : type_(type), r_(p, lim), prefetch_(p.mem(), type) {}
+  void render(const EntryAddrs* e, size_t n, bool, Out& out) override {
+    if (&out != out_) {
+      out_ = &out;
+      sink_.emplace(out);
+    }
+    for (size_t i = 0; i < n; i += kPrefetchBatch) {
+      size_t m = std::min(kPrefetchBatch, n - i);
+      prefetch_(e + i, m);
+      for (size_t j = i; j < i + m; j++) {
+        out.write("    ");
+        sink_->topLevelKey();
+        r_.render(e[j].first, type_->key, *sink_);
+        out.write(": ");
+        sink_->topLevelValue();
+        r_.render(e[j].second, type_->elem, *sink_);
+        out.put('\n');
+      }
+    }
+  }
+
+ private:
+  const Type* type_;
+  ValueRenderer r_;
+  StringPrefetch prefetch_;
+  Out* out_ = nullptr;
+  std::optional<TextValueSink> sink_;
+};
+
+// Walks the map once: its entries, at most `limit`, go through `pipe` (they
+// are rendered on every core and written in walk order) while the walk builds
+// the summary it returns. *offered: how many entries the walk offered (one
+// past the limit when cut).
+MapSummary walkEntries(const Program& p, const Type* type, uint64_t hdr, const WalkOptions& wo,
+                       uint64_t limit, EntryPipeline& pipe, uint64_t* offered) {
   uint64_t n = 0;
-  walkMap(p, type, hdr, {}, [&](uint64_t k, uint64_t v) {
+  MapSummary s = walkMap(p, type, hdr, wo, [&](uint64_t k, uint64_t v) {
     if (n++ >= limit) return false;
-    batch.push_back({k, v});
-    if (batch.size() == kBatch) flush();
+    pipe.add(k, v);
     return true;
   });
-  flush();
-  return n;
+  pipe.finish();
+  *offered = n;
+  return s;
 }
 
 }  // namespace
@@ -329,33 +523,37 @@ size_t reportMap(Out& out, const Program& p, const Located& l, const ReportOptio
   uint64_t hdr = mapHdr;
   WalkOptions wo;
   wo.buckets = o.buckets;
-  MapSummary s = walkMap(p, type, hdr, wo, nullptr);
-  ValueRenderer r(p, o.render);
   uint64_t limit = o.limit ? o.limit : UINT64_MAX;
   if (o.format == Format::Json) {
+    // One walk: the fields that need none come first, then the entries as
+    // they are found, then everything the walk measured.
+    MapImpl impl = mapImplOf(type);  // throws before anything is written
     JsonWriter w(out);
-    JsonValueSink sink(w);
     w.beginObject();
-    jsonSummary(w, l, s);
-    if (o.buckets) jsonBuckets(w, s);
+    jsonIdentity(w, l, type, impl, hdr);
     w.key("entries");
     w.beginArray();
     uint64_t n = 0;
-    if (!s.nil)
-      n = walkInBatches(p, type, hdr, limit, [&](uint64_t k, uint64_t v) {
-        sink.entryKey();
-        r.render(k, type->key, sink);
-        sink.entryValue();
-        r.render(v, type->elem, sink);
-        sink.endEntry();
-      });
+    MapSummary s;
+    // GOMEMSCOPE_GENERIC_RENDER=1 turns the scalar fast path off (tests compare the two).
+    const char* generic = std::getenv("GOMEMSCOPE_GENERIC_RENDER");
+    bool fast = !(generic && std::string_view(generic) == "1");
+    {
+      EntryPipeline pipe(out, [&] { return std::make_unique<JsonEntries>(p, type, o.render, fast); });
+      s = walkEntries(p, type, hdr, wo, limit, pipe, &n);
+    }
     w.endArray();
     w.field("shown", std::min<uint64_t>(n, std::min(limit, s.found)));
+    jsonWalked(w, s);
+    if (o.buckets) jsonBuckets(w, s);
     w.stringArray("problems", s.problems);
     w.endObject();
     w.newline();
     return s.problems.size();
   }
+  // Text: people read the summary first, so the summary walk comes before
+  // the entries' walk.
+  MapSummary s = walkMap(p, type, hdr, wo, nullptr);
   textSummary(out, p, l, s);
   if (s.nil) return 0;
   textTables(out, s, o.buckets);
@@ -363,17 +561,11 @@ size_t reportMap(Out& out, const Program& p, const Located& l, const ReportOptio
   uint64_t shown = std::min(limit, s.found);
   out.print("  {:<16}{}{}\n", "entries", s.found,
             shown < s.found ? fmt::format(" (showing {}; --limit 0 shows all)", shown) : "");
-  TextValueSink sink(out);
-  walkInBatches(p, type, hdr, limit, [&](uint64_t k, uint64_t v) {
-    out.write("    ");
-    sink.topLevelKey();
-    r.render(k, type->key, sink);
-    out.write(": ");
-    sink.topLevelValue();
-    r.render(v, type->elem, sink);
-    out.put('\n');
-    out.maybeFlush();
-  });
+  {
+    EntryPipeline pipe(out, [&] { return std::make_unique<TextEntries>(p, type, o.render); });
+    uint64_t n = 0;
+    walkEntries(p, type, hdr, {}, limit, pipe, &n);
+  }
   textProblems(out, s.problems);
   return s.problems.size();
 }

@@ -37,6 +37,10 @@ struct Segment {
   uint64_t memsz = 0;
   uint64_t filesz = 0;  // bytes the core claims to hold
   uint64_t avail = 0;   // bytes the file really holds (< filesz if truncated)
+  // Bytes readable in one piece from vaddr: avail, plus the following
+  // segments while each continues the last in memory and in the file (our
+  // cores cut the heap into many; a bucket array may straddle two).
+  uint64_t run = 0;
   const uint8_t* data = nullptr;
   uint32_t flags = 0;
 };
@@ -175,6 +179,14 @@ void CoreData::parse() {
     if (segs[i].vaddr - segs[i - 1].vaddr < segs[i - 1].memsz) {
       warnings.push_back(fmt::format("PT_LOAD segments overlap at {:#x}", segs[i].vaddr));
       break;
+    }
+  }
+  for (size_t i = segs.size(); i-- > 0;) {
+    Segment& a = segs[i];
+    a.run = a.avail;
+    if (i + 1 < segs.size() && a.avail == a.memsz && a.avail) {
+      const Segment& b = segs[i + 1];
+      if (b.vaddr == a.vaddr + a.memsz && b.data == a.data + a.avail) a.run += b.run;
     }
   }
   std::string firstFile = files.empty() ? "" : files.front().path;  // in note order
@@ -357,7 +369,7 @@ const uint8_t* CoreMemory::view(uint64_t addr, size_t n) const {
   const Segment* s = find(addr);
   if (!s) return nullptr;
   uint64_t off = addr - s->vaddr;
-  if (off >= s->avail || n > s->avail - off) return nullptr;
+  if (off >= s->avail || n > s->run - off) return nullptr;
   return s->data + off;
 }
 

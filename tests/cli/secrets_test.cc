@@ -2,6 +2,8 @@
 // and slice, live and from a core, under both toolchains. By default exactly
 // the secrets are masked (as <masked: N bytes>, N the real length); --reveal
 // shows every string equal to what the program printed about itself.
+#include <stdlib.h>
+
 #include <set>
 
 #include "support/fixture.h"
@@ -84,6 +86,24 @@ TEST_P(Secrets, MapMasksExactlyTheSecretsByDefault) {
     } else {
       EXPECT_EQ(e["value"], v) << k;
     }
+  }
+}
+
+// map[string]string entries are written by the scalar fast path
+// (report/reports.cc); it must mask exactly as the general renderer does.
+TEST_P(Secrets, FastPathMasksAsTheGeneralRendererDoes) {
+  for (std::vector<std::string> extra :
+       {std::vector<std::string>{}, {"--reveal"}, {"--secret-pattern", "(?i)accept"},
+        {"--max-string", "4"}}) {
+    std::vector<std::string> a = {"map", "main.Headers", "--format", "json"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    auto fast = runGomemscope(args(a));
+    setenv("GOMEMSCOPE_GENERIC_RENDER", "1", 1);
+    auto general = runGomemscope(args(a));
+    unsetenv("GOMEMSCOPE_GENERIC_RENDER");
+    ASSERT_EQ(fast.exitCode, 0) << fast.err;
+    ASSERT_EQ(general.exitCode, 0) << general.err;
+    EXPECT_EQ(fast.out, general.out) << (extra.empty() ? "defaults" : extra[0]);
   }
 }
 
