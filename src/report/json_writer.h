@@ -25,6 +25,8 @@ class JsonWriter {
   void uinteger(uint64_t v);
   void number(double v, bool is32 = false);
   void string(std::string_view s) { sep(); str(s); }
+  // A value already formatted as JSON, written as it is.
+  void rawValue(std::string_view json) { sep(); out_.write(json); }
   void hex(uint64_t v);  // "0x..." as a JSON string
   // Convenience: key + value.
   template <typename T>

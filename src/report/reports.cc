@@ -1,5 +1,6 @@
 #include "report/reports.h"
 
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
@@ -348,14 +349,19 @@ class JsonEntries : public EntryRenderer {
     w_->resumeArray(first);
     for (size_t i = 0; i < n; i += kPrefetchBatch) {
       size_t m = std::min(kPrefetchBatch, n - i);
-      prefetch_(e + i, m);
-      for (size_t j = i; j < i + m; j++) {
-        if (fast_ && scalarEntry(e[j].first, e[j].second)) continue;
-        sink_->entryKey();
-        r_.render(e[j].first, type_->key, *sink_);
-        sink_->entryValue();
-        r_.render(e[j].second, type_->elem, *sink_);
-        sink_->endEntry();
+      if (!fast_) {
+        prefetch_(e + i, m);
+        for (size_t j = i; j < i + m; j++) general(e[j]);
+        continue;
+      }
+      // Views of the whole batch first (prefetching the strings' bytes), so
+      // that their cache misses overlap; then the entries.
+      for (size_t j = 0; j < m; j++)
+        ok_[j] = load(e[i + j].first, type_->key, keys_[j]) &&
+                 load(e[i + j].second, type_->elem, vals_[j]);
+      for (size_t j = 0; j < m; j++) {
+        if (ok_[j]) scalarEntry(keys_[j], vals_[j]);
+        else general(e[i + j]);
       }
     }
   }
@@ -379,6 +385,14 @@ class JsonEntries : public EntryRenderer {
     uint64_t len = 0;            // a string's real length
   };
 
+  void general(const EntryAddrs& e) {
+    sink_->entryKey();
+    r_.render(e.first, type_->key, *sink_);
+    sink_->entryValue();
+    r_.render(e.second, type_->elem, *sink_);
+    sink_->endEntry();
+  }
+
   bool load(uint64_t addr, const Type* t, Scalar& out) const {
     out.p = mem_.view(addr, t->size);
     if (!out.p) return false;
@@ -392,8 +406,41 @@ class JsonEntries : public EntryRenderer {
     if (n == 0) return true;
     const uint8_t* d = mem_.view(str[0], n);
     if (!d) return false;
+    __builtin_prefetch(d);
     out.s = std::string_view(reinterpret_cast<const char*>(d), n);
     return true;
+  }
+
+  // Appends x as JSON to d when that needs no escaping nor formatting
+  // library (integers, bools, strings of plain ASCII); nullptr otherwise.
+  static char* raw(char* d, const Scalar& x, Kind k) {
+    switch (k) {
+      case Kind::Bool:
+        if (x.p[0]) return static_cast<char*>(std::memcpy(d, "true", 4)) + 4;
+        return static_cast<char*>(std::memcpy(d, "false", 5)) + 5;
+      case Kind::Int8: return std::to_chars(d, d + 24, as<int8_t>(x.p)).ptr;
+      case Kind::Int16: return std::to_chars(d, d + 24, as<int16_t>(x.p)).ptr;
+      case Kind::Int32: return std::to_chars(d, d + 24, as<int32_t>(x.p)).ptr;
+      case Kind::Int:
+      case Kind::Int64: return std::to_chars(d, d + 24, as<int64_t>(x.p)).ptr;
+      case Kind::Uint8: return std::to_chars(d, d + 24, as<uint8_t>(x.p)).ptr;
+      case Kind::Uint16: return std::to_chars(d, d + 24, as<uint16_t>(x.p)).ptr;
+      case Kind::Uint32: return std::to_chars(d, d + 24, as<uint32_t>(x.p)).ptr;
+      case Kind::Uint:
+      case Kind::Uint64:
+      case Kind::Uintptr: return std::to_chars(d, d + 24, as<uint64_t>(x.p)).ptr;
+      case Kind::String: {
+        *d++ = '"';
+        for (char c : x.s) {
+          auto u = static_cast<unsigned char>(c);
+          if (u < 0x20 || u == '"' || u == '\\' || u >= 0x80) return nullptr;
+          *d++ = c;
+        }
+        *d++ = '"';
+        return d;
+      }
+      default: return nullptr;  // floats: the writer formats them
+    }
   }
 
   template <typename T>
@@ -425,11 +472,9 @@ class JsonEntries : public EntryRenderer {
     }
   }
 
-  bool scalarEntry(uint64_t k, uint64_t v) {
-    Scalar key, val;
+  void scalarEntry(const Scalar& key, const Scalar& val) {
     const Type* kt = type_->key;
     const Type* vt = type_->elem;
-    if (!load(k, kt, key) || !load(v, vt, val)) return false;
     // As the sinks' Masker decides: a string key is masked when its content
     // looks secret; a string value when its content does or its key names a
     // secret.
@@ -444,13 +489,27 @@ class JsonEntries : public EntryRenderer {
       if (vt->kind == Kind::String) valMasked = keyNamesSecret || policy.secretValue(val.s);
     }
     JsonWriter& w = *w_;
+    if (!keyMasked && !valMasked && key.s.size() + val.s.size() <= 160) {
+      // The common case, formatted in one piece and appended at once.
+      char buf[256];
+      char* p = static_cast<char*>(std::memcpy(buf, "{\"key\":", 7)) + 7;
+      p = raw(p, key, kt->kind);
+      if (p) {
+        p = static_cast<char*>(std::memcpy(p, ",\"value\":", 9)) + 9;
+        p = raw(p, val, vt->kind);
+      }
+      if (p) {
+        *p++ = '}';
+        w.rawValue(std::string_view(buf, size_t(p - buf)));
+        return;
+      }
+    }
     w.beginObject();
     w.key("key");
     emit(key, kt->kind, keyMasked);
     w.key("value");
     emit(val, vt->kind, valMasked);
     w.endObject();
-    return true;
   }
 
   const Memory& mem_;
@@ -459,6 +518,8 @@ class JsonEntries : public EntryRenderer {
   ValueRenderer r_;
   StringPrefetch prefetch_;
   bool fast_;
+  bool ok_[kPrefetchBatch];
+  Scalar keys_[kPrefetchBatch], vals_[kPrefetchBatch];
   Out* out_ = nullptr;
   std::optional<JsonWriter> w_;
   std::optional<JsonValueSink> sink_;
