@@ -6,7 +6,8 @@
 #     decode after it resumed), and `gomemscope core` vs `gcore` (time, size);
 #   - from the core: gomemscope `map --format json`, `map` text, `top`,
 #     `stats` (median of $RUNS; peak RSS; pages touched), the floor (just
-#     reading the map's bytes out of the mmap'd core: bench/floor.cc), Delve
+#     reading the map's bytes out of the mmap'd core: bench/floor.cc; for
+#     string maps also with the strings' bytes read in map order), Delve
 #     (`dlv core` + `print` of the whole map) and GDB with runtime-gdb.py
 #     (the first $GDB_ENTRIES entries: it is far too slow for all of them).
 # Writes a Markdown report to $OUT (default bench/results.md) and stdout.
@@ -99,9 +100,9 @@ report() {
   echo
   echo "## Decoding from the core (gomemscope)"
   echo
-  echo "All commands write to /dev/null. *map MiB*: the map's own memory (footprint.total); *touched MiB*: pages the JSON decode faulted in (its reads plus its own allocations); *floor*: mmap the core and read the map's bytes once (bench/floor.cc)."
+  echo "All commands write to /dev/null. *map MiB*: the map's own memory (footprint.total); *touched MiB*: pages the JSON decode faulted in (its reads plus its own allocations); *floor*: mmap the core and read the map's bytes once, on one thread (bench/floor.cc) — *arrays*: its own memory (footprint.total, read in order); *+ strings*: then also every key and value string's bytes, in the order the map's slots point to them (the only way a decoder can find them), with prefetching."
   echo
-  echo "| toolchain | map | entries | map --format json s | entries/s | map (text) s | top s | stats s | peak RSS MiB: json / top | map MiB | touched MiB | floor s | json ÷ floor |"
+  echo "| toolchain | map | entries | map --format json s | entries/s | map (text) s | top s | stats s | peak RSS MiB: json / top | map MiB | touched MiB | floor s: arrays / + strings | json ÷ floor: arrays / + strings |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${decode_rows[@]}"
   echo
@@ -197,13 +198,23 @@ for N in $SIZES; do
       top_s=$M_SEC; top_rss=$M_RSS
       measure "$runs" "$GMS" stats "${C[@]}"
       stats_s=$M_SEC
-      floor_s=nan
+      floor_s=nan; floor2_s=nan
       if [ -x "$BENCHBIN/gms_floor" ]; then
         fl=(); for _ in $(seq 1 "$runs"); do fl+=("$("$BENCHBIN/gms_floor" "$WORK/core" "$foot" | cut -d' ' -f1)"); done
         floor_s=$(printf '%s\n' "${fl[@]}" | median)
+        if [ "$kind" = str ] && [ -x "$BENCHBIN/gms_map_strings" ] &&
+           "$BENCHBIN/gms_map_strings" "$WORK/core" "$BIN" "$VAR" "$WORK/strings" >/dev/null; then
+          fl=(); for _ in $(seq 1 "$runs"); do fl+=("$("$BENCHBIN/gms_floor" "$WORK/core" "$foot" "$WORK/strings" | cut -d' ' -f1)"); done
+          floor2_s=$(printf '%s\n' "${fl[@]}" | median)
+        fi
       fi
       floor_txt="- | -"
-      [ "$floor_s" != nan ] && floor_txt="$(printf '%.4f' "$floor_s") | $(printf '%.1f' "$(calc "$json_s / $floor_s")")×"
+      if [ "$floor_s" != nan ]; then
+        floor_txt="$(printf '%.4f' "$floor_s")"
+        [ "$floor2_s" != nan ] && floor_txt+=" / $(printf '%.4f' "$floor2_s")"
+        floor_txt+=" | $(printf '%.1f' "$(calc "$json_s / $floor_s")")×"
+        [ "$floor2_s" != nan ] && floor_txt+=" / $(printf '%.1f' "$(calc "$json_s / $floor2_s")")×"
+      fi
       decode_rows+=("| $tc | $KT | $N | $(fmt3 "$json_s") | $(printf '%.0f' "$(calc "$N / $json_s")") | $(fmt3 "$text_s") | $(fmt3 "$top_s") | $(fmt3 "$stats_s") | $(mib $((json_rss * 1024))) / $(mib $((top_rss * 1024))) | $(mib "$foot") | $(mib "$json_touch") | $floor_txt |")
 
       # Delve: all entries.

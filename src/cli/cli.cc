@@ -20,6 +20,8 @@ int cliMain(int argc, char** argv) {
       "Targets: -p PID (live; stopped only while read) or -c CORE [-e BINARY].\n"
       "Exit codes: 0 ok, 1 decoded but the structure has problems (listed) or a rule is breached\n"
       "(check), 2 error.\n"
+      "Environment: GOMEMSCOPE_SNAPSHOT_MAX (bytes a live read may copy; 0: decode while stopped),\n"
+      "GOMEMSCOPE_THREADS (threads rendering map entries; default: one per core).\n"
       "Examples:\n"
       "  gomemscope info -p 4242\n"
       "  gomemscope map -p 4242 main.cache --limit 10\n"

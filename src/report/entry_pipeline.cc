@@ -75,7 +75,7 @@ void EntryPipeline::advance(std::unique_lock<std::mutex>& lock) {
     inflight_.pop_front();
     lock.unlock();
     if (c->error) std::rethrow_exception(c->error);
-    out_.write(std::string_view(c->text.data(), c->text.size()));
+    out_.writeLarge(std::string_view(c->text.data(), c->text.size()));
     c->entries.clear();
     lock.lock();
     free_.push_back(std::move(c));

@@ -15,8 +15,9 @@
 // own EntryRenderer (its own JSON/text writer, value sink and masker).
 //
 // Threads: one per core (std::thread::hardware_concurrency), or
-// GOMEMSCOPE_THREADS; 1 renders everything on the walking thread. A map
-// smaller than one chunk never starts a thread.
+// GOMEMSCOPE_THREADS; 1 renders everything on the walking thread (reportMap
+// asks for 1 when target memory is read under a lock). A map smaller than
+// one chunk never starts a thread.
 #pragma once
 
 #include <condition_variable>

@@ -183,20 +183,21 @@ bool MaskPolicy::secretValue(std::string_view s) const {
   // every string of a million-entry map.
   if (s.size() < 7) return false;  // "eyJ.a.b" needs 7, "Bearer x" 8
   // Per byte, one table lookup and an OR: which first letters occur.
-  enum : uint8_t { kB = 1, kA = 2, kDash = 4, kE = 8 };
+  enum : uint8_t { kB = 1, kA = 2, kDash = 4, kE = 8, kJ = 16 };
   static constexpr auto kClass = [] {
     std::array<uint8_t, 256> t{};
     t['b'] = t['B'] = kB;
     t['A'] = kA;
     t['-'] = kDash;
     t['e'] = kE;
+    t['J'] = kJ;
     return t;
   }();
   uint8_t seen = 0;
   for (char c : s) seen |= kClass[static_cast<unsigned char>(c)];
   return ((seen & kB) && bearer(s)) || ((seen & kDash) && s.size() >= 27 && pemPrivateKey(s)) ||
-         ((seen & kA) && s.size() >= 20 && awsKeyId(s)) || ((seen & kE) && hasEyJ(s) && jwt(s)) ||
-         tokens(s);
+         ((seen & kA) && s.size() >= 20 && awsKeyId(s)) ||
+         ((seen & (kE | kJ)) == (kE | kJ) && hasEyJ(s) && jwt(s)) || tokens(s);
 }
 
 std::string maskedText(uint64_t len) { return "<masked: " + std::to_string(len) + " bytes>"; }

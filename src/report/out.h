@@ -33,6 +33,17 @@ class Out {
     fmt::format_to(std::back_inserter(buf_), f, std::forward<Args>(args)...);
     maybeFlush();
   }
+  // A large piece (a rendered chunk of entries): written straight to the
+  // FILE when nothing is held, rather than copied into the buffer first.
+  void writeLarge(std::string_view s) {
+    if (hold_ || !f_ || s.size() < (1u << 16)) {
+      write(s);
+      return;
+    }
+    if (buf_.size()) std::fwrite(buf_.data(), 1, buf_.size(), f_);
+    buf_.clear();
+    std::fwrite(s.data(), 1, s.size(), f_);
+  }
   fmt::memory_buffer& buffer() { return buf_; }
   void maybeFlush() {
     if (!hold_ && buf_.size() >= (1u << 20)) flush();

@@ -558,6 +558,13 @@ class TextEntries : public EntryRenderer {
   std::optional<TextValueSink> sink_;
 };
 
+// Threads rendering entries: one per core, but one when target memory is
+// read under a lock (a live target read while stopped), where more only
+// contend for it.
+unsigned renderThreads(const Program& p) {
+  return p.mem().concurrentReads() ? EntryPipeline::defaultThreads() : 1;
+}
+
 // Walks the map once: its entries, at most `limit`, go through `pipe` (they
 // are rendered on every core and written in walk order) while the walk builds
 // the summary it returns. *offered: how many entries the walk offered (one
@@ -600,7 +607,8 @@ size_t reportMap(Out& out, const Program& p, const Located& l, const ReportOptio
     const char* generic = std::getenv("GOMEMSCOPE_GENERIC_RENDER");
     bool fast = !(generic && std::string_view(generic) == "1");
     {
-      EntryPipeline pipe(out, [&] { return std::make_unique<JsonEntries>(p, type, o.render, fast); });
+      EntryPipeline pipe(out, [&] { return std::make_unique<JsonEntries>(p, type, o.render, fast); },
+                         renderThreads(p));
       s = walkEntries(p, type, hdr, wo, limit, pipe, &n);
     }
     w.endArray();
@@ -623,7 +631,8 @@ size_t reportMap(Out& out, const Program& p, const Located& l, const ReportOptio
   out.print("  {:<16}{}{}\n", "entries", s.found,
             shown < s.found ? fmt::format(" (showing {}; --limit 0 shows all)", shown) : "");
   {
-    EntryPipeline pipe(out, [&] { return std::make_unique<TextEntries>(p, type, o.render); });
+    EntryPipeline pipe(out, [&] { return std::make_unique<TextEntries>(p, type, o.render); },
+                       renderThreads(p));
     uint64_t n = 0;
     walkEntries(p, type, hdr, {}, limit, pipe, &n);
   }

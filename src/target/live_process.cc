@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -173,17 +174,20 @@ struct Snapshot {
   std::vector<std::pair<uint64_t, uint64_t>> holes;  // unreadable pages inside regions
   std::vector<Mapping> maps;                         // /proc/PID/maps at that moment
   uint64_t bytes = 0;
-  mutable size_t hint = 0;  // the last copied range hit
+  // The last copied range hit. Relaxed atomic: several threads may read a
+  // snapshot at once (map entries are rendered on every core).
+  mutable std::atomic<size_t> hint{0};
 
   const Copied* findCopied(uint64_t a) const {
-    if (hint < copied.size() && a - copied[hint].start < copied[hint].end - copied[hint].start)
-      return &copied[hint];
+    size_t h = hint.load(std::memory_order_relaxed);
+    if (h < copied.size() && a - copied[h].start < copied[h].end - copied[h].start)
+      return &copied[h];
     auto it = std::upper_bound(copied.begin(), copied.end(), a,
                                [](uint64_t x, const Copied& c) { return x < c.start; });
     if (it == copied.begin()) return nullptr;
     --it;
     if (a >= it->end) return nullptr;
-    hint = static_cast<size_t>(it - copied.begin());
+    hint.store(static_cast<size_t>(it - copied.begin()), std::memory_order_relaxed);
     return &*it;
   }
   // The start of the first copied range above a (or UINT64_MAX).
@@ -248,11 +252,12 @@ class LiveMemory : public Memory {
 
   void read(uint64_t addr, void* out, size_t n) const override {
     if (n == 0) return;
-    std::lock_guard lock(mu_);
-    if (snap_) {
-      readSnapshot(addr, static_cast<uint8_t*>(out), n);
+    // A snapshot is immutable while it is in use: read it without the lock.
+    if (const Snapshot* s = snapNow_.load(std::memory_order_acquire)) {
+      readSnapshot(*s, addr, static_cast<uint8_t*>(out), n);
       return;
     }
+    std::lock_guard lock(mu_);
     if (!frozen_) {
       // A running process can change between any two reads; caching would
       // only make tearing worse.
@@ -283,10 +288,14 @@ class LiveMemory : public Memory {
     }
   }
 
+  bool concurrentReads() const override {
+    return snapNow_.load(std::memory_order_acquire) != nullptr;
+  }
+
   const uint8_t* view(uint64_t addr, size_t n) const override {
-    std::lock_guard lock(mu_);
-    if (!snap_ || n == 0) return nullptr;
-    const Snapshot::Copied* c = snap_->findCopied(addr);
+    const Snapshot* s = snapNow_.load(std::memory_order_acquire);
+    if (!s || n == 0) return nullptr;
+    const Snapshot::Copied* c = s->findCopied(addr);
     if (!c || n > c->end - addr) return nullptr;
     return c->data + (addr - c->start);
   }
@@ -312,6 +321,7 @@ class LiveMemory : public Memory {
     frozen_ = f;
     cache_.clear();
     maps_.reset();
+    snapNow_.store(nullptr, std::memory_order_release);
     snap_.reset();
     buffer_.release();
   }
@@ -349,11 +359,13 @@ class LiveMemory : public Memory {
     cache_.clear();
     maps_.reset();
     snap_ = std::move(s);
+    snapNow_.store(snap_.get(), std::memory_order_release);
     return true;
   }
 
   void dropSnapshot() {
     std::lock_guard lock(mu_);
+    snapNow_.store(nullptr, std::memory_order_release);
     snap_.reset();
     buffer_.release();
   }
@@ -431,9 +443,9 @@ class LiveMemory : public Memory {
     }
   }
 
-  void readSnapshot(uint64_t addr, uint8_t* dst, size_t n) const {
+  // Lock-free but for the file bytes read from the process.
+  void readSnapshot(const Snapshot& s, uint64_t addr, uint8_t* dst, size_t n) const {
     if (addr + (n - 1) < addr) throw Fault(addr, "address range wraps around");
-    const Snapshot& s = *snap_;
     while (n > 0) {
       size_t k;
       if (const Snapshot::Copied* c = s.findCopied(addr)) {
@@ -449,6 +461,7 @@ class LiveMemory : public Memory {
         if (r->rest == Snapshot::Fill::Zero) {
           std::memset(dst, 0, k);  // anonymous memory that held nothing
         } else {
+          std::lock_guard lock(mu_);         // the reader's fallback state
           reader_.readExact(addr, dst, k);  // a read-only file page: the file's bytes
         }
       }
@@ -462,6 +475,7 @@ class LiveMemory : public Memory {
   mutable proc::RemoteReader reader_;
   mutable SnapBuffer buffer_;
   std::unique_ptr<Snapshot> snap_;
+  std::atomic<const Snapshot*> snapNow_{nullptr};  // snap_, for lock-free reads
   mutable PageCache cache_;
   mutable std::optional<std::vector<Mapping>> maps_;
   bool frozen_ = false;

@@ -45,6 +45,11 @@ class Memory {
   // otherwise. Valid as long as the Memory lives. Lets decoders avoid copies.
   virtual const uint8_t* view(uint64_t /*addr*/, size_t /*n*/) const { return nullptr; }
 
+  // True when reads from several threads at once run in parallel (no lock
+  // serialises them): an mmap'd core, a live target's snapshot. Callers
+  // that would spread reads over threads use one thread otherwise.
+  virtual bool concurrentReads() const { return true; }
+
   // The address-space layout as far as the source knows it.
   virtual std::vector<Mapping> mappings() const = 0;
 
@@ -98,6 +103,7 @@ class OffsetMemory : public Memory {
   const uint8_t* view(uint64_t addr, size_t n) const override {
     return addr < bias_ ? nullptr : base_.view(addr - bias_, n);
   }
+  bool concurrentReads() const override { return base_.concurrentReads(); }
   std::vector<Mapping> mappings() const override {
     auto m = base_.mappings();
     for (auto& x : m) {
