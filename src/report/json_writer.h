@@ -25,8 +25,14 @@ class JsonWriter {
   void uinteger(uint64_t v);
   void number(double v, bool is32 = false);
   void string(std::string_view s) { sep(); str(s); }
-  // A value already formatted as JSON, written as it is.
-  void rawValue(std::string_view json) { sep(); out_.write(json); }
+  // For values formatted in place in the Out's buffer: whether the next
+  // value needs a ',' before it; then valueWritten() once it is there.
+  bool pendingComma() const { return !afterKey_ && !first_.empty() && !first_.back(); }
+  void valueWritten() {
+    afterKey_ = false;
+    if (!first_.empty()) first_.back() = 0;
+    out_.maybeFlush();
+  }
   void hex(uint64_t v);  // "0x..." as a JSON string
   // Convenience: key + value.
   template <typename T>

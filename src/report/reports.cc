@@ -393,8 +393,15 @@ class JsonEntries : public EntryRenderer {
     sink_->endEntry();
   }
 
-  bool load(uint64_t addr, const Type* t, Scalar& out) const {
-    out.p = mem_.view(addr, t->size);
+  // addr's n bytes through the window w (re-aimed when addr is outside it).
+  const uint8_t* at(Memory::ViewRange& w, uint64_t addr, uint64_t n) const {
+    if (const uint8_t* p = w.at(addr, n)) return p;
+    w = mem_.viewRange(addr);
+    return w.at(addr, n);
+  }
+
+  bool load(uint64_t addr, const Type* t, Scalar& out) {
+    out.p = at(slots_, addr, t->size);
     if (!out.p) return false;
     if (t->kind != Kind::String) return true;
     uint64_t str[2];
@@ -404,7 +411,7 @@ class JsonEntries : public EntryRenderer {
     uint64_t n = lim_.maxString ? std::min(out.len, lim_.maxString) : out.len;
     out.s = {};
     if (n == 0) return true;
-    const uint8_t* d = mem_.view(str[0], n);
+    const uint8_t* d = at(strings_, str[0], n);
     if (!d) return false;
     __builtin_prefetch(d);
     out.s = std::string_view(reinterpret_cast<const char*>(d), n);
@@ -478,7 +485,7 @@ class JsonEntries : public EntryRenderer {
     // As the sinks' Masker decides: a string key is masked when its content
     // looks secret; a string value when its content does or its key names a
     // secret.
-    const MaskPolicy& policy = activeMaskPolicy();
+    const MaskPolicy& policy = policy_;
     bool keyMasked = false, valMasked = false;
     if (!policy.reveal) {
       bool keyNamesSecret = false;
@@ -489,20 +496,30 @@ class JsonEntries : public EntryRenderer {
       if (vt->kind == Kind::String) valMasked = keyNamesSecret || policy.secretValue(val.s);
     }
     JsonWriter& w = *w_;
-    if (!keyMasked && !valMasked && key.s.size() + val.s.size() <= 160) {
-      // The common case, formatted in one piece and appended at once.
-      char buf[256];
-      char* p = static_cast<char*>(std::memcpy(buf, "{\"key\":", 7)) + 7;
-      p = raw(p, key, kt->kind);
-      if (p) {
-        p = static_cast<char*>(std::memcpy(p, ",\"value\":", 9)) + 9;
-        p = raw(p, val, vt->kind);
+    if (!keyMasked && !valMasked) {
+      // The common case, formatted in place at the end of the output buffer
+      // (room for the punctuation, two numbers of up to 24 characters and the strings).
+      auto& b = out_->buffer();
+      size_t at = b.size(), room = 96 + key.s.size() + val.s.size();
+      b.try_resize(at + room);
+      if (b.size() == at + room) {
+        char* d = b.data() + at;
+        char* p = d;
+        if (w.pendingComma()) *p++ = ',';
+        p = static_cast<char*>(std::memcpy(p, "{\"key\":", 7)) + 7;
+        p = raw(p, key, kt->kind);
+        if (p) {
+          p = static_cast<char*>(std::memcpy(p, ",\"value\":", 9)) + 9;
+          p = raw(p, val, vt->kind);
+        }
+        if (p) {
+          *p++ = '}';
+          b.try_resize(at + size_t(p - d));
+          w.valueWritten();
+          return;
+        }
       }
-      if (p) {
-        *p++ = '}';
-        w.rawValue(std::string_view(buf, size_t(p - buf)));
-        return;
-      }
+      b.try_resize(at);  // not plain after all: the writer formats it
     }
     w.beginObject();
     w.key("key");
@@ -513,6 +530,7 @@ class JsonEntries : public EntryRenderer {
   }
 
   const Memory& mem_;
+  const MaskPolicy& policy_ = activeMaskPolicy();
   const Type* type_;
   RenderLimits lim_;
   ValueRenderer r_;
@@ -520,6 +538,9 @@ class JsonEntries : public EntryRenderer {
   bool fast_;
   bool ok_[kPrefetchBatch];
   Scalar keys_[kPrefetchBatch], vals_[kPrefetchBatch];
+  // The memory around the last slot and the last string viewed: most
+  // entries of a batch are found there without a lookup.
+  Memory::ViewRange slots_, strings_;
   Out* out_ = nullptr;
   std::optional<JsonWriter> w_;
   std::optional<JsonValueSink> sink_;

@@ -41,6 +41,8 @@ struct Segment {
   // segments while each continues the last in memory and in the file (our
   // cores cut the heap into many; a bucket array may straddle two).
   uint64_t run = 0;
+  uint64_t runStart = 0;                // where the run holding this segment starts
+  const uint8_t* runData = nullptr;     // ... and its bytes
   const uint8_t* data = nullptr;
   uint32_t flags = 0;
 };
@@ -74,6 +76,7 @@ class CoreMemory : public Memory {
   explicit CoreMemory(const CoreData* d) : impl_(d) {}
   void read(uint64_t addr, void* out, size_t n) const override;
   const uint8_t* view(uint64_t addr, size_t n) const override;
+  ViewRange viewRange(uint64_t addr) const override;
   std::vector<Mapping> mappings() const override;
 
  private:
@@ -181,13 +184,22 @@ void CoreData::parse() {
       break;
     }
   }
+  // Does segment i + 1 continue segment i, in memory and in the file?
+  auto continues = [&](size_t i) {
+    const Segment& a = segs[i];
+    const Segment& b = segs[i + 1];
+    return a.avail && a.avail == a.memsz && b.vaddr == a.vaddr + a.memsz &&
+           b.data == a.data + a.avail;
+  };
   for (size_t i = segs.size(); i-- > 0;) {
     Segment& a = segs[i];
     a.run = a.avail;
-    if (i + 1 < segs.size() && a.avail == a.memsz && a.avail) {
-      const Segment& b = segs[i + 1];
-      if (b.vaddr == a.vaddr + a.memsz && b.data == a.data + a.avail) a.run += b.run;
-    }
+    if (i + 1 < segs.size() && continues(i)) a.run += segs[i + 1].run;
+  }
+  for (size_t i = 0; i < segs.size(); i++) {
+    bool cont = i > 0 && continues(i - 1);
+    segs[i].runStart = cont ? segs[i - 1].runStart : segs[i].vaddr;
+    segs[i].runData = cont ? segs[i - 1].runData : segs[i].data;
   }
   std::string firstFile = files.empty() ? "" : files.front().path;  // in note order
   std::sort(files.begin(), files.end(),
@@ -371,6 +383,12 @@ const uint8_t* CoreMemory::view(uint64_t addr, size_t n) const {
   uint64_t off = addr - s->vaddr;
   if (off >= s->avail || n > s->run - off) return nullptr;
   return s->data + off;
+}
+
+Memory::ViewRange CoreMemory::viewRange(uint64_t addr) const {
+  const Segment* s = find(addr);
+  if (!s || addr - s->vaddr >= s->avail) return {};
+  return {s->runStart, s->vaddr + s->run - s->runStart, s->runData};
 }
 
 std::vector<Mapping> CoreMemory::mappings() const {

@@ -288,6 +288,13 @@ class LiveMemory : public Memory {
     }
   }
 
+  ViewRange viewRange(uint64_t addr) const override {
+    const Snapshot* s = snapNow_.load(std::memory_order_acquire);
+    const Snapshot::Copied* c = s ? s->findCopied(addr) : nullptr;
+    if (!c) return {};
+    return {c->start, c->end - c->start, c->data};
+  }
+
   bool concurrentReads() const override {
     return snapNow_.load(std::memory_order_acquire) != nullptr;
   }

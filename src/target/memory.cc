@@ -48,6 +48,13 @@ const uint8_t* FakeMemory::view(uint64_t addr, size_t n) const {
   return nullptr;
 }
 
+Memory::ViewRange FakeMemory::viewRange(uint64_t addr) const {
+  for (const auto& s : segs_)
+    if (addr >= s.addr && addr - s.addr < s.bytes.size())
+      return {s.addr, s.bytes.size(), s.bytes.data()};
+  return {};
+}
+
 std::vector<Mapping> FakeMemory::mappings() const {
   std::vector<Mapping> out;
   for (const auto& s : segs_) {

@@ -45,6 +45,24 @@ class Memory {
   // otherwise. Valid as long as the Memory lives. Lets decoders avoid copies.
   virtual const uint8_t* view(uint64_t /*addr*/, size_t /*n*/) const { return nullptr; }
 
+  // The largest range around addr that view() lends in one piece: bytes
+  // [start, start + size) are at data. size 0 when addr cannot be viewed.
+  // Lets a caller reading many nearby addresses (a map's slots, its strings)
+  // look up once. The default offers just the byte at addr.
+  struct ViewRange {
+    uint64_t start = 0, size = 0;
+    const uint8_t* data = nullptr;
+    // addr's n bytes, or nullptr when they are not all inside.
+    const uint8_t* at(uint64_t addr, uint64_t n) const {
+      uint64_t off = addr - start;
+      return off < size && n <= size - off ? data + off : nullptr;
+    }
+  };
+  virtual ViewRange viewRange(uint64_t addr) const {
+    if (const uint8_t* p = view(addr, 1)) return {addr, 1, p};
+    return {};
+  }
+
   // True when reads from several threads at once run in parallel (no lock
   // serialises them): an mmap'd core, a live target's snapshot. Callers
   // that would spread reads over threads use one thread otherwise.
@@ -103,6 +121,12 @@ class OffsetMemory : public Memory {
   const uint8_t* view(uint64_t addr, size_t n) const override {
     return addr < bias_ ? nullptr : base_.view(addr - bias_, n);
   }
+  ViewRange viewRange(uint64_t addr) const override {
+    if (addr < bias_) return {};
+    ViewRange r = base_.viewRange(addr - bias_);
+    r.start += bias_;
+    return r;
+  }
   bool concurrentReads() const override { return base_.concurrentReads(); }
   std::vector<Mapping> mappings() const override {
     auto m = base_.mappings();
@@ -124,6 +148,7 @@ class FakeMemory : public Memory {
   void add(uint64_t addr, std::vector<uint8_t> bytes) { segs_.push_back({addr, std::move(bytes)}); }
   void read(uint64_t addr, void* out, size_t n) const override;
   const uint8_t* view(uint64_t addr, size_t n) const override;
+  ViewRange viewRange(uint64_t addr) const override;
   std::vector<Mapping> mappings() const override;
 
  private:

@@ -180,6 +180,38 @@ TEST(CoreFile, SavedBytesReadAndView) {
   EXPECT_EQ(core->exePath(), "");
 }
 
+// Our cores cut a heap into many segments; a view (and a view range) runs on
+// across segments that continue each other in memory and in the file.
+TEST(CoreFile, ViewsSpanSegmentsThatContinueEachOther) {
+  CoreBuilder b;
+  b.loads.push_back({0x40000, 0x1000, seq(0x1000, 3)});
+  b.loads.push_back({0x41000, 0x2000, seq(0x2000, 5)});
+  b.loads.push_back({0x44000, 0x1000, seq(0x1000, 7)});  // after a gap in memory
+  b.loads.push_back({0x45000, 0x2000, seq(0x1000, 9)});  // continues, but half unsaved
+  auto core = CoreFile::open(writeTemp("spans.core", b.build()));
+  const Memory& m = core->memory();
+  const uint8_t* v = m.view(0x40ff0, 0x20);
+  ASSERT_NE(v, nullptr);
+  uint8_t want[0x20];
+  m.read(0x40ff0, want, sizeof want);
+  EXPECT_EQ(std::memcmp(v, want, sizeof want), 0);
+  EXPECT_EQ(want[0x10], seq(0x2000, 5)[0]);
+  EXPECT_EQ(m.view(0x42ff0, 0x20), nullptr);  // runs into the gap
+
+  Memory::ViewRange r = m.viewRange(0x41800);
+  EXPECT_EQ(r.start, 0x40000u);
+  EXPECT_EQ(r.size, 0x3000u);
+  ASSERT_NE(r.at(0x42ff0, 0x10), nullptr);
+  EXPECT_EQ(*r.at(0x42fff, 1), seq(0x2000, 5)[0x1fff]);
+  EXPECT_EQ(r.at(0x42ff0, 0x11), nullptr);
+  EXPECT_EQ(r.at(0x3ffff, 1), nullptr);
+  EXPECT_EQ(m.viewRange(0x43000).size, 0u);
+  Memory::ViewRange r2 = m.viewRange(0x44800);
+  EXPECT_EQ(r2.start, 0x44000u);
+  EXPECT_EQ(r2.size, 0x2000u);  // the next segment's saved part only
+  EXPECT_EQ(m.viewRange(0x46000).size, 0u);
+}
+
 TEST(CoreFile, UnsavedBytesFaultOrComeFromTheUnderlay) {
   auto core = CoreFile::open(writeTemp("basic2.core", basicCore().build()));
   const Memory& m = core->memory();
