@@ -275,9 +275,6 @@ int keeperMain(int out, int ctl, int pid, const DebugRegs& regs,
 
 // --- parent: formatting ------------------------------------------------------
 
-volatile sig_atomic_t gInterrupted = 0;
-void onInterrupt(int) { gInterrupted = 1; }
-
 std::string clockTime(int64_t ns, bool iso) {
   time_t secs = time_t(ns / 1'000'000'000);
   long micros = long((ns % 1'000'000'000) / 1000);
@@ -338,14 +335,7 @@ int cmdWatch(WatchOptions& o) {
   int pid = o.target.pid;
   bool json = o.format == "jsonl";
 
-  struct sigaction sa {
-  }, oldInt{}, oldTerm{}, oldHup{};
-  sa.sa_handler = onInterrupt;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, &oldInt);
-  sigaction(SIGTERM, &sa, &oldTerm);
-  sigaction(SIGHUP, &sa, &oldHup);
-  signal(SIGPIPE, SIG_IGN);
+  InterruptGuard interrupts;  // before the keeper: a Ctrl-C during its drain only ends the loop
 
   int64_t maxEvents = o.count;
   Keeper keeper([&](int out, int ctl) {
@@ -365,7 +355,7 @@ int cmdWatch(WatchOptions& o) {
   std::chrono::steady_clock::time_point startedAt = t0;
   for (;;) {
     if (!stopping &&
-        (gInterrupted || (forSecs > 0 && std::chrono::steady_clock::now() >= deadline) ||
+        (InterruptGuard::interrupted() || (forSecs > 0 && std::chrono::steady_clock::now() >= deadline) ||
          (o.count > 0 && int64_t(events) >= o.count))) {
       keeper.stop();
       stopping = true;
@@ -468,9 +458,6 @@ int cmdWatch(WatchOptions& o) {
     }
   }
   int kst = keeper.wait();
-  sigaction(SIGINT, &oldInt, nullptr);
-  sigaction(SIGTERM, &oldTerm, nullptr);
-  sigaction(SIGHUP, &oldHup, nullptr);
   if (!error.empty()) fail(errKind, "{}", error);
   if (!haveReady)
     fail(ErrorKind::Os, "the watch helper process ended unexpectedly (status {})", kst);

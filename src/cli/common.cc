@@ -98,4 +98,24 @@ int reportProblems(const std::string& expr, size_t problems) {
   return kExitProblems;
 }
 
+namespace {
+volatile sig_atomic_t gInterrupted = 0;
+void onInterrupt(int) { gInterrupted = 1; }
+constexpr int kInterruptSignals[3] = {SIGINT, SIGTERM, SIGHUP};
+}  // namespace
+
+InterruptGuard::InterruptGuard() {
+  struct sigaction sa {};
+  sa.sa_handler = onInterrupt;
+  sigemptyset(&sa.sa_mask);
+  for (int i = 0; i < 3; i++) sigaction(kInterruptSignals[i], &sa, &old_[i]);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+InterruptGuard::~InterruptGuard() {
+  for (int i = 0; i < 3; i++) sigaction(kInterruptSignals[i], &old_[i], nullptr);
+}
+
+bool InterruptGuard::interrupted() { return gInterrupted != 0; }
+
 }  // namespace gms

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <functional>
 #include <string>
@@ -81,6 +82,23 @@ MemStats sampleMemStats(Session& s);
 
 // "500ms", "2s", "1.5m", "1h" -> seconds; `what` names the option in errors.
 double parseDuration(const std::string& s, const char* what);
+
+// For the long-running commands that keep a helper process (watch, trace):
+// while alive, SIGINT, SIGTERM and SIGHUP only set interrupted(), so the
+// command can end cleanly (the helper disarms first); the previous handlers
+// come back on destruction. SIGPIPE is ignored from then on (a closed pipe
+// must not kill us before the target is released).
+class InterruptGuard {
+ public:
+  InterruptGuard();
+  ~InterruptGuard();
+  InterruptGuard(const InterruptGuard&) = delete;
+  InterruptGuard& operator=(const InterruptGuard&) = delete;
+  static bool interrupted();
+
+ private:
+  struct sigaction old_[3];
+};
 
 // Prints "<expr>: N problems found" to stderr; returns the exit code.
 int reportProblems(const std::string& expr, size_t problems);
