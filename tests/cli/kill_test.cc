@@ -459,12 +459,19 @@ TEST_P(KillAtRandom, TargetSurvives) {
   // drop the oldest): a stop can land there, so both are exact.
   ASSERT_TRUE(pollUntil(milliseconds(30000), [&] { return insertedOf(beat) >= window; }))
       << "the fixture did not fill its window";
-  auto m = runGomemscope({"map", "-p", pid, "main.M", "--format", "json", "--limit", "1"});
-  ASSERT_EQ(m.exitCode, 0) << m.err;
+  // A stop can also land inside a write of M itself (hashWriting/writing
+  // set): gomemscope then says the map is torn and exits 1, rightly; such a
+  // read is taken again, up to five times.
+  CommandResult m;
+  for (int attempt = 0; attempt < 5; attempt++) {
+    m = runGomemscope({"map", "-p", pid, "main.M", "--format", "json", "--limit", "1"});
+    if (m.exitCode != 1 || !nlohmann::json::parse(m.out).value("torn", false)) break;
+  }
+  ASSERT_EQ(m.exitCode, 0) << m.err << m.out.substr(m.out.size() > 400 ? m.out.size() - 400 : 0);
   int mlen = nlohmann::json::parse(m.out)["len"].get<int>();
   EXPECT_TRUE(mlen == window || mlen == window + 1) << "len(M) = " << mlen;
   auto l = runGomemscope({"list", "-p", pid, "main.Q", "--format", "json", "--limit", "1"});
-  ASSERT_EQ(l.exitCode, 0) << l.err;
+  ASSERT_EQ(l.exitCode, 0) << l.err << l.out;
   int qlen = nlohmann::json::parse(l.out)["len"].get<int>();
   EXPECT_TRUE(qlen == window || qlen == window + 1) << "Q.Len() = " << qlen;
   EXPECT_TRUE(fx->alive());
