@@ -335,7 +335,7 @@ int cmdWatch(WatchOptions& o) {
   int pid = o.target.pid;
   bool json = o.format == "jsonl";
 
-  InterruptGuard interrupts;  // before the keeper: a Ctrl-C during its drain only ends the loop
+  catchInterrupts();  // before the keeper: a Ctrl-C during its drain only ends the loop
 
   int64_t maxEvents = o.count;
   Keeper keeper([&](int out, int ctl) {
@@ -355,7 +355,7 @@ int cmdWatch(WatchOptions& o) {
   std::chrono::steady_clock::time_point startedAt = t0;
   for (;;) {
     if (!stopping &&
-        (InterruptGuard::interrupted() || (forSecs > 0 && std::chrono::steady_clock::now() >= deadline) ||
+        (interrupted() || (forSecs > 0 && std::chrono::steady_clock::now() >= deadline) ||
          (o.count > 0 && int64_t(events) >= o.count))) {
       keeper.stop();
       stopping = true;

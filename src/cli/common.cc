@@ -104,18 +104,14 @@ void onInterrupt(int) { gInterrupted = 1; }
 constexpr int kInterruptSignals[3] = {SIGINT, SIGTERM, SIGHUP};
 }  // namespace
 
-InterruptGuard::InterruptGuard() {
+void catchInterrupts() {
   struct sigaction sa {};
   sa.sa_handler = onInterrupt;
   sigemptyset(&sa.sa_mask);
-  for (int i = 0; i < 3; i++) sigaction(kInterruptSignals[i], &sa, &old_[i]);
+  for (int sig : kInterruptSignals) sigaction(sig, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
 }
 
-InterruptGuard::~InterruptGuard() {
-  for (int i = 0; i < 3; i++) sigaction(kInterruptSignals[i], &old_[i], nullptr);
-}
-
-bool InterruptGuard::interrupted() { return gInterrupted != 0; }
+bool interrupted() { return gInterrupted != 0; }
 
 }  // namespace gms

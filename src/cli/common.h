@@ -84,21 +84,14 @@ MemStats sampleMemStats(Session& s);
 double parseDuration(const std::string& s, const char* what);
 
 // For the long-running commands that keep a helper process (watch, trace):
-// while alive, SIGINT, SIGTERM and SIGHUP only set interrupted(), so the
-// command can end cleanly (the helper disarms first); the previous handlers
-// come back on destruction. SIGPIPE is ignored from then on (a closed pipe
-// must not kill us before the target is released).
-class InterruptGuard {
- public:
-  InterruptGuard();
-  ~InterruptGuard();
-  InterruptGuard(const InterruptGuard&) = delete;
-  InterruptGuard& operator=(const InterruptGuard&) = delete;
-  static bool interrupted();
-
- private:
-  struct sigaction old_[3];
-};
+// from the first call on, SIGINT, SIGTERM and SIGHUP only set interrupted(),
+// so the command ends cleanly (the helper disarms first), and SIGPIPE is
+// ignored (a closed pipe must not kill us before the target is released).
+// This holds until the process exits: a Ctrl-C that arrives while a command
+// that ended on its own winds up (its summary, the sanitizers' exit checks)
+// must not turn its exit code into a death by SIGINT.
+void catchInterrupts();
+bool interrupted();
 
 // Prints "<expr>: N problems found" to stderr; returns the exit code.
 int reportProblems(const std::string& expr, size_t problems);
