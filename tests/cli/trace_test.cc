@@ -209,8 +209,13 @@ TEST_P(Trace, ConcurrentWritersAreCaughtWithBothGoroutines) {
   ASSERT_FALSE(o["otherSite"].is_null());
   std::set<std::string> seen = {o["site"]["function"], o["otherSite"]["function"]};
   EXPECT_EQ(seen, fns) << o.dump();
-  // The fixture is then free of us: alive, or dead by Go's own fatal error.
-  for (int t : tasksOf(fx->pid())) EXPECT_EQ(tracerOf(fx->pid(), t), "0");
+  // The fixture is then free of us: alive, or dead (or dying) by Go's own
+  // fatal error — a thread that vanished between the listing and the read of
+  // its status (empty) is traced by nobody.
+  for (int t : tasksOf(fx->pid())) {
+    std::string tp = tracerOf(fx->pid(), t);
+    EXPECT_TRUE(tp == "0" || tp.empty()) << "thread " << t << " traced by " << tp;
+  }
 }
 
 TEST_P(Trace, Refusals) {
