@@ -6,6 +6,7 @@
 // The map benchmarks need the bigmap binaries: BIGMAP_GO119 and BIGMAP_GO126
 // name them (bench/matrix.sh sets both); a missing one skips its benchmark.
 #include <benchmark/benchmark.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -16,6 +17,7 @@
 #include "goruntime/maps.h"
 #include "goruntime/program.h"
 #include "report/json_writer.h"
+#include "target/live_process.h"
 #include "target/memory.h"
 
 namespace gms {
@@ -170,6 +172,43 @@ void BM_SwissGroupScan(benchmark::State& state) {
   walk(state, s.get(), "set BIGMAP_GO126 to bench/bigmap built with Go 1.26");
 }
 BENCHMARK(BM_SwissGroupScan)->Arg(10)->Unit(benchmark::kMillisecond);
+
+// A 16-byte read of a frozen live process at a random offset, served from
+// the page cache after the first touch (this process reads itself).
+void BM_LiveCachedRead(benchmark::State& state) {
+  static std::vector<uint8_t> pattern(1 << 20, 0x5a);
+  auto lp = LiveProcess::open(getpid());
+  lp->setFrozen(true);
+  uint64_t base = reinterpret_cast<uint64_t>(pattern.data()), x = 88172645463325252ull, sum = 0;
+  for (auto _ : state) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    uint8_t b[16];
+    lp->memory().read(base + x % (pattern.size() - 16), b, sizeof b);
+    sum += b[0];
+  }
+  benchmark::DoNotOptimize(sum);
+  state.SetItemsProcessed(int64_t(state.iterations()));
+}
+BENCHMARK(BM_LiveCachedRead);
+
+// Opening a Go binary cold and resolving one global with its whole type
+// graph (what every command does first).
+void BM_BinaryOpenAndFindGlobal(benchmark::State& state) {
+  const char* path = std::getenv(state.range(0) ? "BIGMAP_GO126" : "BIGMAP_GO119");
+  if (!path) {
+    state.SkipWithError("set BIGMAP_GO119 / BIGMAP_GO126 to bench/bigmap builds");
+    return;
+  }
+  for (auto _ : state) {
+    auto b = Binary::open(path);
+    auto g = b->types()->findGlobal("main.MInt");
+    if (!g || !g->type || !g->type->mapHeader) {
+      state.SkipWithError("bench/bigmap has no main.MInt map");
+      return;
+    }
+  }
+}
+BENCHMARK(BM_BinaryOpenAndFindGlobal)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 void BM_JsonStringAscii(benchmark::State& state) {
   Out out(nullptr);

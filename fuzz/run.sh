@@ -30,8 +30,10 @@ done
 GO19=/usr/lib/go-1.19/bin/go
 GO26=$(command -v go || true)
 
-CC=clang CXX=clang++ cmake -S . -B "$FUZZ_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DGMS_FUZZ=ON -DGMS_BUILD_TESTS=OFF >/dev/null
+# make test builds the fuzz targets in its ASan test tree (FUZZ_BUILD=build-asan,
+# FUZZ_BUILD_TESTS=ON): one clang build serves both.
+CC=clang CXX=clang++ cmake -S . -B "$FUZZ_BUILD" -G Ninja -DCMAKE_BUILD_TYPE="${FUZZ_BUILD_TYPE:-RelWithDebInfo}" \
+  -DGMS_FUZZ=ON -DGMS_BUILD_TESTS="${FUZZ_BUILD_TESTS:-OFF}" >/dev/null
 ninja -C "$FUZZ_BUILD" $(printf 'fuzz_%s ' "${TARGETS[@]}") gms_fuzz_seeds gomemscope
 
 # The fixture executables whose DWARF the map/list corpora use.

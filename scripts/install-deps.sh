@@ -9,6 +9,7 @@ pkgs=(cmake ninja-build g++ pkg-config make
       libyaml-cpp-dev golang-1.19-go gdb
       prometheus chromium fonts-dejavu-core  # exporter and HTML report end-to-end tests
       clang libfuzzer-14-dev libclang-rt-14-dev  # make fuzz (libFuzzer targets)
+      clang-format  # make format
       "$@")  # extra packages (e.g. for make bench) as arguments
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Target-safety acceptance: kill gomemscope at random moments of every live
-# command (SIGINT, SIGTERM, SIGKILL; Go 1.19 and Go 1.26), GMS_KILL_ITERATIONS
+# command (SIGINT, SIGTERM, SIGKILL; Go 1.19, 1.26 and 1.27, every combination:
+# make test attacks each command once per signal, rotating the toolchains),
+# GMS_KILL_ITERATIONS
 # times in a row against one running fixture per case, and report how many
 # attacks each case survived (tests/cli/kill_test.cc, Live/KillAtRandom.*).
 #
@@ -18,6 +20,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${1:-build}
 case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 export GMS_KILL_ITERATIONS=${GMS_KILL_ITERATIONS:-100}
+export GMS_KILL_ALL=1  # commands x signals x toolchains
 FILTER=${KILL_FILTER:-'Live/KillAtRandom.*:Toolchains/AlreadyTraced.*'}
 JOBS=${KILL_JOBS:-1}
 

@@ -76,7 +76,7 @@ struct TypeShape {
 
 struct MapShape {
   TypeShape key, value;
-  int goMinor = 26;               // Go 1.x, 19..26
+  int goMinor = 26;               // Go 1.x, 19..27
   MapImpl impl = MapImpl::Swiss;  // classic: 19..25, swiss: 24..26
 };
 

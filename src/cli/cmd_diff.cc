@@ -62,10 +62,10 @@ std::vector<AddrRange> goroutineStacks(const Program& p) {
   try {
     const Type* g = p.types().findType("runtime.g");
     if (!g) return out;
-    const Field* st = g->field("stack");
+    const Field* st = optionalField(g, "stack");
     if (!st || !st->type) return out;
-    const Field* lo = st->type->field("lo");
-    const Field* hi = st->type->field("hi");
+    const Field* lo = optionalField(st->type, "lo");
+    const Field* hi = optionalField(st->type, "hi");
     if (!lo || !hi) return out;
     for (const auto& gi : goroutines(p)) {
       try {

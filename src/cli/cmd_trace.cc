@@ -746,10 +746,10 @@ int cmdTrace(TraceOptions& o) {
     uint64_t hdr = mapOf(p, l);
     subject = o.expr;
     if (p.types().findType("runtime.hmap") && l.type->mapHeader &&
-        l.type->mapHeader->field("flags"))
+        optionalField(l.type->mapHeader, "flags"))
       tracer = std::make_unique<WritersTracer>(
           hdr + requireField(l.type->mapHeader, "flags").offset, 4, hdr, unwinder, mem);
-    else if (l.type->mapHeader && l.type->mapHeader->field("writing"))
+    else if (l.type->mapHeader && optionalField(l.type->mapHeader, "writing"))
       tracer = std::make_unique<WritersTracer>(
           hdr + requireField(l.type->mapHeader, "writing").offset, 1, hdr, unwinder, mem);
     else

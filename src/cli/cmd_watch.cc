@@ -103,7 +103,7 @@ std::vector<WatchField> planFields(const Program& p, const Located& l,
     const Type* h = t->mapHeader;
     if (!h) fail(ErrorKind::MissingDebugInfo, "no DWARF header struct for {}", t->name);
     if (sel.empty()) {
-      if (h->field("count"))
+      if (mapImplOf(t) == MapImpl::Classic)
         sel = {"count", "B", "buckets", "oldbuckets"};
       else
         sel = {"used", "dirPtr", "dirLen"};

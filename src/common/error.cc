@@ -16,6 +16,7 @@ const char* errorKindName(ErrorKind k) {
     case ErrorKind::Mismatch: return "mismatch";
     case ErrorKind::Usage: return "usage";
     case ErrorKind::Permission: return "permission";
+    case ErrorKind::Internal: return "internal";
   }
   return "error";
 }

@@ -23,6 +23,7 @@ enum class ErrorKind {
   Mismatch,          // core and binary do not belong together
   Usage,             // bad command line / expression
   Permission,        // not allowed (ptrace refused, already traced, ...)
+  Internal,          // a bug in gomemscope itself (an invariant of its own broke)
 };
 
 const char* errorKindName(ErrorKind k);

@@ -40,13 +40,13 @@ Layout layoutOf(const Type* mapType) {
   L.buckets = &requireField(L.hmap, "buckets");
   L.oldbuckets = &requireField(L.hmap, "oldbuckets");
   L.nevacuate = &requireField(L.hmap, "nevacuate");
-  L.extra = L.hmap->field("extra");
+  L.extra = optionalField(L.hmap, "extra");
   const Type* bucket = pointee(L.buckets->type, "hmap.buckets");
   L.bucketSize = bucket->size;
   L.tophashOff = requireField(bucket, "tophash").offset;
   const Field& keys = requireField(bucket, "keys");
-  const Field* vals = bucket->field("values");
-  if (!vals) vals = bucket->field("elems");
+  const Field* vals = optionalField(bucket, "values");
+  if (!vals) vals = optionalField(bucket, "elems");
   if (!vals) vals = &requireField(bucket, "values");
   L.overflowOff = requireField(bucket, "overflow").offset;
   L.keysOff = keys.offset;

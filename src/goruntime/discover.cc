@@ -156,8 +156,8 @@ class Walker {
     listT_ = tp.findType("container/list.List");
     elemT_ = tp.findType("container/list.Element");
     if (elemT_) {
-      if (const Field* f = elemT_->field("Value")) elemValue_ = f;
-      if (const Field* f = elemT_->field("list")) elemList_ = f;
+      if (const Field* f = optionalField(elemT_, "Value")) elemValue_ = f;
+      if (const Field* f = optionalField(elemT_, "list")) elemList_ = f;
     }
   }
 

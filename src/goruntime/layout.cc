@@ -4,11 +4,31 @@
 #include <unordered_set>
 
 #include "common/error.h"
+#include "goruntime/runtime_facts.h"
 
 namespace gms {
 
+namespace {
+
+void requireListed(const Type* t, std::string_view name) {
+  if (!t || !isRuntimeTypeName(t->name)) return;
+  if (const RuntimeStruct* s = runtimeStructFor(t->name))
+    for (const auto& f : s->fields)
+      if (f.name == name) return;
+  fail(ErrorKind::Internal,
+       "internal error: a decoder reads {}.{}, which goruntime/runtime_facts.cc does not list",
+       t->name, name);
+}
+
+}  // namespace
+
+const Field* optionalField(const Type* t, std::string_view name) {
+  requireListed(t, name);
+  return t ? t->field(name) : nullptr;
+}
+
 const Field& requireField(const Type* t, std::string_view name) {
-  const Field* f = t ? t->field(name) : nullptr;
+  const Field* f = optionalField(t, name);
   if (!f)
     fail(ErrorKind::MissingDebugInfo, "DWARF type {} has no field '{}' (unsupported Go runtime layout?)",
          t ? t->name : "<null>", name);

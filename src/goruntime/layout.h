@@ -15,7 +15,11 @@
 namespace gms {
 
 // Returns the field or throws Error(MissingDebugInfo) naming the struct.
+// A field of a runtime type must be listed in goruntime/runtime_facts.cc
+// (Error(Internal) otherwise), so that the drift test checks it.
 const Field& requireField(const Type* t, std::string_view name);
+// The same for a field the decoder copes without: nullptr when absent.
+const Field* optionalField(const Type* t, std::string_view name);
 // Reads an unsigned integer field of 1/2/4/8 bytes from a buffer holding the struct.
 uint64_t fieldValue(const uint8_t* structBytes, const Field& f);
 struct HeaderField {

@@ -10,6 +10,8 @@ double MapSummary::loadFactor() const {
 }
 
 MapImpl mapImplOf(const Type* mapType) {
+  // Which fields exist decides (a probe, not a read: the Swiss header's
+  // dirPtr and the classic one's buckets are each listed for their layout).
   const Type* h = mapType ? mapType->mapHeader : nullptr;
   if (h && h->field("dirPtr")) return MapImpl::Swiss;
   if (h && h->field("buckets")) return MapImpl::Classic;

@@ -202,7 +202,7 @@ MemStats readMemStats(const Program& p) {
          dLargeAlloc = scalar(hsd, "largeAlloc"), dLargeAllocCount = scalar(hsd, "largeAllocCount"),
          dLargeFree = scalar(hsd, "largeFree"), dLargeFreeCount = scalar(hsd, "largeFreeCount");
   // Go ≤ 1.24 only (removed with the GC programs' pointer/scalar bitmaps).
-  bool hasPtrScalar = hsd->field("inPtrScalarBits") != nullptr;
+  bool hasPtrScalar = optionalField(hsd, "inPtrScalarBits") != nullptr;
   Scalar dPtrScalar = hasPtrScalar ? scalar(hsd, "inPtrScalarBits") : Scalar{};
   ArrayField dSmallAlloc = arrayField(hsd, "smallAllocCount", kMaxSizeClasses);
   ArrayField dSmallFree = arrayField(hsd, "smallFreeCount", kMaxSizeClasses);

@@ -1,6 +1,7 @@
 #include "goruntime/program.h"
 
 #include "common/checked.h"
+#include "goruntime/layout.h"
 
 namespace gms {
 
@@ -50,7 +51,7 @@ std::optional<uint64_t> Program::typesBase() const {
     if (hasTypes()) {
       if (auto g = findGlobal("runtime.firstmoduledata")) {
         md = g->addr;
-        if (const Field* f = g->type ? g->type->field("types") : nullptr) off = f->offset;
+        if (const Field* f = optionalField(g->type, "types")) off = f->offset;
       }
     }
     if (!md) {

@@ -2,6 +2,12 @@
 // map.go/table.go/group.go; offsets come from the linker-synthesised DWARF
 // types map<K,V>, table<K,V>, groupReference<K,V> and noalg.map.group[K]V.
 //
+// A group is ctrl + 8 slots {key, elem} (KVKV...), or, with Go 1.27's
+// GOEXPERIMENT=mapsplitgroup, ctrl + keys[8] + elems[8] (KKKK...VVVV; see
+// go1.27 cmd/compile/internal/reflectdata/map.go MapGroupType). Both are
+// described here as abi.MapType does: key(i) = keysOff + i*keyStride,
+// elem(i) = elemsOff + i*elemStride, chosen by which fields the group has.
+//
 // A map is either small (dirLen == 0: dirPtr is one 8-slot group) or a
 // directory of 2^globalDepth pointers to tables, where a table of localDepth
 // d < globalDepth is referenced by 2^(globalDepth-d) consecutive slots. Growth
@@ -27,7 +33,8 @@ struct Layout {
   const Field *tUsed, *tCapacity, *tGrowthLeft, *tLocalDepth, *tIndex, *tGroups;
   uint64_t gDataOff = 0, gMaskOff = 0;  // inside table.groups
   const Type* group = nullptr;
-  uint64_t groupSize = 0, ctrlOff = 0, slotsOff = 0, slotSize = 0, keyOff = 0, elemOff = 0;
+  uint64_t groupSize = 0, ctrlOff = 0;
+  uint64_t keysOff = 0, keyStride = 0, elemsOff = 0, elemStride = 0;
   bool indKey = false, indVal = false, groupHasPtr = false;
   uint64_t keySize = 0, valSize = 0;
   bool keyHasPtr = false, valHasPtr = false;
@@ -41,7 +48,7 @@ Layout layoutOf(const Type* mapType) {
   L.dirPtr = &requireField(L.map, "dirPtr");
   L.dirLen = &requireField(L.map, "dirLen");
   L.globalDepth = &requireField(L.map, "globalDepth");
-  L.writing = L.map->field("writing");
+  L.writing = optionalField(L.map, "writing");
   // dirPtr is declared **table<K,V>.
   L.table = pointee(pointee(L.dirPtr->type, "Map.dirPtr"), "Map.dirPtr[0]");
   L.tUsed = &requireField(L.table, "used");
@@ -56,22 +63,39 @@ Layout layoutOf(const Type* mapType) {
   L.group = pointee(data.type, "groupReference.data");
   L.groupSize = L.group->size;
   L.ctrlOff = requireField(L.group, "ctrl").offset;
-  const Field& slots = requireField(L.group, "slots");
-  L.slotsOff = slots.offset;
-  const Type* slot = slots.type ? slots.type->elem : nullptr;
-  if (!slot || !slots.type->len)
-    fail(ErrorKind::MissingDebugInfo, "DWARF group type {} has no slot array", L.group->name);
-  L.slotSize = slot->size;
-  L.keyOff = requireField(slot, "key").offset;
-  L.elemOff = requireField(slot, "elem").offset;
   const Type* K = mapType->key;
   const Type* V = mapType->elem;
   L.keySize = K ? K->size : 0;
   L.valSize = V ? V->size : 0;
-  const Field& kf = requireField(slot, "key");
-  const Field& vf = requireField(slot, "elem");
-  L.indKey = L.keySize > 128 && kf.type && kf.type->size == 8;
-  L.indVal = L.valSize > 128 && vf.type && vf.type->size == 8;
+  // The stored key/elem types: the map's own, or a pointer to it (> 128 bytes).
+  const Type *storedKey = nullptr, *storedVal = nullptr;
+  if (const Field* keys = optionalField(L.group, "keys")) {  // mapsplitgroup
+    const Field& elems = requireField(L.group, "elems");
+    if (!keys->type || !keys->type->elem || !keys->type->len || !elems.type || !elems.type->elem ||
+        !elems.type->len)
+      fail(ErrorKind::MissingDebugInfo, "DWARF group type {} has no key/elem arrays",
+           L.group->name);
+    L.keysOff = keys->offset;
+    L.keyStride = keys->type->elem->size;
+    L.elemsOff = elems.offset;
+    L.elemStride = elems.type->elem->size;
+    storedKey = keys->type->elem;
+    storedVal = elems.type->elem;
+  } else {
+    const Field& slots = requireField(L.group, "slots");
+    const Type* slot = slots.type ? slots.type->elem : nullptr;
+    if (!slot || !slots.type->len)
+      fail(ErrorKind::MissingDebugInfo, "DWARF group type {} has no slot array", L.group->name);
+    const Field& kf = requireField(slot, "key");
+    const Field& vf = requireField(slot, "elem");
+    L.keysOff = slots.offset + kf.offset;
+    L.elemsOff = slots.offset + vf.offset;
+    L.keyStride = L.elemStride = slot->size;
+    storedKey = kf.type;
+    storedVal = vf.type;
+  }
+  L.indKey = L.keySize > 128 && storedKey && storedKey->size == 8;
+  L.indVal = L.valSize > 128 && storedVal && storedVal->size == 8;
   L.keyHasPtr = typeHasPointers(K);
   L.valHasPtr = typeHasPointers(V);
   L.groupHasPtr = L.indKey || L.indVal || L.keyHasPtr || L.valHasPtr;
@@ -128,17 +152,16 @@ class Walker {
           }
           r.used++;
           full++;
-          const uint8_t* sp = gb + L_.slotsOff + i * L_.slotSize;
-          uint64_t kAddr = gaddr + L_.slotsOff + i * L_.slotSize + L_.keyOff;
-          uint64_t vAddr = gaddr + L_.slotsOff + i * L_.slotSize + L_.elemOff;
+          uint64_t kOff = L_.keysOff + i * L_.keyStride, vOff = L_.elemsOff + i * L_.elemStride;
+          uint64_t kAddr = gaddr + kOff, vAddr = gaddr + vOff;
           if (L_.indKey) {
-            kAddr = loadU64(sp + L_.keyOff);
+            kAddr = loadU64(gb + kOff);
             uint64_t sz = allocSize(L_.keySize, L_.keyHasPtr, p_.build().minor);
             s_.footprint.indirect += sz;
             region(kAddr, sz, "indirect key");
           }
           if (L_.indVal) {
-            vAddr = loadU64(sp + L_.elemOff);
+            vAddr = loadU64(gb + vOff);
             uint64_t sz = allocSize(L_.valSize, L_.valHasPtr, p_.build().minor);
             s_.footprint.indirect += sz;
             region(vAddr, sz, "indirect value");

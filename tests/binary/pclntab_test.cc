@@ -153,7 +153,7 @@ TEST_P(PclntabTest, CorruptBytesNeverCrash) {
   EXPECT_THROW(Pclntab::parse(std::vector<uint8_t>(128, 0), 0), Error);
 }
 
-INSTANTIATE_TEST_SUITE_P(Toolchains, PclntabTest, ::testing::Values("go1.19", "go1.26"));
+INSTANTIATE_TEST_SUITE_P(Toolchains, PclntabTest, ::testing::ValuesIn(test::toolchainNames()));
 
 }  // namespace
 }  // namespace gms

@@ -78,7 +78,7 @@ TEST_P(CoreWriting, ReadableByGdbDelveAndUsAndSmallerThanGcore) {
   EXPECT_TRUE(proc->alive());
 }
 
-INSTANTIATE_TEST_SUITE_P(Toolchains, CoreWriting, ::testing::Values("go1.19", "go1.26"));
+INSTANTIATE_TEST_SUITE_P(Toolchains, CoreWriting, ::testing::ValuesIn(toolchainNames()));
 
 }  // namespace
 }  // namespace gms::test

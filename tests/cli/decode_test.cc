@@ -1,6 +1,7 @@
 // End to end: the fixtures' maps, lists and values decode exactly, live and
-// from a core written by `gomemscope core`, under Go 1.19 (classic maps) and
-// Go 1.26 (Swiss maps). Ground truth is what each fixture printed about itself.
+// from a core written by `gomemscope core`, under Go 1.19 (classic maps), Go
+// 1.26 and Go 1.27 (Swiss maps). Ground truth is what each fixture printed
+// about itself.
 #include <stdlib.h>
 #include <sys/stat.h>
 
@@ -11,18 +12,6 @@
 
 namespace gms::test {
 namespace {
-
-struct Case {
-  std::string toolchain;
-  bool live;
-};
-
-std::string caseName(const ::testing::TestParamInfo<Case>& i) {
-  std::string n = i.param.toolchain + (i.param.live ? "_live" : "_core");
-  for (auto& c : n)
-    if (c == '.') c = '_';
-  return n;
-}
 
 // One running fixture (and its core) per toolchain and fixture, shared by the tests.
 struct Target {
@@ -35,14 +24,14 @@ struct Target {
   }
 };
 
-Target& fixtureTarget(const Toolchain& tc, const std::string& name) {
+Target& fixtureTarget(const Toolchain& tc, const std::string& name, const BuildFlags& flags = {}) {
   static std::map<std::string, std::unique_ptr<Target>> cache;
-  auto& slot = cache[tc.name + "/" + name];
+  auto& slot = cache[tc.name + "/" + name + "/" + flags.key()];
   if (!slot) {
     auto t = std::make_unique<Target>();
-    t->binary = buildFixture(tc, name);
+    t->binary = buildFixture(tc, name, flags);
     t->proc = RunningFixture::start(t->binary);
-    t->core = tempDir() + "/" + tc.name + "-" + name + ".core";
+    t->core = tempDir() + "/" + tc.name + "-" + name + "-" + flags.key() + ".core";
     auto r = runGomemscope({"core", "-p", std::to_string(t->proc->pid()), "-o", t->core});
     if (r.exitCode != 0) throw std::runtime_error("gomemscope core failed: " + r.err);
     slot = std::move(t);
@@ -66,14 +55,15 @@ class Decode : public ::testing::TestWithParam<Case> {
  protected:
   const Toolchain& tc() { return toolchain(GetParam().toolchain); }
   bool live() { return GetParam().live; }
+  Target& target(const std::string& name) { return fixtureTarget(tc(), name, GetParam().flags); }
 };
 
 TEST_P(Decode, MapsMatchGroundTruth) {
   GMS_REQUIRE_TOOLCHAIN(tc());
-  Target& t = fixtureTarget(tc(), "maps");
+  Target& t = target("maps");
   const auto& truth = t.proc->truth();
   ASSERT_TRUE(truth.contains("maps"));
-  bool swiss = tc().name == "go1.26";
+  bool swiss = tc().swiss();
   for (auto it = truth["maps"].begin(); it != truth["maps"].end(); ++it) {
     SCOPED_TRACE(it.key());
     const auto& want = it.value();
@@ -114,7 +104,7 @@ TEST_P(Decode, MapsMatchGroundTruth) {
 
 TEST_P(Decode, ListsMatchGroundTruth) {
   GMS_REQUIRE_TOOLCHAIN(tc());
-  Target& t = fixtureTarget(tc(), "lists");
+  Target& t = target("lists");
   const auto& truth = t.proc->truth();
   ASSERT_TRUE(truth.contains("lists"));
   for (auto it = truth["lists"].begin(); it != truth["lists"].end(); ++it) {
@@ -149,7 +139,7 @@ TEST_P(Decode, ListsMatchGroundTruth) {
 
 TEST_P(Decode, ValuesMatchGroundTruth) {
   GMS_REQUIRE_TOOLCHAIN(tc());
-  Target& t = fixtureTarget(tc(), "values");
+  Target& t = target("values");
   const auto& truth = t.proc->truth();
   ASSERT_TRUE(truth.contains("values"));
   for (auto it = truth["values"].begin(); it != truth["values"].end(); ++it) {
@@ -180,7 +170,7 @@ TEST_P(Decode, ValuesMatchGroundTruth) {
 // renderer's (GOMEMSCOPE_GENERIC_RENDER=1).
 TEST_P(Decode, EntriesRenderedOnThreadsMatchOneThread) {
   GMS_REQUIRE_TOOLCHAIN(tc());
-  Target& t = fixtureTarget(tc(), "maps");
+  Target& t = target("maps");
   auto runWith = [&](const char* threads, std::vector<std::string> args, bool generic = false) {
     setenv("GOMEMSCOPE_THREADS", threads, 1);
     if (generic) setenv("GOMEMSCOPE_GENERIC_RENDER", "1", 1);
@@ -248,15 +238,19 @@ TEST_P(BuildVariants, MapsAndListsDecode) {
 }
 
 std::string variantName(const ::testing::TestParamInfo<Variant>& i) {
-  std::string n = i.param.toolchain + "_" + i.param.flags.key();
-  for (auto& c : n)
-    if (c == '.' || c == '-') c = '_';
-  return n;
+  return paramName(i.param.toolchain + "_" + i.param.flags.key());
 }
 
-INSTANTIATE_TEST_SUITE_P(Toolchains, BuildVariants,
-                         ::testing::Values(Variant{"go1.19", {.pie = true}}, Variant{"go1.19", {.noOpt = true}},
-                                           Variant{"go1.26", {.pie = true}}, Variant{"go1.26", {.noOpt = true}}),
+std::vector<Variant> pieAndNoOpt() {
+  std::vector<Variant> v;
+  for (const auto& t : toolchainNames()) {
+    v.push_back({t, pieBuild()});
+    v.push_back({t, noOptBuild()});
+  }
+  return v;
+}
+
+INSTANTIATE_TEST_SUITE_P(Toolchains, BuildVariants, ::testing::ValuesIn(pieAndNoOpt()),
                          variantName);
 
 // Classic maps only: Swiss maps grow a table at a time, all at once, so there
@@ -265,7 +259,7 @@ class ClassicGrowth : public Decode {};
 
 TEST_P(ClassicGrowth, MapGrowingMidEvacuationListsEveryEntryOnce) {
   GMS_REQUIRE_TOOLCHAIN(tc());
-  Target& t = fixtureTarget(tc(), "maps");
+  Target& t = target("maps");
   const auto& want = t.proc->truth()["maps"]["main.MGrowing"];
   ASSERT_TRUE(want.value("growing", false)) << "fixture did not stop MGrowing mid-growth";
   auto args = t.args(live());
@@ -288,9 +282,14 @@ TEST_P(ClassicGrowth, MapGrowingMidEvacuationListsEveryEntryOnce) {
 INSTANTIATE_TEST_SUITE_P(Classic, ClassicGrowth,
                          ::testing::Values(Case{"go1.19", true}, Case{"go1.19", false}), caseName);
 
-INSTANTIATE_TEST_SUITE_P(Toolchains, Decode,
-                         ::testing::Values(Case{"go1.19", true}, Case{"go1.19", false},
-                                           Case{"go1.26", true}, Case{"go1.26", false}),
+INSTANTIATE_TEST_SUITE_P(Toolchains, Decode, ::testing::ValuesIn(liveAndCoreCases()), caseName);
+
+// Go 1.27's GOEXPERIMENT=mapsplitgroup lays a group out as ctrl, keys[8],
+// elems[8] (not 8 key/elem slots); the layout is read from the group type
+// DWARF gives, and every map of the fixture decodes exactly.
+INSTANTIATE_TEST_SUITE_P(SplitGroup, Decode,
+                         ::testing::Values(Case{"go1.27", true, experimentBuild("mapsplitgroup")},
+                                           Case{"go1.27", false, experimentBuild("mapsplitgroup")}),
                          caseName);
 
 }  // namespace

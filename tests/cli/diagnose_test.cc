@@ -156,7 +156,7 @@ TEST_P(DiagnoseCli, CustomRulesBadRulesAndCores) {
   EXPECT_TRUE(proc->alive());
 }
 
-INSTANTIATE_TEST_SUITE_P(Toolchains, DiagnoseCli, ::testing::Values("go1.19", "go1.26"));
+INSTANTIATE_TEST_SUITE_P(Toolchains, DiagnoseCli, ::testing::ValuesIn(toolchainNames()));
 
 }  // namespace
 }  // namespace gms::test

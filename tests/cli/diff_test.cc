@@ -217,7 +217,7 @@ TEST_P(Diff, MapRegionsAddUpToTheFootprint) {
   EXPECT_EQ(maps, 3);
 }
 
-INSTANTIATE_TEST_SUITE_P(Toolchains, Diff, ::testing::Values("go1.19", "go1.26"));
+INSTANTIATE_TEST_SUITE_P(Toolchains, Diff, ::testing::ValuesIn(toolchainNames()));
 
 }  // namespace
 }  // namespace gms::test

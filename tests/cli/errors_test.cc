@@ -128,7 +128,7 @@ TEST_P(CliTargetErrors, StrippedBinaryDegradesClearly) {
   expectOneLineError(runGomemscope({"map", "-p", pid, "main.MStrInt"}), "DWARF");
 }
 
-INSTANTIATE_TEST_SUITE_P(Toolchains, CliTargetErrors, ::testing::Values("go1.19", "go1.26"));
+INSTANTIATE_TEST_SUITE_P(Toolchains, CliTargetErrors, ::testing::ValuesIn(toolchainNames()));
 
 }  // namespace
 }  // namespace gms::test

@@ -383,7 +383,7 @@ TEST_P(Export, BadInputIsOneLineAndExit2) {
   expectRunningUntraced(proc->pid());
 }
 
-INSTANTIATE_TEST_SUITE_P(Toolchains, Export, ::testing::Values("go1.19", "go1.26"));
+INSTANTIATE_TEST_SUITE_P(Toolchains, Export, ::testing::ValuesIn(toolchainNames()));
 
 }  // namespace
 }  // namespace gms::test

@@ -110,7 +110,7 @@ TEST_P(LiveSnapshot, EachReadIsANewMoment) {
   FAIL() << "fewer than two clean reads in 40 attempts";
 }
 
-INSTANTIATE_TEST_SUITE_P(Toolchains, LiveSnapshot, ::testing::Values("go1.19", "go1.26"));
+INSTANTIATE_TEST_SUITE_P(Toolchains, LiveSnapshot, ::testing::ValuesIn(toolchainNames()));
 
 }  // namespace
 }  // namespace gms::test

@@ -119,7 +119,7 @@ TEST_P(Live, BucketsViewShowsEveryBucketOrGroup) {
   EXPECT_NE(text.out.find(classic ? "buckets (tophash" : "groups (ctrl"), std::string::npos) << text.out;
 }
 
-INSTANTIATE_TEST_SUITE_P(Toolchains, Live, ::testing::Values("go1.19", "go1.26"));
+INSTANTIATE_TEST_SUITE_P(Toolchains, Live, ::testing::ValuesIn(toolchainNames()));
 
 }  // namespace
 }  // namespace gms::test

@@ -155,7 +155,7 @@ TEST_P(ReportCli, MemStatsSeriesWhenSampled) {
   EXPECT_TRUE(proc->alive());
 }
 
-INSTANTIATE_TEST_SUITE_P(Toolchains, ReportCli, ::testing::Values("go1.19", "go1.26"));
+INSTANTIATE_TEST_SUITE_P(Toolchains, ReportCli, ::testing::ValuesIn(toolchainNames()));
 
 TEST(ReportCliErrors, OneLineAndExit2) {
   std::string out = tempDir() + "/never.html";

@@ -11,18 +11,6 @@
 namespace gms::test {
 namespace {
 
-struct Case {
-  std::string toolchain;
-  bool live;
-};
-
-std::string caseName(const ::testing::TestParamInfo<Case>& i) {
-  std::string n = i.param.toolchain + (i.param.live ? "_live" : "_core");
-  for (auto& c : n)
-    if (c == '.') c = '_';
-  return n;
-}
-
 struct SecretsTarget {
   std::string binary, core;
   std::unique_ptr<RunningFixture> proc;
@@ -154,10 +142,7 @@ TEST_P(Secrets, SecretPatternAddsToTheDefaults) {
   EXPECT_NE(r.err.find("gomemscope: --secret-pattern"), std::string::npos) << r.err;
 }
 
-INSTANTIATE_TEST_SUITE_P(All, Secrets,
-                         ::testing::Values(Case{"go1.19", true}, Case{"go1.19", false},
-                                           Case{"go1.26", true}, Case{"go1.26", false}),
-                         caseName);
+INSTANTIATE_TEST_SUITE_P(All, Secrets, ::testing::ValuesIn(liveAndCoreCases()), caseName);
 
 }  // namespace
 }  // namespace gms::test

@@ -59,7 +59,7 @@ TEST_P(TopCli, FindsEveryMapAndListLiveAndFromCore) {
   EXPECT_TRUE(proc->alive());
 }
 
-INSTANTIATE_TEST_SUITE_P(Toolchains, TopCli, ::testing::Values("go1.19", "go1.26"));
+INSTANTIATE_TEST_SUITE_P(Toolchains, TopCli, ::testing::ValuesIn(toolchainNames()));
 
 TEST(AdviseCli, BothImplementationsAndTheHintHelps) {
   auto r = runGomemscope({"advise", "--keys", "100000", "--key", "string", "--value", "int", "--format", "json"});
@@ -91,7 +91,7 @@ TEST_P(AdviseTarget, AdvisesForARealMap) {
   EXPECT_EQ(j["advice"][0]["keys"], proc->truth()["maps"]["main.MStrInt"]["len"]);
 }
 
-INSTANTIATE_TEST_SUITE_P(Toolchains, AdviseTarget, ::testing::Values("go1.19", "go1.26"));
+INSTANTIATE_TEST_SUITE_P(Toolchains, AdviseTarget, ::testing::ValuesIn(toolchainNames()));
 
 }  // namespace
 }  // namespace gms::test

@@ -264,7 +264,7 @@ TEST_P(Watch, Refusals) {
   expectProgress(*fx);
 }
 
-INSTANTIATE_TEST_SUITE_P(Toolchains, Watch, ::testing::Values("go1.19", "go1.26"));
+INSTANTIATE_TEST_SUITE_P(Toolchains, Watch, ::testing::ValuesIn(toolchainNames()));
 
 }  // namespace
 }  // namespace gms::test

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include "support/fixture.h"
+#include "support/json_compare.h"
 
 namespace gms::test {
 namespace {
@@ -22,7 +23,33 @@ TEST_P(Harness, BuildsAndRunsFixture) {
   EXPECT_EQ(buildFixture(tc, "hello"), bin);
 }
 
-INSTANTIATE_TEST_SUITE_P(Toolchains, Harness, ::testing::Values("go1.19", "go1.26"));
+INSTANTIATE_TEST_SUITE_P(Toolchains, Harness, ::testing::ValuesIn(toolchainNames()));
+
+// The ground-truth comparison: map entries in any order, numbers as
+// numbers; any difference in a key, a value or the count is reported.
+TEST(Harness, JsonDiffComparesEntriesInAnyOrder) {
+  using nlohmann::json;
+  json a = json::parse(
+      R"([{"key":"b","value":2},{"key":"a","value":1.0},{"key":"c","value":{"x":[1,2]}}])");
+  json b = json::parse(
+      R"([{"key":"a","value":1},{"key":"c","value":{"x":[1,2]}},{"key":"b","value":2}])");
+  EXPECT_EQ(jsonDiff(a, b, "m"), "");
+  json scalars = json::parse(R"([{"key":1,"value":"x"},{"key":2,"value":"y"}])");
+  EXPECT_EQ(jsonDiff(scalars, json::parse(R"([{"key":2,"value":"y"},{"key":1,"value":"x"}])"), "m"),
+            "");
+  EXPECT_NE(jsonDiff(scalars, json::parse(R"([{"key":2,"value":"y"},{"key":1,"value":"z"}])"), "m"),
+            "");
+  EXPECT_NE(jsonDiff(scalars, json::parse(R"([{"key":2,"value":"y"},{"key":3,"value":"x"}])"), "m"),
+            "");
+  EXPECT_NE(jsonDiff(scalars, json::parse(R"([{"key":1,"value":"x"}])"), "m"), "");
+  EXPECT_NE(
+      jsonDiff(
+          a,
+          json::parse(
+              R"([{"key":"a","value":1},{"key":"c","value":{"x":[2,1]}},{"key":"b","value":2}])"),
+          "m"),
+      "");
+}
 
 TEST(Harness, RunCommandTimesOut) {
   auto r = runCommand({"sleep", "5"}, 1);

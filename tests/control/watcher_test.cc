@@ -94,7 +94,7 @@ TEST_P(WatcherTest, RefusesSecondTracer) {
   EXPECT_THROW(Watcher(999999999, regs), Error);
 }
 
-INSTANTIATE_TEST_SUITE_P(Toolchains, WatcherTest, ::testing::Values("go1.19", "go1.26"));
+INSTANTIATE_TEST_SUITE_P(Toolchains, WatcherTest, ::testing::ValuesIn(test::toolchainNames()));
 
 }  // namespace
 }  // namespace gms

@@ -77,11 +77,6 @@ Subject& subject(const Toolchain& tc) {
   return *slot;
 }
 
-struct Case {
-  std::string toolchain;
-  bool live;
-};
-
 class Discover : public ::testing::TestWithParam<Case> {
  protected:
   const Toolchain& tc() { return toolchain(GetParam().toolchain); }
@@ -385,15 +380,7 @@ TEST(DiscoverCorrupt, UnreadableObjectsAreRecordedAndTheWalkGoesOn) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Toolchains, Discover,
-                         ::testing::Values(Case{"go1.19", true}, Case{"go1.19", false},
-                                           Case{"go1.26", true}, Case{"go1.26", false}),
-                         [](const auto& i) {
-                           std::string n = i.param.toolchain + (i.param.live ? "_live" : "_core");
-                           for (auto& c : n)
-                             if (c == '.') c = '_';
-                           return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(Toolchains, Discover, ::testing::ValuesIn(liveAndCoreCases()), caseName);
 
 }  // namespace
 }  // namespace gms::test

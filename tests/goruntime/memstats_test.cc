@@ -254,7 +254,8 @@ TEST_P(MemStatsVsRuntime, LiveAndCoreMatchReadMemStats) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Toolchains, MemStatsVsRuntime,
-                         ::testing::Combine(::testing::Values("go1.19", "go1.26"), ::testing::Values(0, 1)),
+                         ::testing::Combine(::testing::ValuesIn(toolchainNames()),
+                                            ::testing::Values(0, 1)),
                          [](const auto& info) {
                            std::string n = std::get<0>(info.param) + "_" + kModes[std::get<1>(info.param)].name;
                            for (auto& ch : n)

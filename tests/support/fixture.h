@@ -16,23 +16,41 @@
 
 namespace gms::test {
 
+// The three Go toolchains the project tests against:
+//  - go1.19: Debian's golang-1.19-go (/usr/lib/go-1.19/bin/go), classic maps;
+//  - go1.26: the machine's own `go` on PATH, Swiss maps;
+//  - go1.27: Go 1.27.3, which the go command fetches itself from the Go module
+//    proxy (GOTOOLCHAIN=go1.27.3, once per machine, into the module cache);
+//    the harness resolves it to that toolchain's own bin/go once, and sets the
+//    variable nowhere else.
 struct Toolchain {
-  std::string name;      // "go1.19" or "go1.26"
-  std::string goBinary;  // /usr/lib/go-1.19/bin/go, or `go` on PATH
+  std::string name;      // "go1.19", "go1.26" or "go1.27"
+  std::string goBinary;  // the go command that builds with exactly this toolchain
+  int minor = 0;         // 19, 26, 27
   bool available = false;
-  std::string missing;   // why not available
+  std::string missing;                        // why not available (names the toolchain)
+  bool swiss() const { return minor >= 24; }  // Swiss maps are the default from Go 1.24
 };
 
-// Both toolchains the project supports, available or not.
+// Every toolchain the project supports, available or not, oldest first.
 const std::vector<Toolchain>& toolchains();
 const Toolchain& toolchain(const std::string& name);
+// Their names, for INSTANTIATE_TEST_SUITE_P(..., ::testing::ValuesIn(toolchainNames())).
+const std::vector<std::string>& toolchainNames();
 
+// How a fixture is built. Each combination is memoised per toolchain.
 struct BuildFlags {
-  bool noOpt = false;     // -gcflags=all=-N -l
-  bool pie = false;       // -buildmode=pie
-  bool stripped = false;  // -ldflags=-s -w
+  bool noOpt = false;      // -gcflags=all=-N -l
+  bool pie = false;        // -buildmode=pie
+  bool stripped = false;   // -ldflags=-s -w (no DWARF, no symbol table)
+  std::string experiment;  // GOEXPERIMENT, e.g. "mapsplitgroup" (Go 1.27)
   std::string key() const;
 };
+// The named variants tests ask for.
+inline BuildFlags strippedBuild() { return {.stripped = true}; }
+inline BuildFlags noOptBuild() { return {.noOpt = true}; }
+inline BuildFlags pieBuild() { return {.pie = true}; }
+inline BuildFlags experimentBuild(std::string e) { return {.experiment = std::move(e)}; }
 
 // Builds tests/fixtures/<name> with the toolchain (memoized in the build tree
 // per toolchain, flags and a hash of the sources) and returns the binary path.
@@ -82,6 +100,20 @@ CommandResult runGomemscope(const std::vector<std::string>& args, int timeoutSec
 
 // A fresh temporary directory removed at exit of the test binary.
 std::string tempDir();
+
+// A test case: one toolchain, read live (-p) or from a core (-c/-e).
+struct Case {
+  std::string toolchain;
+  bool live = true;
+  BuildFlags flags = {};  // the fixture's build variant
+};
+// Every toolchain, live then core, default builds.
+std::vector<Case> liveAndCoreCases();
+std::string caseName(const ::testing::TestParamInfo<Case>& i);
+
+// A gtest parameter name part: '.', '-' and other non-identifier characters
+// become '_' ("go1.27" -> "go1_27").
+std::string paramName(std::string s);
 
 }  // namespace gms::test
 

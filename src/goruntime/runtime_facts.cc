@@ -1,0 +1,252 @@
+#include "goruntime/runtime_facts.h"
+
+#include "common/error.h"
+
+namespace gms {
+
+namespace {
+
+constexpr std::string_view kMemstats = "goruntime/memstats.cc";
+constexpr std::string_view kClassic = "goruntime/classic_map.cc";
+constexpr std::string_view kSwiss = "goruntime/swiss_map.cc";
+
+}  // namespace
+
+// clang-format off: one entry per runtime type, its fields on as few lines as they fit.
+const std::vector<RuntimeStruct>& runtimeStructs() {
+  static const std::vector<RuntimeStruct> t = {
+      // ---- memory statistics (ReadMemStats redone over raw memory) ----
+      {"runtime.mstats",
+       "runtime/mstats.go",
+       kMemstats,
+       kAllReleases,
+       {{"heapStats"},
+        {"stacks_sys"},
+        {"mspan_sys"},
+        {"mcache_sys"},
+        {"buckhash_sys"},
+        {"gcMiscSys"},
+        {"other_sys"},
+        {"last_gc_unix"},
+        {"pause_total_ns"},
+        {"pause_ns"},
+        {"pause_end"},
+        {"numgc"},
+        {"numforcedgc"},
+        {"gc_cpu_fraction"}}},
+      {"runtime.consistentHeapStats", "runtime/mstats.go", kMemstats, kAllReleases, {{"stats"}}},
+      {"runtime.heapStatsDelta",
+       "runtime/mstats.go",
+       kMemstats,
+       kAllReleases,
+       {{"committed"},
+        {"released"},
+        {"inHeap"},
+        {"inStacks"},
+        {"inWorkBufs"},
+        // Removed with the GC programs' pointer/scalar bitmaps (Go 1.25).
+        {"inPtrScalarBits", {0, 24}, true},
+        {"tinyAllocCount"},
+        {"largeAlloc"},
+        {"largeAllocCount"},
+        {"largeFree"},
+        {"largeFreeCount"},
+        {"smallAllocCount"},
+        {"smallFreeCount"}}},
+      {"runtime.mspan",
+       "runtime/mheap.go",
+       kMemstats,
+       kAllReleases,
+       {{"allocCount"}, {"allocCountBeforeCache"}, {"elemsize"}, {"nelems"}, {"sweepgen"}}},
+      {"runtime.mcache", "runtime/mcache.go", kMemstats, kAllReleases, {{"tinyAllocs"}, {"alloc"}}},
+      {"runtime.p", "runtime/runtime2.go", kMemstats, kAllReleases, {{"mcache"}}},
+      {"runtime.mheap",
+       "runtime/mheap.go",
+       kMemstats,
+       kAllReleases,
+       {{"sweepgen"}, {"spanalloc"}, {"cachealloc"}}},
+      {"runtime.fixalloc", "runtime/mfixalloc.go", kMemstats, kAllReleases, {{"inuse"}}},
+      {"runtime.gcControllerState",
+       "runtime/mgcpacer.go",
+       kMemstats,
+       kAllReleases,
+       {{"heapInUse"},
+        {"heapFree"},
+        {"heapReleased"},
+        {"totalAlloc"},
+        {"totalFree"},
+        {"mappedReady"},
+        {"gcPercent"},
+        {"memoryLimit"},
+        {"heapMarked"},
+        {"heapLive"},
+        {"gcPercentHeapGoal"},
+        {"sweepDistMinTrigger"},
+        {"triggered"}}},
+      // ---- goroutines and stacks ----
+      {"runtime.g",
+       "runtime/runtime2.go",
+       "goruntime/goroutines.cc, goruntime/stack.cc, cli/cmd_diff.cc",
+       kAllReleases,
+       {{"goid"}, {"stack"}, {"atomicstatus"}}},
+      {"runtime.stack",
+       "runtime/runtime2.go",
+       "goruntime/stack.cc, cli/cmd_diff.cc",
+       kAllReleases,
+       {{"lo"}, {"hi"}}},
+      // ---- type descriptors ----
+      {"runtime.moduledata",
+       "runtime/symtab.go",
+       "goruntime/program.cc",
+       kAllReleases,
+       {{"types"}}},
+      // ---- classic maps: runtime.hmap/bmap and the linker's per-type copies ----
+      {"runtime.hmap",
+       "runtime/map.go",
+       "goruntime/program.cc, cli/cmd_trace.cc",
+       kClassicMaps,
+       {{"count"}, {"flags"}, {"B"}, {"buckets"}, {"oldbuckets"}, {"nevacuate"}}},
+      {"hash<*",
+       "runtime/map.go (hmap), cmd/link/internal/ld/dwarf.go (synthesizemaptypes)",
+       kClassic,
+       kClassicMaps,
+       {{"count"},
+        {"flags"},
+        {"B"},
+        {"buckets"},
+        {"oldbuckets"},
+        {"nevacuate"},
+        {"extra", kAllReleases, true}}},
+      {"bucket<*",
+       "runtime/map.go (bmap), cmd/link/internal/ld/dwarf.go (synthesizemaptypes)",
+       kClassic,
+       kClassicMaps,
+       {{"tophash"},
+        {"keys"},
+        // "values" since Go 1.14's rename in the linker, "elems" elsewhere.
+        {"values", kAllReleases, true},
+        {"elems", kAllReleases, true},
+        {"overflow"}}},
+      // ---- Swiss maps: internal/runtime/maps and the linker's per-type copies ----
+      {"internal/runtime/maps.Map",
+       "internal/runtime/maps/map.go",
+       "goruntime/program.cc, cli/cmd_trace.cc",
+       kSwissMaps,
+       {{"used"}, {"dirPtr"}, {"dirLen"}, {"globalDepth"}, {"writing"}}},
+      {"internal/runtime/maps.table",
+       "internal/runtime/maps/table.go",
+       "cli/cmd_trace.cc",
+       kSwissMaps,
+       {{"capacity"}, {"localDepth"}}},
+      {"map<*",
+       "internal/runtime/maps/map.go (Map), cmd/link/internal/ld/dwarf.go (synthesizemaptypes)",
+       kSwiss,
+       kSwissMaps,
+       {{"used"}, {"dirPtr"}, {"dirLen"}, {"globalDepth"}, {"writing", kAllReleases, true}}},
+      {"table<*",
+       "internal/runtime/maps/table.go (table)",
+       kSwiss,
+       kSwissMaps,
+       {{"used"}, {"capacity"}, {"growthLeft"}, {"localDepth"}, {"index"}, {"groups"}}},
+      {"groupReference<*",
+       "internal/runtime/maps/group.go (groupsReference)",
+       kSwiss,
+       kSwissMaps,
+       {{"data"}, {"lengthMask"}}},
+      {"noalg.map.group[*",
+       "cmd/compile/internal/reflectdata/map.go (MapGroupType)",
+       kSwiss,
+       kSwissMaps,
+       {{"ctrl"},
+        {"slots", kAllReleases, true},  // interleaved K/V slots (the default)
+        {"keys", {27, 99}, true},       // GOEXPERIMENT=mapsplitgroup
+        {"elems", {27, 99}, true}}},
+      // One slot of the interleaved layout (none with mapsplitgroup).
+      {"noalg.struct { key *",
+       "cmd/compile/internal/reflectdata/map.go (MapGroupType: one slot)",
+       kSwiss,
+       kSwissMaps,
+       {{"key"}, {"elem"}},
+       true},
+      // ---- container/list ----
+      {"container/list.List",
+       "container/list/list.go",
+       "goruntime/list.cc, cli/cmd_trace.cc",
+       kAllReleases,
+       {{"root"}, {"len"}}},
+      {"container/list.Element",
+       "container/list/list.go",
+       "goruntime/list.cc, cli/cmd_trace.cc",
+       kAllReleases,
+       {{"next"}, {"prev"}, {"list"}, {"Value"}}},
+  };
+  return t;
+}
+// clang-format on
+
+const std::vector<RuntimeSymbol>& runtimeSymbols() {
+  using K = RuntimeSymbolKind;
+  static const std::vector<RuntimeSymbol> t = {
+      {"runtime.memstats", K::Global, kMemstats},
+      {"runtime.emptymspan", K::Global, kMemstats},
+      {"runtime.mheap_", K::Global, kMemstats},
+      {"runtime.allp", K::Global, kMemstats},
+      {"runtime.gomaxprocs", K::Global, kMemstats},
+      {"runtime.gcController", K::Global, kMemstats},
+      // The size-class table; a built-in copy is used when neither is in DWARF.
+      {"runtime.class_to_size", K::Global, kMemstats, {0, 24}, true},
+      {"internal/runtime/gc.SizeClassToSize", K::Global, kMemstats, {25, 99}, true},
+      {"runtime.allgs", K::Global, "goruntime/goroutines.cc"},
+      {"runtime.firstmoduledata", K::Global, "goruntime/program.cc"},
+      {"runtime.hashGrow", K::Function, "cli/cmd_trace.cc (trace growth)", kClassicMaps},
+      {"internal/runtime/maps.(*table).grow", K::Function, "cli/cmd_trace.cc (trace growth)",
+       kSwissMaps},
+      {"internal/runtime/maps.(*table).split", K::Function, "cli/cmd_trace.cc (trace growth)",
+       kSwissMaps},
+      {"internal/runtime/maps.(*Map).growToTable", K::Function, "cli/cmd_trace.cc (trace growth)",
+       kSwissMaps},
+  };
+  return t;
+}
+
+const std::vector<RuntimeConstant>& runtimeConstants() {
+  // The type descriptor (runtime._type up to Go 1.20, internal/abi.Type
+  // since) read for interface values' dynamic types, and where moduledata
+  // keeps the base its name offsets are relative to.
+  static const std::vector<RuntimeConstant> t = {
+      {"runtime._type", "size", 0, {0, 20}, "goruntime/program.cc"},
+      {"runtime._type", "tflag", 20, {0, 20}, "goruntime/program.cc"},
+      {"runtime._type", "kind", 23, {0, 20}, "goruntime/program.cc"},
+      {"runtime._type", "str", 40, {0, 20}, "goruntime/program.cc"},
+      {"internal/abi.Type", "Size_", 0, {21, 99}, "goruntime/program.cc"},
+      {"internal/abi.Type", "TFlag", 20, {21, 99}, "goruntime/program.cc"},
+      {"internal/abi.Type", "Kind_", 23, {21, 99}, "goruntime/program.cc"},
+      {"internal/abi.Type", "Str", 40, {21, 99}, "goruntime/program.cc"},
+      {"runtime.moduledata", "types", 280, {0, 19}, "goruntime/program.cc"},
+      {"runtime.moduledata", "types", 296, {20, 99}, "goruntime/program.cc"},
+  };
+  return t;
+}
+
+const RuntimeStruct* runtimeStructFor(std::string_view name) {
+  for (const auto& s : runtimeStructs()) {
+    if (s.type.ends_with('*') ? name.starts_with(s.type.substr(0, s.type.size() - 1))
+                              : name == s.type)
+      return &s;
+  }
+  return nullptr;
+}
+
+bool isRuntimeTypeName(std::string_view n) {
+  return n.starts_with("runtime.") || n.starts_with("internal/runtime/") ||
+         n.starts_with("runtime/internal/") || n.starts_with("internal/abi.") ||
+         n.starts_with("container/list.") || runtimeStructFor(n) != nullptr;
+}
+
+uint64_t runtimeConstant(std::string_view type, std::string_view field, int minor) {
+  for (const auto& c : runtimeConstants())
+    if (c.type == type && c.field == field && c.releases.has(minor)) return c.offset;
+  fail(ErrorKind::Unsupported, "no known offset of {}.{} for Go 1.{}", type, field, minor);
+}
+
+}  // namespace gms
