@@ -36,7 +36,7 @@ summary() {
     [ -f "$log" ] || continue
     echo "  slowest tests in $d:"
     grep -E '^[0-9]+/[0-9]+ Test: |^"[^"]*" end time|^Test time = ' "$log" |
-      awk '/ Test: / { sub(/^[0-9]+\/[0-9]+ Test: /, ""); name = $0 }
+      awk '/ Test: / { sub(/^[0-9]+\/[0-9]+ Test: /, ""); sub(/  # GetParam.*/, ""); name = $0 }
            /^Test time = / { printf "%10.1f s  %s\n", $4, name }' |
       sort -rn | head -10 | sed 's/^/  /'
   done

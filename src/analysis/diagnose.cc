@@ -15,7 +15,8 @@ namespace {
 
 // Every observation of one map path, in sample order.
 struct MapSeries {
-  std::string path;
+  std::string key;   // Path::str(): the identity, and what rule patterns match
+  std::string path;  // Path::display(): what findings show (secret keys masked)
   std::vector<std::pair<size_t, const MapObservation*>> obs;  // sample index, observation
   uint64_t maxFootprint() const {
     uint64_t m = 0;
@@ -29,8 +30,8 @@ std::vector<MapSeries> seriesByPath(const std::vector<Sample>& samples) {
   std::map<std::string, size_t> index;
   for (size_t i = 0; i < samples.size(); i++)
     for (const auto& m : samples[i].maps) {
-      auto [it, fresh] = index.emplace(m.path, out.size());
-      if (fresh) out.push_back({m.path, {}});
+      auto [it, fresh] = index.emplace(m.path.str(), out.size());
+      if (fresh) out.push_back({it->first, m.path.display(), {}});
       out[it->second].obs.push_back({i, &m});
     }
   return out;
@@ -428,7 +429,7 @@ RuleResult maxMapLen(const std::vector<MapSeries>& maps, const LimitsRule& r) {
   for (const auto& l : r.maxMapLen) {
     bool any = false;
     for (const auto& s : maps) {
-      if (!pathMatches(s.path, l.path)) continue;
+      if (!pathMatches(s.key, l.path)) continue;
       any = true;
       matched++;
       uint64_t peak = 0;

@@ -28,7 +28,7 @@ namespace gms {
 
 // One map as observed in one sample (from discover + walkMap).
 struct MapObservation {
-  std::string path;   // discover path, e.g. main.cache.items
+  Path path;          // discover path, e.g. main.cache.items
   std::string type;   // map[string]*list.Element
   std::string impl;   // "classic" | "swiss"
   uint64_t addr = 0;  // header address: a change means the map was re-created

@@ -115,8 +115,8 @@ DiffStatus statusOf(const DiffItem& d) {
 void matchItems(const Discovery& b, const Discovery& a, Diff& out,
                 std::vector<std::pair<const Found*, const Found*>>& pairs) {
   std::vector<bool> usedA(a.items.size()), usedB(b.items.size());
-  std::unordered_multimap<std::string_view, size_t> byPath;
-  for (size_t i = 0; i < a.items.size(); i++) byPath.emplace(a.items[i].path, i);
+  std::unordered_multimap<std::string, size_t> byPath;
+  for (size_t i = 0; i < a.items.size(); i++) byPath.emplace(a.items[i].path.str(), i);
   auto add = [&](const Found* fb, const Found* fa, bool byAddr) {
     DiffItem d;
     const Found& any = fa ? *fa : *fb;
@@ -142,7 +142,7 @@ void matchItems(const Discovery& b, const Discovery& a, Diff& out,
   // 1. Same path (and kind).
   for (size_t i = 0; i < b.items.size(); i++) {
     const Found& fb = b.items[i];
-    auto [lo, hi] = byPath.equal_range(fb.path);
+    auto [lo, hi] = byPath.equal_range(fb.path.str());
     for (auto it = lo; it != hi; ++it) {
       const Found& fa = a.items[it->second];
       if (usedA[it->second] || fa.kind != fb.kind) continue;
@@ -374,7 +374,7 @@ Diff diff(const DiffSnapshot& before, const DiffSnapshot& after) {
     if (mag(a) != mag(b)) return mag(a) > mag(b);
     bool ca = a.status != DiffStatus::Unchanged, cb = b.status != DiffStatus::Unchanged;
     if (ca != cb) return ca;
-    return a.path < b.path;
+    return a.path.str() < b.path.str();
   });
   std::vector<DiffItem> sorted;
   sorted.reserve(order.size());

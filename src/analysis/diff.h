@@ -75,8 +75,8 @@ const char* diffStatusName(DiffStatus s);
 
 struct DiffItem {
   FoundKind kind = FoundKind::Map;
-  std::string path;        // the after path (the before one for vanished)
-  std::string beforePath;  // when matched by address under another path
+  Path path;        // the after path (the before one for vanished)
+  Path beforePath;  // when matched by address under another path
   std::string typeName;
   DiffStatus status = DiffStatus::Unchanged;
   bool matchedByAddress = false;

@@ -172,7 +172,8 @@ void addListCommand(CLI::App& app, Runner& run) {
 
 void addPrintCommand(CLI::App& app, Runner& run) {
   auto o = std::make_shared<DecodeOptions>();
-  auto* c = app.add_subcommand("print", "any global; fields with '.', elements with [i]");
+  auto* c = app.add_subcommand(
+      "print", "any global or part of one: .field, [i], [key], .(T), as top prints paths");
   addTargetOptions(c, o->target);
   c->add_option("expr", o->expr, "e.g. 'main.cfg.byName' or 'main.cfg.limits[1]'")->required();
   c->add_option("--type", o->type, "the type when expr is an address");

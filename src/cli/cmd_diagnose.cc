@@ -25,6 +25,7 @@ struct DiagnoseOptions {
   std::string format = "text";
   std::string every, forDur;
   std::string rules;
+  MaskOptions mask;
 };
 
 MapObservation observe(const Program& p, const Found& f, bool walk) {
@@ -106,6 +107,7 @@ Diagnosis evaluate(DiagnoseOptions& o, bool isCheck, std::string& target) {
 }
 
 int cmdDiagnose(DiagnoseOptions& o) {
+  applyMaskOptions(o.mask);
   std::string target;
   Diagnosis d = evaluate(o, false, target);
   Out out(stdout);
@@ -114,6 +116,7 @@ int cmdDiagnose(DiagnoseOptions& o) {
 }
 
 int cmdCheck(DiagnoseOptions& o) {
+  applyMaskOptions(o.mask);
   std::string target;
   Diagnosis d = evaluate(o, true, target);
   Out out(stdout);
@@ -134,6 +137,7 @@ void addCommon(CLI::App* c, DiagnoseOptions& o, const char* forHelp) {
   c->add_option("--rules", o.rules,
                 "YAML rules file overriding the defaults (see docs/rules.yaml)");
   c->add_option("--format", o.format, "output format")->check(CLI::IsMember({"text", "json"}));
+  addMaskOptions(c, o.mask);
 }
 
 }  // namespace

@@ -26,6 +26,7 @@ struct DiffOptions {
   bool verbose = false;
   std::vector<std::string> skip, only;
   int64_t maxObjects = -1;
+  MaskOptions mask;
 };
 
 // "pid:1234" or "1234" is a live process; anything else a core file (write
@@ -124,6 +125,7 @@ void snapshot(Session& s, const DiffOptions& o, DiffSnapshot& snap) {
 }
 
 int cmdDiff(DiffOptions& o) {
+  applyMaskOptions(o.mask);
   auto a = Session::open(targetOf(o.before, o));
   printWarnings(*a);
   auto b = Session::open(targetOf(o.after, o));
@@ -167,6 +169,7 @@ void addDiffCommand(CLI::App& app, Runner& run) {
   c->add_flag("--no-stop", o->noStop,
               "read a live side without stopping it (the result may be torn)");
   c->add_flag("-v,--verbose", o->verbose, "say how long a live side was stopped");
+  addMaskOptions(c, o->mask);
   c->callback([o, &run] { run = [o] { return cmdDiff(*o); }; });
 }
 

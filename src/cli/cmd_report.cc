@@ -28,6 +28,7 @@ struct ReportCmdOptions {
   std::string every, forDur;
   int64_t maxCells = 4096;
   int64_t top = 20;
+  MaskOptions mask;
 };
 
 std::string utcNow() {
@@ -80,6 +81,7 @@ void writeFile(const std::string& path, const std::string& text) {
 }
 
 int cmdReport(ReportCmdOptions& o) {
+  applyMaskOptions(o.mask);
   if (o.output.empty()) fail(ErrorKind::Usage, "give the output file with -o report.html");
   if (o.maxCells < 16) fail(ErrorKind::Usage, "--max-cells must be at least 16");
   if (o.top < 1) fail(ErrorKind::Usage, "--top must be at least 1");
@@ -124,7 +126,7 @@ int cmdReport(ReportCmdOptions& o) {
         if (f.kind == FoundKind::Map && f.addr && f.type && f.type->kind == Kind::Map) {
           mt = f.type;
           hdr = f.addr;
-          d.mapPath = f.path;
+          d.mapPath = f.path.display();
           break;
         }
     }
@@ -210,6 +212,7 @@ void addReportCommand(CLI::App& app, Runner& run) {
   c->add_option("--max-cells", o->maxCells,
                 "heatmap cells before buckets/groups are aggregated (default 4096)");
   c->add_option("--top", o->top, "maps and lists in the bar chart (default 20)");
+  addMaskOptions(c, o->mask);
   c->callback([o, &run] { run = [o] { return cmdReport(*o); }; });
 }
 

@@ -19,6 +19,7 @@ struct TopOptions {
   int64_t limit = -1;
   std::vector<std::string> skip, only;
   int64_t maxObjects = -1;
+  MaskOptions mask;
 };
 
 struct AdviseOptions {
@@ -31,6 +32,7 @@ struct AdviseOptions {
 };
 
 int cmdTop(TopOptions& o) {
+  applyMaskOptions(o.mask);
   auto s = Session::open(o.target);
   printWarnings(*s);
   DiscoverOptions d;
@@ -129,6 +131,7 @@ void addTopCommand(CLI::App& app, Runner& run) {
   c->add_option("--skip", o->skip, "also skip globals of these packages (prefix/... patterns)");
   c->add_option("--only", o->only, "walk only globals of these packages");
   c->add_option("--max-objects", o->maxObjects, "stop after visiting this many objects (budget)");
+  addMaskOptions(c, o->mask);
   c->callback([o, &run] { run = [o] { return cmdTop(*o); }; });
 }
 

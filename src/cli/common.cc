@@ -22,10 +22,23 @@ void addOutputOptions(CLI::App* c, OutputOptions& o, bool entries) {
   c->add_option("--max-string", o.maxString,
                 "bytes of each string shown (default: 200 in text, all in JSON; 0 = all)");
   c->add_option("--depth", o.depth, "pointer/interface nesting followed (default 4 text, 8 JSON)");
-  c->add_flag("--reveal", o.reveal,
-              "show strings that look like secrets instead of <masked: N bytes>");
-  c->add_option("--secret-pattern", o.secretPatterns,
+  addMaskOptions(c, o.mask);
+}
+
+void addMaskOptions(CLI::App* c, MaskOptions& m) {
+  c->add_flag(
+      "--reveal", m.reveal,
+      "show strings (and map keys in paths) that look like secrets instead of <masked: N bytes>");
+  c->add_option("--secret-pattern", m.secretPatterns,
                 "also mask strings, field names or map keys matching this regex (repeatable)");
+}
+
+void applyMaskOptions(const MaskOptions& m) {
+  // Masking is process-wide: every sink and every path of this command applies it.
+  MaskPolicy& mask = activeMaskPolicy();
+  mask = MaskPolicy{};
+  mask.reveal = m.reveal;
+  for (const auto& re : m.secretPatterns) mask.addPattern(re);
 }
 
 ReportOptions reportOptions(const OutputOptions& o) {
@@ -37,11 +50,7 @@ ReportOptions reportOptions(const OutputOptions& o) {
   r.render.depth = o.depth >= 0 ? o.depth : (json ? 8 : 4);
   r.render.maxElems = json ? 0 : 20;
   r.buckets = o.buckets;
-  // Masking is process-wide: every sink of this command applies it (report/masking.h).
-  MaskPolicy& mask = activeMaskPolicy();
-  mask = MaskPolicy{};
-  mask.reveal = o.reveal;
-  for (const auto& re : o.secretPatterns) mask.addPattern(re);
+  applyMaskOptions(o.mask);
   return r;
 }
 

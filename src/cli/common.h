@@ -28,6 +28,17 @@ using Runner = std::function<int()>;
 
 void addTargetOptions(CLI::App* c, TargetOptions& t);
 
+// --reveal and --secret-pattern: every command that prints strings from the
+// target (values, or map keys in paths) takes them.
+struct MaskOptions {
+  bool reveal = false;                      // --reveal: show secrets unmasked
+  std::vector<std::string> secretPatterns;  // --secret-pattern REGEX (repeatable)
+};
+void addMaskOptions(CLI::App* c, MaskOptions& m);
+// Makes them the process-wide policy (report/masking.h); throws Error(Usage)
+// for a bad pattern.
+void applyMaskOptions(const MaskOptions& m);
+
 // Entry/value rendering options of map, list and print.
 struct OutputOptions {
   std::string format = "text";
@@ -35,8 +46,7 @@ struct OutputOptions {
   int64_t maxString = -1;
   int depth = -1;
   bool buckets = false;
-  bool reveal = false;                      // --reveal: show secrets unmasked
-  std::vector<std::string> secretPatterns;  // --secret-pattern REGEX (repeatable)
+  MaskOptions mask;
 };
 void addOutputOptions(CLI::App* c, OutputOptions& o, bool entries);
 ReportOptions reportOptions(const OutputOptions& o);

@@ -57,9 +57,8 @@ namespace {
 constexpr size_t kMaxErrors = 100;
 constexpr uint64_t kChunk = uint64_t(4) << 20;        // bulk reads of arrays
 constexpr uint64_t kMaxObject = uint64_t(256) << 20;  // a larger single object is corrupt here
-constexpr size_t kKeyShown = 48;
 constexpr int kMaxDepthCap = 1000;  // the walk recurses: keep the stack bounded
-constexpr size_t kWalkStack = size_t(256) << 20;  // reserved for the walking thread                      // bytes of a string key in a path
+constexpr size_t kWalkStack = size_t(256) << 20;  // reserved for the walking thread
 
 struct Seg {
   enum K : uint8_t { Root, Field, Index, MapValue, MapKey, Assert } kind;
@@ -125,24 +124,6 @@ struct SliceKeyHash {
   }
 };
 
-void quoteInto(std::string& out, std::string_view s, bool truncated) {
-  out.push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", c);
-        else out.push_back(char(c));
-    }
-  }
-  if (truncated) out += "…";
-  out.push_back('"');
-}
-
 class Walker {
  public:
   Walker(const Program& p, const DiscoverOptions& o, Discovery& out)
@@ -207,7 +188,7 @@ class Walker {
     out_.stats.elapsed = std::chrono::steady_clock::now() - start_;
     std::stable_sort(out_.items.begin(), out_.items.end(), [](const Found& a, const Found& b) {
       if (a.footprint != b.footprint) return a.footprint > b.footprint;
-      return a.path < b.path;
+      return a.path.str() < b.path.str();
     });
   }
 
@@ -240,7 +221,8 @@ class Walker {
   }
   void error(std::string msg) {
     out_.stats.errors++;
-    if (out_.errors.size() < kMaxErrors) out_.errors.push_back({renderPath(), std::move(msg)});
+    if (out_.errors.size() < kMaxErrors)
+      out_.errors.push_back({currentPath().display(), std::move(msg)});
   }
 
   // ---- "can this type lead to a map or list?" (cached per Type) ----
@@ -467,7 +449,7 @@ class Walker {
   Found& record(FoundKind kind, const Type* t, uint64_t addr) {
     Found& f = out_.items.emplace_back();
     f.kind = kind;
-    f.path = renderPath();
+    f.path = currentPath();
     f.type = t;
     f.typeName = t ? t->name : "";
     f.addr = addr;
@@ -618,65 +600,37 @@ class Walker {
 
   // ---- paths ----
 
-  void renderKey(std::string& out, uint64_t k, const Type* kt) {
-    if (!o_.keysInPaths || !kt) {
-      out += '*';
-      return;
-    }
-    try {
-      switch (kt->kind) {
-        case Kind::String: {
-          uint64_t hdr[2];
-          m_.read(k, hdr, sizeof hdr);
-          uint64_t n = std::min<uint64_t>(hdr[1], kKeyShown);
-          quoteInto(out, n ? m_.readString(hdr[0], n) : std::string(), hdr[1] > n);
-          return;
-        }
-        case Kind::Bool: out += m_.readU8(k) ? "true" : "false"; return;
-        case Kind::Int8: out += std::to_string(m_.readT<int8_t>(k)); return;
-        case Kind::Int16: out += std::to_string(m_.readT<int16_t>(k)); return;
-        case Kind::Int32: out += std::to_string(m_.readT<int32_t>(k)); return;
-        case Kind::Int:
-        case Kind::Int64: out += std::to_string(m_.readT<int64_t>(k)); return;
-        case Kind::Uint8: out += std::to_string(m_.readT<uint8_t>(k)); return;
-        case Kind::Uint16: out += std::to_string(m_.readT<uint16_t>(k)); return;
-        case Kind::Uint32: out += std::to_string(m_.readT<uint32_t>(k)); return;
-        case Kind::Uint:
-        case Kind::Uint64:
-        case Kind::Uintptr: out += std::to_string(m_.readT<uint64_t>(k)); return;
-        case Kind::Float32: out += fmt::format("{:g}", m_.readT<float>(k)); return;
-        case Kind::Float64: out += fmt::format("{:g}", m_.readT<double>(k)); return;
-        case Kind::Pointer:
-        case Kind::UnsafePointer:
-        case Kind::Chan: out += fmt::format("{:#x}", m_.readPtr(k)); return;
-        default: break;
-      }
-    } catch (const Error&) {
-    }
-    out += '*';
-  }
-
-  std::string renderPath() {
-    std::string s;
+  // The path of the object being visited, keys decoded from the target.
+  Path currentPath() {
+    Path out;
+    out.steps.reserve(path_.size());
     for (const Seg& g : path_) {
+      PathStep& st = out.steps.emplace_back();
       switch (g.kind) {
-        case Seg::Root: s += *g.name; break;
-        case Seg::Field: s += '.'; s += *g.name; break;
-        case Seg::Index: s += fmt::format("[{}]", g.n); break;
-        case Seg::Assert: s += ".("; s += *g.name; s += ')'; break;
-        case Seg::MapValue:
-          s += '[';
-          renderKey(s, g.n, g.keyType);
-          s += ']';
+        case Seg::Root:
+          st.kind = PathStep::Kind::Global;
+          st.name = *g.name;
           break;
+        case Seg::Field:
+          st.kind = PathStep::Kind::Field;
+          st.name = *g.name;
+          break;
+        case Seg::Index:
+          st.kind = PathStep::Kind::Index;
+          st.index = g.n;
+          break;
+        case Seg::Assert:
+          st.kind = PathStep::Kind::Assert;
+          st.name = *g.name;
+          break;
+        case Seg::MapValue:
         case Seg::MapKey:
-          s += '{';
-          renderKey(s, g.n, g.keyType);
-          s += '}';
+          st.kind = g.kind == Seg::MapValue ? PathStep::Kind::MapValue : PathStep::Kind::MapKey;
+          if (o_.keysInPaths) st.key = decodePathKey(m_, g.n, g.keyType);
           break;
       }
     }
-    return s;
+    return out;
   }
 
   const Program& p_;

@@ -19,30 +19,8 @@
 // Element.next/prev (a list is walked from its List), and anything behind an
 // interface whose dynamic type has no DWARF type (counted in the stats).
 //
-// Path notation (what a Go programmer would write, with two extensions):
-//   main.srv                     a global: full package path + name
-//                                (net/http.DefaultServeMux,
-//                                gmsfixture/discover/store.Default)
-//   .field                       struct field; pointers are transparent, as in
-//                                Go (main.srv.sessions whether srv is a
-//                                struct or a pointer to one); an embedded
-//                                field is named by its type name
-//   [3]                          array or slice element; i-th element of a
-//                                list counted from Front() (then .Value)
-//   .(T)                         an interface's dynamic value, T as the
-//                                runtime spells it (%T): main.x.(*main.Holder)
-//   ["key"] [42] [true] [0xc0…]  the VALUE of a map entry, its key written as
-//                                a Go literal (strings quoted, at most 48
-//                                bytes shown then …; ints/uints decimal;
-//                                floats %g; pointers/chans hex)
-//   [*]                          the same when the key is not a scalar (a
-//                                struct, array or interface key) or
-//                                DiscoverOptions::keysInPaths is false
-//   {0xc000012340} {*}           the KEY of a map entry itself (only keys
-//                                that can reach a map or list are walked,
-//                                e.g. map[*Node]bool)
-// e.g. main.users["alice"].prefs, main.cache.ll[3].Value.(*main.entry).tags,
-//      main.byID[2].tags, main.set{0xc000010000}.children
+// Each item carries the path that first reached it (goruntime/path.h: the
+// notation, and how it is shown masked and read back).
 #pragma once
 
 #include <chrono>
@@ -52,6 +30,7 @@
 #include <vector>
 
 #include "goruntime/maps.h"
+#include "goruntime/path.h"
 #include "goruntime/program.h"
 
 namespace gms {
@@ -99,7 +78,7 @@ enum class FoundKind { Map, List };
 
 struct Found {
   FoundKind kind = FoundKind::Map;
-  std::string path;         // first path that reached it (notation above)
+  Path path;                // first path that reached it (goruntime/path.h)
   std::string typeName;     // "map[string]*main.Session", "container/list.List"
   const Type* type = nullptr;
   uint64_t addr = 0;        // map header / List address
@@ -122,7 +101,7 @@ struct Found {
 };
 
 struct DiscoverError {
-  std::string path;         // where the walk was
+  std::string path;  // where the walk was (Path::display)
   std::string message;
 };
 

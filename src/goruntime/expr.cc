@@ -3,6 +3,10 @@
 #include <charconv>
 #include <vector>
 
+#include "goruntime/list.h"
+#include "goruntime/maps.h"
+#include "goruntime/path.h"
+
 namespace gms {
 
 bool isAddress(std::string_view e) {
@@ -32,18 +36,202 @@ Located resolveAddress(const Program& p, std::string_view addr, std::string_view
   return l;
 }
 
+namespace {
+
+// Evaluates the steps after the root, as Go would: pointers are followed
+// before a field, an index, a map key or an assertion.
+class Evaluator {
+ public:
+  Evaluator(const Program& p, std::string_view expr, Located l)
+      : p_(p), m_(p.mem()), e_(expr), l_(std::move(l)) {}
+
+  Located run(size_t rest) {
+    for (const ExprStep& s : parseExprSteps(e_.substr(rest))) {
+      at_ = rest + s.offset;
+      if (!l_.type) fail(ErrorKind::MissingDebugInfo, "no type information for {}", before());
+      switch (s.kind) {
+        case ExprStep::Kind::Field:
+          field(s.text);
+          break;
+        case ExprStep::Kind::Bracket:
+          bracket(s.text);
+          break;
+        case ExprStep::Kind::Assert:
+          assertType(s.text);
+          break;
+        case ExprStep::Kind::MapKey:
+          mapEntry(s.text, true);
+          break;
+      }
+    }
+    return l_;
+  }
+
+ private:
+  std::string_view before() const { return e_.substr(0, at_); }
+
+  void deref(const char* why) {
+    while (l_.type && l_.type->kind == Kind::Pointer) {
+      uint64_t target = m_.readPtr(l_.addr);
+      if (!target) fail(ErrorKind::NotFound, "{}: nil pointer before {}", before(), why);
+      l_.addr = target;
+      l_.type = l_.type->elem;
+    }
+    if (!l_.type) fail(ErrorKind::MissingDebugInfo, "no type information for {}", before());
+  }
+
+  void field(const std::string& name) {
+    deref("a field");
+    const Field* f = l_.type->kind == Kind::Struct ? l_.type->field(name) : nullptr;
+    if (!f) {
+      std::string have;
+      if (l_.type->kind == Kind::Struct)
+        for (const auto& ff : l_.type->fields) have += (have.empty() ? "" : ", ") + ff.name;
+      fail(ErrorKind::NotFound, "{} ({}) has no field '{}'{}", before(), l_.type->name, name,
+           have.empty() ? "" : "; fields: " + have);
+    }
+    l_.addr += f->offset;
+    l_.type = f->type;
+  }
+
+  // [i] of an array, a slice or a container/list.List (i-th element from
+  // Front()), or [key] of a map.
+  void bracket(const std::string& text) {
+    deref("an index");
+    if (l_.type->kind == Kind::Map) {
+      mapEntry(text, false);
+      return;
+    }
+    uint64_t idx = parseNumber(text, "index");
+    if (l_.type->kind == Kind::Array) {
+      if (idx >= l_.type->len)
+        fail(ErrorKind::NotFound, "{}: index {} out of range [0, {})", before(), idx, l_.type->len);
+      l_.addr += idx * l_.type->elem->size;
+      l_.type = l_.type->elem;
+    } else if (l_.type->kind == Kind::Slice) {
+      uint64_t hdr[2];
+      m_.read(l_.addr, hdr, sizeof hdr);
+      if (idx >= hdr[1])
+        fail(ErrorKind::NotFound, "{}: index {} out of range (len {})", before(), idx, hdr[1]);
+      l_.addr = hdr[0] + idx * l_.type->elem->size;
+      l_.type = l_.type->elem;
+    } else if (l_.type->name == "container/list.List") {
+      uint64_t n = 0, found = 0;
+      bool hit = false;
+      ListSummary s = walkList(p_, l_.addr, [&](const ListElementRef& e) {
+        if (n++ != idx) return true;
+        found = e.addr;
+        hit = true;
+        return false;
+      });
+      if (!hit)
+        fail(ErrorKind::NotFound, "{}: list element {} out of range (len {})", before(), idx,
+             s.len);
+      l_.addr = found;
+      l_.type = elementType(p_);
+    } else {
+      fail(ErrorKind::Usage, "{} is a {}, not an array, slice, list or map", before(),
+           l_.type->name);
+    }
+  }
+
+  // [key]: the value of the entry whose key is `text`; {key}: the key itself.
+  void mapEntry(const std::string& text, bool keyItself) {
+    if (keyItself) deref("a map key");
+    if (l_.type->kind != Kind::Map)
+      fail(ErrorKind::Usage, "{} is a {}, not a map", before(), l_.type->name);
+    PathKey want = parsePathKey(text);
+    if (want.kind == PathKey::Kind::Opaque)
+      fail(ErrorKind::Usage,
+           "{}: [*] names no single entry (a key that cannot be written in a path); use "
+           "`gomemscope map {}` to list them",
+           before(), before());
+    const Type* mt = l_.type;
+    uint64_t hdr = m_.readPtr(l_.addr);
+    if (!hdr) fail(ErrorKind::NotFound, "{} is a nil map", before());
+    uint64_t hits = 0, keyAddr = 0, valAddr = 0;
+    // The whole key when one was written in full; a prefix of it (for a
+    // key shown cut with …) otherwise.
+    uint64_t cap = want.kind == PathKey::Kind::String && !want.truncated ? want.text.size() + 1
+                                                                         : kPathKeyShown;
+    MapSummary s = walkMap(p_, mt, hdr, {}, [&](uint64_t k, uint64_t v) {
+      if (!matchesKey(want, decodePathKey(m_, k, mt->key, cap))) return true;
+      if (hits++ == 0) keyAddr = k, valAddr = v;
+      return true;
+    });
+    if (!hits)
+      fail(ErrorKind::NotFound, "{} has no key {} ({} entries{})", before(), renderPathKey(want),
+           s.found,
+           s.problems.empty() ? "" : ", " + std::to_string(s.problems.size()) + " problems");
+    if (hits > 1)
+      fail(ErrorKind::Usage, "{}: {} keys match {}; write the key in full", before(), hits,
+           renderPathKey(want));
+    l_.addr = keyItself ? keyAddr : valAddr;
+    l_.type = keyItself ? mt->key : mt->elem;
+  }
+
+  // .(T): the dynamic value of an interface, T as the runtime spells it (%T).
+  void assertType(const std::string& want) {
+    if (l_.type->kind == Kind::Pointer && l_.type->elem && l_.type->elem->kind == Kind::Interface)
+      deref("an assertion");
+    if (l_.type->kind != Kind::Interface)
+      fail(ErrorKind::Usage, "{} is a {}, not an interface: .({}) does not apply", before(),
+           l_.type->name, want);
+    uint64_t w[2];
+    m_.read(l_.addr, w, sizeof w);
+    if (!w[0]) fail(ErrorKind::NotFound, "{} is a nil interface", before());
+    uint64_t desc = l_.type->nonEmptyInterface ? m_.readPtr(w[0] + 8) : w[0];  // itab._type
+    const DynType& dt = p_.dynamicType(desc);
+    if (normalizeTypeName(dt.name) != normalizeTypeName(want))
+      fail(ErrorKind::NotFound, "{} holds a {}, not a {}", before(), dt.name, want);
+    if (!dt.type)
+      fail(ErrorKind::MissingDebugInfo, "{}: the program's DWARF has no type {}", before(),
+           dt.name);
+    if (dt.directIface) {
+      l_.addr += 8;  // the data word is the value itself
+    } else {
+      if (!w[1]) fail(ErrorKind::NotFound, "{}: nil data word", before());
+      l_.addr = w[1];
+    }
+    l_.type = dt.type;
+  }
+
+  const Program& p_;
+  const Memory& m_;
+  std::string_view e_;
+  Located l_;
+  size_t at_ = 0;
+};
+
+}  // namespace
+
+std::string normalizeTypeName(std::string_view name) {
+  // Go prints "interface {}" and generic arguments with or without spaces:
+  // compare without blanks.
+  std::string out;
+  for (char c : name)
+    if (c != ' ') out.push_back(c);
+  return out;
+}
+
 Located resolve(const Program& p, std::string_view expr) {
   (void)p.types();  // fails clearly when the binary has no DWARF
-  // The longest prefix ending at a '.' or '[' (or the end) that names a global.
-  size_t slash = expr.rfind('/');
+  // The longest prefix ending at a '.', '[' or '{' (or the end) that names a global.
+  size_t slash = expr.rfind('/', std::min(expr.find_first_of("[{("), expr.size()));
   size_t from = slash == std::string_view::npos ? 0 : slash;
   std::vector<size_t> cuts;
-  for (size_t i = from; i < expr.size(); i++)
-    if (expr[i] == '.' || expr[i] == '[') cuts.push_back(i);
-  cuts.push_back(expr.size());
+  for (size_t i = from; i < expr.size(); i++) {
+    if (expr[i] == '[' || expr[i] == '{' || expr[i] == '(') {
+      cuts.push_back(i);
+      break;  // a global's name never has one of these
+    }
+    if (expr[i] == '.') cuts.push_back(i);
+  }
+  if (cuts.empty() || cuts.back() != expr.size()) cuts.push_back(expr.size());
   std::optional<Global> g;
   size_t rest = 0;
   for (auto it = cuts.rbegin(); it != cuts.rend(); ++it) {
+    if (*it > expr.size()) continue;
     if (auto found = p.findGlobal(expr.substr(0, *it))) {
       g = found;
       rest = *it;
@@ -56,60 +244,7 @@ Located resolve(const Program& p, std::string_view expr) {
            expr, expr);
     fail(ErrorKind::NotFound, "no global variable matches '{}'", expr);
   }
-  Located l{std::string(expr), g->addr, g->type, false};
-  const Memory& m = p.mem();
-  auto deref = [&](const char* why) {
-    while (l.type && l.type->kind == Kind::Pointer) {
-      uint64_t target = m.readPtr(l.addr);
-      if (!target)
-        fail(ErrorKind::NotFound, "{}: nil pointer before {}", expr.substr(0, rest), why);
-      l.addr = target;
-      l.type = l.type->elem;
-    }
-  };
-  while (rest < expr.size()) {
-    if (!l.type) fail(ErrorKind::MissingDebugInfo, "no type information for {}", expr.substr(0, rest));
-    if (expr[rest] == '.') {
-      size_t end = expr.find_first_of(".[", rest + 1);
-      if (end == std::string_view::npos) end = expr.size();
-      std::string_view name = expr.substr(rest + 1, end - rest - 1);
-      deref("a field");
-      const Field* f = l.type && l.type->kind == Kind::Struct ? l.type->field(name) : nullptr;
-      if (!f) {
-        std::string have;
-        if (l.type && l.type->kind == Kind::Struct)
-          for (const auto& ff : l.type->fields) have += (have.empty() ? "" : ", ") + ff.name;
-        fail(ErrorKind::NotFound, "{} ({}) has no field '{}'{}", expr.substr(0, rest),
-             l.type ? l.type->name : "?", name, have.empty() ? "" : "; fields: " + have);
-      }
-      l.addr += f->offset;
-      l.type = f->type;
-      rest = end;
-    } else if (expr[rest] == '[') {
-      size_t end = expr.find(']', rest);
-      if (end == std::string_view::npos) fail(ErrorKind::Usage, "missing ']' in '{}'", expr);
-      uint64_t idx = parseNumber(expr.substr(rest + 1, end - rest - 1), "index");
-      deref("an index");
-      if (l.type->kind == Kind::Array) {
-        if (idx >= l.type->len)
-          fail(ErrorKind::NotFound, "{}: index {} out of range [0, {})", expr.substr(0, rest), idx, l.type->len);
-        l.addr += idx * l.type->elem->size;
-      } else if (l.type->kind == Kind::Slice) {
-        uint64_t hdr[2];
-        m.read(l.addr, hdr, sizeof hdr);
-        if (idx >= hdr[1])
-          fail(ErrorKind::NotFound, "{}: index {} out of range (len {})", expr.substr(0, rest), idx, hdr[1]);
-        l.addr = hdr[0] + idx * l.type->elem->size;
-      } else {
-        fail(ErrorKind::Usage, "{} is a {}, not an array or slice", expr.substr(0, rest), l.type->name);
-      }
-      l.type = l.type->elem;
-      rest = end + 1;
-    } else {
-      fail(ErrorKind::Usage, "unexpected '{}' in '{}'", expr[rest], expr);
-    }
-  }
-  return l;
+  return Evaluator(p, expr, Located{std::string(expr), g->addr, g->type, false}).run(rest);
 }
 
 uint64_t mapHeaderOf(const Program& p, const Located& l) {

@@ -1,7 +1,14 @@
-// Expressions that name a Go object the way a Go programmer would:
-//   main.cache                 a package-level variable (full import path: net/http.DefaultServeMux)
-//   main.cfg.byName            struct fields, through pointers as Go does
-//   main.cfg.limits[1]         array and slice elements
+// Expressions that name a Go object the way a Go programmer would, in the
+// notation of the paths `top` prints (goruntime/path.h), so every printed
+// path is accepted back:
+//   main.cache                 a package-level variable (full import path:
+//   net/http.DefaultServeMux) main.cfg.byName            struct fields, through pointers as Go does
+//   main.cfg.limits[1]         array and slice elements; main.q[2]: the 3rd element of a list
+//   main.users["bob"]          a map entry's value by its key: strings quoted, numbers,
+//   main.grid[{X:1,Y:2}]       true/false, 0x pointers, structs {F:v,...}, arrays [v,...];
+//                              a key cut short with … matches by its prefix (if only one does)
+//   main.set{0xc000010000}     a map entry's key itself
+//   main.x.(*main.T)           an interface's dynamic value, the type as %T spells it
 //   0xc000123456 + a type      any object at an address (for a map: its header)
 #pragma once
 
@@ -28,6 +35,8 @@ Located resolve(const Program& p, std::string_view expr);
 Located resolveAddress(const Program& p, std::string_view addr, std::string_view typeName);
 // True when expr looks like an address.
 bool isAddress(std::string_view expr);
+// A type name compared loosely: without blanks ("interface {}", "LRU[string, int]").
+std::string normalizeTypeName(std::string_view name);
 
 // For a located map: the header address (0 for a nil map).
 uint64_t mapHeaderOf(const Program& p, const Located& l);

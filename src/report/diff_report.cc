@@ -79,8 +79,8 @@ void reportJson(Out& o, const Diff& d) {
   w.beginArray();
   for (const auto& x : d.items) {
     w.beginObject();
-    w.field("path", x.path);
-    if (!x.beforePath.empty()) w.field("beforePath", x.beforePath);
+    w.field("path", x.path.display());
+    if (!x.beforePath.empty()) w.field("beforePath", x.beforePath.display());
     w.field("type", x.typeName);
     w.field("kind", std::string(kindName(x.kind)));
     w.field("status", std::string(diffStatusName(x.status)));
@@ -182,7 +182,8 @@ void reportText(Out& o, const Diff& d, bool all) {
       r.pages = x.pagesRetainedChanged && x.status == DiffStatus::Shrunk
                     ? fmt::format("{} ({} kept)", x.pagesChanged, x.pagesRetainedChanged)
                     : std::to_string(x.pagesChanged);
-    r.path = x.path + (x.beforePath.empty() ? "" : fmt::format(" (was {})", x.beforePath));
+    r.path = x.path.display() +
+             (x.beforePath.empty() ? "" : fmt::format(" (was {})", x.beforePath.display()));
     r.type = x.typeName;
     rows.push_back(std::move(r));
   }

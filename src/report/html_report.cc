@@ -135,13 +135,13 @@ void topMaps(Buf& b, const HtmlReportData& d, const HtmlReportOptions& o) {
     int y = int(i) * rowH + 4;
     double frac = double(f.footprint) / double(maxFp);
     int bw = std::max(1, int(std::lround(frac * barMax)));
-    std::string tip = fmt::format("{}\n{}\nlen {}, footprint {}", f.path, f.typeName, f.len,
-                                  humanBytes(f.footprint));
+    std::string tip = fmt::format("{}\n{}\nlen {}, footprint {}", f.path.display(), f.typeName,
+                                  f.len, humanBytes(f.footprint));
     if (isMap && f.growing) tip += f.sameSizeGrow ? ", same-size growth in progress" : ", growing";
     if (f.problems) tip += fmt::format(", {} problems: {}", f.problems, f.firstProblem);
     put(b, "<g class=\"toprow\"><title>{}</title>", esc(tip));
     put(b, "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>", labelW - 8, y + 14,
-        esc(shorten(f.path, 58)));
+        esc(shorten(f.path.display(), 58)));
     put(b, "<rect class=\"bar {}\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"2\"/>",
         isMap ? "map" : "list", labelW, y + 2, bw, rowH - 6);
     put(b, "<text x=\"{}\" y=\"{}\">{} · len {}</text></g>\n", labelW + bw + 6, y + 14,

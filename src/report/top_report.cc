@@ -95,7 +95,7 @@ void reportTop(Out& o, const Discovery& d, const std::string& target, TopFormat 
     for (size_t i = 0; i < n; i++) {
       const Found& x = d.items[i];
       w.beginObject();
-      w.field("path", x.path);
+      w.field("path", x.path.display());
       w.field("kind", std::string(kindName(x.kind)));
       w.field("type", x.typeName);
       w.key("address");
@@ -149,9 +149,10 @@ void reportTop(Out& o, const Discovery& d, const std::string& target, TopFormat 
     for (size_t i = 0; i < n; i++) {
       const Found& x = d.items[i];
       bool m = x.kind == FoundKind::Map;
-      o.print("{},{},{},{},{:#x},{},{},{},{:.3f},{},{},{},{}\n", i + 1, kindName(x.kind), csvQuote(x.path),
-              csvQuote(x.typeName), x.addr, x.len, x.footprint, m ? mapImplName(x.impl) : "",
-              m ? x.loadFactor : 0.0, x.overflowBuckets, x.tombstones, x.growing ? 1 : 0, x.problems);
+      o.print("{},{},{},{},{:#x},{},{},{},{:.3f},{},{},{},{}\n", i + 1, kindName(x.kind),
+              csvQuote(x.path.display()), csvQuote(x.typeName), x.addr, x.len, x.footprint,
+              m ? mapImplName(x.impl) : "", m ? x.loadFactor : 0.0, x.overflowBuckets, x.tombstones,
+              x.growing ? 1 : 0, x.problems);
     }
     return;
   }
@@ -164,9 +165,10 @@ void reportTop(Out& o, const Discovery& d, const std::string& target, TopFormat 
   for (size_t i = 0; i < n; i++) {
     const Found& x = d.items[i];
     bool m = x.kind == FoundKind::Map;
-    o.print("  {:>3}  {:>10}  {:<4}  {:>9}  {:<7} {:>5}  {:<9}  {:<40}  {}{}{}\n", i + 1, humanBytes(x.footprint),
-            kindName(x.kind), x.len, m ? mapImplName(x.impl) : "", m ? fmt::format("{:.2f}", x.loadFactor) : "",
-            growthText(x), x.path, x.typeName, x.otherRefs ? fmt::format("  (+{} refs)", x.otherRefs) : "",
+    o.print("  {:>3}  {:>10}  {:<4}  {:>9}  {:<7} {:>5}  {:<9}  {:<40}  {}{}{}\n", i + 1,
+            humanBytes(x.footprint), kindName(x.kind), x.len, m ? mapImplName(x.impl) : "",
+            m ? fmt::format("{:.2f}", x.loadFactor) : "", growthText(x), x.path.display(),
+            x.typeName, x.otherRefs ? fmt::format("  (+{} refs)", x.otherRefs) : "",
             x.problems ? fmt::format("  [{} problems: {}]", x.problems, x.firstProblem) : "");
   }
   if (n < d.items.size()) o.print("  ... {} more (--limit 0 shows all)\n", d.items.size() - n);

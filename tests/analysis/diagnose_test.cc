@@ -11,7 +11,7 @@ namespace {
 MapObservation classic(const std::string& path, uint64_t len, uint64_t B, uint64_t addr = 0x1000,
                        uint64_t footprint = 4 << 20) {
   MapObservation o;
-  o.path = path;
+  o.path = Path::global(path);
   o.type = "map[string]int";
   o.impl = "classic";
   o.addr = addr;
@@ -25,7 +25,7 @@ MapObservation classic(const std::string& path, uint64_t len, uint64_t B, uint64
 MapObservation swiss(const std::string& path, uint64_t len, uint64_t groups,
                      uint64_t footprint = 4 << 20) {
   MapObservation o;
-  o.path = path;
+  o.path = Path::global(path);
   o.type = "map[string]int";
   o.impl = "swiss";
   o.addr = 0x2000;

@@ -13,7 +13,7 @@ Found map(const std::string& path, uint64_t addr, uint64_t len, uint64_t footpri
           std::vector<Region> regions = {}) {
   Found f;
   f.kind = FoundKind::Map;
-  f.path = path;
+  f.path = Path::global(path);
   f.typeName = "map[int]int";
   f.addr = addr;
   f.len = len;
@@ -32,7 +32,7 @@ PageDigest page(uint64_t addr, uint64_t hash, PageArea area = PageArea::Anonymou
 
 const DiffItem& find(const Diff& d, const std::string& path) {
   for (const auto& i : d.items)
-    if (i.path == path) return i;
+    if (i.path.str() == path) return i;
   throw std::runtime_error("no item " + path);
 }
 
@@ -57,11 +57,11 @@ TEST(DiffAnalysis, MatchesByPathThenAddressAndSetsStatuses) {
   EXPECT_EQ(find(d, "main.churn").status, DiffStatus::Grown);  // same len, bigger footprint
   const DiffItem& moved = find(d, "main.new.name");
   EXPECT_TRUE(moved.matchedByAddress);
-  EXPECT_EQ(moved.beforePath, "main.old.name");
+  EXPECT_EQ(moved.beforePath.str(), "main.old.name");
   EXPECT_EQ(moved.status, DiffStatus::Unchanged);
   EXPECT_EQ(d.changedItems(), 5u);
   // Biggest |footprint delta| first.
-  EXPECT_EQ(d.items[0].path, "main.grow");
+  EXPECT_EQ(d.items[0].path.str(), "main.grow");
   EXPECT_FALSE(d.pages.available);
   EXPECT_FALSE(d.memstatsAvailable);
 }

@@ -198,8 +198,8 @@ TEST_P(Diff, MapRegionsAddUpToTheFootprint) {
   }
   int maps = 0;
   for (const auto& f : d.items) {
-    if (f.kind != FoundKind::Map || f.path.rfind("main.", 0) != 0) continue;
-    SCOPED_TRACE(f.path);
+    if (f.kind != FoundKind::Map || f.path.str().rfind("main.", 0) != 0) continue;
+    SCOPED_TRACE(f.path.str());
     maps++;
     uint64_t sum = 0;
     auto r = f.regions;

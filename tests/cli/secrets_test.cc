@@ -4,7 +4,11 @@
 // shows every string equal to what the program printed about itself.
 #include <stdlib.h>
 
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <set>
+#include <sstream>
 
 #include "support/fixture.h"
 
@@ -29,6 +33,13 @@ SecretsTarget& target(const Toolchain& tc) {
     slot = std::move(t);
   }
   return *slot;
+}
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 std::string masked(const std::string& s) {
@@ -140,6 +151,81 @@ TEST_P(Secrets, SecretPatternAddsToTheDefaults) {
   auto r = runGomemscope(args({"print", "main.Login", "--secret-pattern", "(bad"}));
   EXPECT_EQ(r.exitCode, 2);
   EXPECT_NE(r.err.find("gomemscope: --secret-pattern"), std::string::npos) << r.err;
+}
+
+// Paths carry map keys: a key that looks like a secret (main.Sessions'
+// AKIA... key) or that sits under a secret-named field (main.Vault.Tokens)
+// is masked in every command that prints paths (top in each format, report,
+// diff, check), and --reveal shows it.
+TEST_P(Secrets, SecretKeysAreMaskedInPaths) {
+  const std::string aws = "AKIAIOSFODNN7EXAMPLE", vaultKey = "plain-key";
+  const std::string shownPath = "main.Sessions[\"alice\"]";
+  const std::string maskedPaths[] = {"main.Sessions[" + masked(aws) + "]",
+                                     "main.Vault.Tokens[" + masked(vaultKey) + "]"};
+  const std::string realPaths[] = {"main.Sessions[\"" + aws + "\"]",
+                                   "main.Vault.Tokens[\"" + vaultKey + "\"]"};
+  std::string dir =
+      tempDir() + "/secret-paths-" + GetParam().toolchain + (GetParam().live ? "-live" : "-core");
+  std::filesystem::create_directories(dir);
+  std::string rules = dir + "/rules.yaml";
+  std::ofstream(rules) << "limits:\n  max_map_len:\n    - path: main.Sessions[*\n      max_len: 0\n"
+                          "    - path: main.Vault.Tokens[*\n      max_len: 0\n";
+  auto outputs = [&](bool reveal) {
+    std::vector<std::pair<std::string, CommandResult>> out;
+    auto run = [&](std::string what, std::vector<std::string> a, std::vector<int> ok = {0}) {
+      if (reveal) a.push_back("--reveal");
+      auto r = runGomemscope(args(a));
+      EXPECT_TRUE(std::find(ok.begin(), ok.end(), r.exitCode) != ok.end()) << what << ": " << r.err;
+      out.emplace_back(what, std::move(r));
+    };
+    for (const char* f : {"text", "json", "csv"})
+      run(std::string("top ") + f, {"top", "--format", f, "--limit", "0"});
+    run("check", {"check", "--rules", rules}, {1});
+    run("check json", {"check", "--rules", rules, "--format", "json"}, {1});
+    std::string html = dir + (reveal ? "/revealed.html" : "/report.html");
+    run("report", {"report", "-o", html, "--top", "50"});
+    out.back().second.out = readFile(html);
+    std::vector<std::string> d = {"diff", t_->core, t_->core, "-e", t_->binary, "--all"};
+    if (reveal) d.push_back("--reveal");
+    auto r = runGomemscope(d);
+    EXPECT_EQ(r.exitCode, 0) << r.err;
+    out.emplace_back("diff", std::move(r));
+    return out;
+  };
+  for (const auto& [what, r] : outputs(false)) {
+    SCOPED_TRACE(what);
+    EXPECT_EQ(r.out.find(aws), std::string::npos) << "a secret key in a path:\n" << r.out;
+    EXPECT_EQ(r.out.find(vaultKey), std::string::npos) << "a key under a secret field in a path:\n"
+                                                       << r.out;
+    std::string want = what.starts_with("top json") || what == "check json"
+                           ? "main.Sessions[\\\"alice\\\"]"
+                       : what.starts_with("top csv") ? "main.Sessions[\"\"alice\"\"]"
+                       : what == "report"            ? "main.Sessions[&quot;alice&quot;]"
+                                                     : shownPath;
+    if (what != "check") {  // its text names the first map over the limit only
+      EXPECT_NE(r.out.find(want), std::string::npos) << "the plain key is shown:\n" << r.out;
+    }
+    for (const auto& m : maskedPaths) {
+      if (what == "report") continue;  // there as &lt;masked: ...&gt;, and no key either way
+      if (what == "top text" || what == "check json" || what == "diff" || m == maskedPaths[0]) {
+        EXPECT_NE(r.out.find(m), std::string::npos) << m << " in\n" << r.out;
+      }
+    }
+  }
+  for (const auto& [what, r] : outputs(true)) {
+    SCOPED_TRACE(what + " --reveal");
+    if (what == "top text" || what == "diff") {
+      for (const auto& p : realPaths)
+        EXPECT_NE(r.out.find(p), std::string::npos) << p << " in\n" << r.out;
+    }
+  }
+  // A masked path names no entry: asking for it says so.
+  auto m = runGomemscope(args({"map", maskedPaths[0]}));
+  EXPECT_EQ(m.exitCode, 2);
+  EXPECT_NE(m.err.find("--reveal"), std::string::npos) << m.err;
+  auto revealed = runGomemscope(args({"map", realPaths[0], "--format", "json"}));
+  ASSERT_EQ(revealed.exitCode, 0) << revealed.err;
+  EXPECT_EQ(nlohmann::json::parse(revealed.out)["len"], 2);
 }
 
 INSTANTIATE_TEST_SUITE_P(All, Secrets, ::testing::ValuesIn(liveAndCoreCases()), caseName);

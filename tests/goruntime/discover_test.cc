@@ -124,8 +124,8 @@ TEST_P(Discover, FindsEveryMapAndListOfTheTruth) {
   std::map<std::string, const Found*> byPath;
   std::set<uint64_t> addrs;
   for (const Found& f : d.items) {
-    EXPECT_TRUE(byPath.emplace(f.path, &f).second) << "path reported twice: " << f.path;
-    EXPECT_TRUE(addrs.insert(f.addr).second) << "address reported twice: " << f.path;
+    EXPECT_TRUE(byPath.emplace(f.path.str(), &f).second) << "path reported twice: " << f.path.str();
+    EXPECT_TRUE(addrs.insert(f.addr).second) << "address reported twice: " << f.path.str();
   }
   std::set<std::string> want;
   for (const auto& it : t["items"]) {
@@ -152,8 +152,8 @@ TEST_P(Discover, FindsEveryMapAndListOfTheTruth) {
   }
   // Nothing of the fixture's own that the truth does not list.
   for (const Found& f : d.items) {
-    if (ours(f.path)) {
-      EXPECT_TRUE(want.count(f.path)) << "unexpected: " << f.path << " len " << f.len;
+    if (ours(f.path.str())) {
+      EXPECT_TRUE(want.count(f.path.str())) << "unexpected: " << f.path.str() << " len " << f.len;
     }
   }
   // The shared map: once, under its first path, with the other references counted.
@@ -165,7 +165,7 @@ TEST_P(Discover, FindsEveryMapAndListOfTheTruth) {
   EXPECT_TRUE(std::is_sorted(d.items.begin(), d.items.end(),
                              [](const Found& a, const Found& b) { return a.footprint > b.footprint; }));
   ASSERT_FALSE(d.items.empty());
-  EXPECT_EQ(d.items.front().path, "main.big");
+  EXPECT_EQ(d.items.front().path.str(), "main.big");
   // Walking every fixture object reads nothing it cannot; no budget was hit.
   for (const auto& e : d.errors) {
     EXPECT_FALSE(ours(e.path)) << e.path << ": " << e.message;
@@ -188,7 +188,8 @@ TEST_P(Discover, EntriesThatCannotLeadToMapsAreNotVisited) {
   // are read for the summary but no entry is visited. What is visited is
   // dominated by main.many's 2000 sessions.
   EXPECT_LT(d.stats.objects, 30000u) << describe(d);
-  auto big = std::find_if(d.items.begin(), d.items.end(), [](const Found& f) { return f.path == "main.big"; });
+  auto big = std::find_if(d.items.begin(), d.items.end(),
+                          [](const Found& f) { return f.path.str() == "main.big"; });
   ASSERT_NE(big, d.items.end());
   EXPECT_EQ(big->found, 100000u);
 }
@@ -200,11 +201,11 @@ TEST_P(Discover, CyclesTerminateAndDepthIsBounded) {
   o.maxDepth = 1000000;  // only the visited set can stop the cycles (clamped to 1000)
   Discovery d = run(o);
   std::set<std::string> paths;
-  for (const Found& f : d.items) paths.insert(f.path);
+  for (const Found& f : d.items) paths.insert(f.path.str());
   EXPECT_TRUE(paths.count("main.self.m"));
   EXPECT_TRUE(paths.count("main.ring.m"));
   EXPECT_TRUE(paths.count("main.ring.peer.m"));
-  for (const Found& f : d.items) EXPECT_EQ(f.path.rfind("main.", 0), 0u) << f.path;
+  for (const Found& f : d.items) EXPECT_EQ(f.path.str().rfind("main.", 0), 0u) << f.path.str();
   EXPECT_FALSE(d.stats.budgetHit);
   // main.chain is 3000 links long: 1000 deep is followed (without running
   // out of stack), the rest is cut.
@@ -215,7 +216,7 @@ TEST_P(Discover, CyclesTerminateAndDepthIsBounded) {
   o.maxDepth = 2;
   d = run(o);
   paths.clear();
-  for (const Found& f : d.items) paths.insert(f.path);
+  for (const Found& f : d.items) paths.insert(f.path.str());
   EXPECT_TRUE(paths.count("main.ring.m"));
   EXPECT_FALSE(paths.count("main.ring.peer.m"));
   EXPECT_GT(d.stats.depthLimited, 0u);
@@ -229,17 +230,18 @@ TEST_P(Discover, PackageSelection) {
   ASSERT_FALSE(d.items.empty());
   bool store = false, cache = false;
   for (const Found& f : d.items) {
-    EXPECT_EQ(f.path.rfind("gmsfixture/discover/", 0), 0u) << f.path;
-    store |= f.path.rfind("gmsfixture/discover/store.", 0) == 0;
-    cache |= f.path.rfind("gmsfixture/discover/internal/cache.", 0) == 0;
+    EXPECT_EQ(f.path.str().rfind("gmsfixture/discover/", 0), 0u) << f.path.str();
+    store |= f.path.str().rfind("gmsfixture/discover/store.", 0) == 0;
+    cache |= f.path.str().rfind("gmsfixture/discover/internal/cache.", 0) == 0;
   }
   EXPECT_TRUE(store);
   EXPECT_TRUE(cache);
   // The default skip list keeps the runtime's own globals out.
   d = run();
   for (const Found& f : d.items) {
-    std::string pkg = packageOf(f.path.substr(0, f.path.find_first_of("[{(")));
-    EXPECT_FALSE(pkg == "runtime" || pkg.rfind("internal/", 0) == 0 || pkg == "sync") << f.path;
+    std::string pkg = packageOf(f.path.str().substr(0, f.path.str().find_first_of("[{(")));
+    EXPECT_FALSE(pkg == "runtime" || pkg.rfind("internal/", 0) == 0 || pkg == "sync")
+        << f.path.str();
   }
   // Without a skip list the runtime is walked too (and still terminates).
   o = {};
@@ -276,7 +278,7 @@ TEST_P(Discover, KeysCanBeLeftOutOfPaths) {
   Discovery d = run(o);
   size_t many = 0;
   for (const Found& f : d.items) {
-    if (f.path == "main.many[*].Prefs") many++;
+    if (f.path.str() == "main.many[*].Prefs") many++;
   }
   EXPECT_EQ(many, 2000u);
 }
@@ -333,7 +335,7 @@ TEST(DiscoverCorrupt, UnreadableObjectsAreRecordedAndTheWalkGoesOn) {
     Discovery clean = discover(prog, o);
     auto item = [](const Discovery& d, const std::string& path) -> const Found* {
       for (const Found& f : d.items)
-        if (f.path == path) return &f;
+        if (f.path.str() == path) return &f;
       return nullptr;
     };
     ASSERT_TRUE(item(clean, "main.nested"));

@@ -59,7 +59,7 @@ TEST(HtmlReport, EscapesEveryTargetString) {
   d.mapPath = evil;
   d.mapType = "map[" + evil + "]int";
   Found f;
-  f.path = "main.m[\"" + evil + "\"]";
+  f.path = Path::global("main.m[\"" + evil + "\"]");
   f.typeName = evil;
   f.len = 3;
   f.footprint = 100;
