@@ -355,9 +355,18 @@ class ElfBinary final : public Binary {
       types_ = openDwarfTypes(path_, debug, typesRange(), &why);
     }
     if (types_) return;
-    if (!hasInfo)
-      why = fmt::format("{} has no DWARF debug info{}", path_,
-                        buildInfo_ ? " (built with -ldflags=-w?)" : "");
+    if (!hasInfo) {
+      // Say how it was built when the build info records it.
+      std::string how = buildInfo_ ? " (built with -ldflags=-w?)" : "";
+      if (buildInfo_) {
+        auto ld = buildInfo_->settings.find("-ldflags");
+        if (ld != buildInfo_->settings.end() && ld->second.find("-w") != std::string::npos)
+          how = fmt::format(" (built with -ldflags={:?})", ld->second);
+        else if (ld != buildInfo_->settings.end() || !buildInfo_->settings.empty())
+          how = " (stripped after the build, e.g. by strip or objcopy?)";
+      }
+      why = fmt::format("{} has no DWARF debug info{}", path_, how);
+    }
     if (buildInfo_) {
       why += ": map/list decoding by name needs it; ";
       why += hasSymbols() ? "Go version and symbols still work" : "the Go version still works";

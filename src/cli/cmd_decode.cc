@@ -121,8 +121,10 @@ int cmdList(DecodeOptions& o) {
   Out out(stdout);
   size_t problems = 0;
   frozenRun(*s, out, [&] {
-    problems =
-        reportList(out, s->program(), locate(s->program(), o.expr, o.type), reportOptions(o.out));
+    problems = reportList(out, s->program(),
+                          locate(s->program(), o.expr, o.type,
+                                 "--type 'container/list.List' (or '*container/list.Element')"),
+                          reportOptions(o.out));
   });
   return reportProblems(o.expr, problems);
 }
@@ -132,7 +134,10 @@ int cmdPrint(DecodeOptions& o) {
   printWarnings(*s);
   Out out(stdout);
   frozenRun(*s, out, [&] {
-    reportValue(out, s->program(), locate(s->program(), o.expr, o.type), reportOptions(o.out));
+    reportValue(
+        out, s->program(),
+        locate(s->program(), o.expr, o.type, "--type 'main.Config' (any type the program has)"),
+        reportOptions(o.out));
   });
   return 0;
 }

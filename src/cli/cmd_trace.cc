@@ -755,7 +755,7 @@ int cmdTrace(TraceOptions& o) {
     else
       fail(ErrorKind::MissingDebugInfo, "no hmap.flags or maps.Map.writing field for {}", o.expr);
   } else {
-    Located l = locate(p, o.expr, o.type);
+    Located l = locate(p, o.expr, o.type, "--type 'container/list.List'");
     subject = o.expr;
     tracer = std::make_unique<RemovedTracer>(planList(p, l), unwinder, mem);
   }

@@ -102,14 +102,10 @@ std::vector<WatchField> planFields(const Program& p, const Located& l,
     if (!hdr) fail(ErrorKind::Usage, "{} is a nil map: there is no header to watch yet", base);
     const Type* h = t->mapHeader;
     if (!h) fail(ErrorKind::MissingDebugInfo, "no DWARF header struct for {}", t->name);
-    if (sel.empty()) {
-      if (mapImplOf(t) == MapImpl::Classic)
-        sel = {"count", "B", "buckets", "oldbuckets"};
-      else
-        sel = {"used", "dirPtr", "dirLen"};
-    }
+    MapImpl impl = mapImplOf(t);
+    if (sel.empty()) sel = mapWatchFields(impl);
     std::vector<WatchField> out;
-    for (const auto& f : sel) out.push_back(fieldPath(base, h, hdr, f));
+    for (const auto& f : sel) out.push_back(fieldPath(base, h, hdr, mapHeaderField(impl, f)));
     return out;
   }
   uint64_t addr = l.addr;
@@ -317,7 +313,9 @@ int cmdWatch(WatchOptions& o) {
   printWarnings(*s);
   if (!s->live()) fail(ErrorKind::Usage, "watch needs a live process");
   const Program& p = s->program();
-  Located l = locate(p, o.expr, o.type);
+  Located l = locate(p, o.expr, o.type,
+                     "--type 'map[string]int' (a map's header), --type 'container/list.List' or "
+                     "--type int64 (a word)");
   std::vector<WatchField> fields = planFields(p, l, o.fields);
   if (fields.size() > size_t(kDebugSlots))
     fail(ErrorKind::Usage,
@@ -502,7 +500,8 @@ void addWatchCommand(CLI::App& app, Runner& run) {
       ->required();
   c->add_option("--type", o->type, "type of an object given by address");
   c->add_option("--field", o->fields,
-                "header field(s) to watch (map: count, B, used, dirLen, ...)");
+                "header field(s) to watch (map: len, the length on either implementation; classic "
+                "count, B, buckets, oldbuckets; Swiss used, dirPtr, dirLen; list: len, root.next)");
   c->add_option("--count", o->count, "stop after N events");
   c->add_option("--for", o->forDur, "stop after this long (e.g. 10s)");
   c->add_option("--format", o->format, "text or jsonl (one JSON object per event)")

@@ -54,10 +54,10 @@ ReportOptions reportOptions(const OutputOptions& o) {
   return r;
 }
 
-Located locate(const Program& p, const std::string& expr, const std::string& type) {
+Located locate(const Program& p, const std::string& expr, const std::string& type,
+               std::string_view typeExample) {
   if (isAddress(expr)) {
-    if (type.empty())
-      fail(ErrorKind::Usage, "an address needs --type, e.g. --type 'map[string]int'");
+    if (type.empty()) fail(ErrorKind::Usage, "an address needs --type, e.g. {}", typeExample);
     return resolveAddress(p, expr, type);
   }
   if (!type.empty()) fail(ErrorKind::Usage, "--type goes with an address (0x...), not a name");

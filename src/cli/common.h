@@ -51,8 +51,10 @@ struct OutputOptions {
 void addOutputOptions(CLI::App* c, OutputOptions& o, bool entries);
 ReportOptions reportOptions(const OutputOptions& o);
 
-// A name (main.x.y[2]) or an address with --type.
-Located locate(const Program& p, const std::string& expr, const std::string& type);
+// A name (main.x.y[2]) or an address with --type; typeExample is the hint
+// when --type is missing ("--type 'map[string]int'"), in this command's terms.
+Located locate(const Program& p, const std::string& expr, const std::string& type,
+               std::string_view typeExample = "--type 'map[string]int'");
 
 void printWarnings(Session& s);
 

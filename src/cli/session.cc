@@ -167,7 +167,17 @@ Frozen::Frozen(Session& s, FreezeMode mode) : s_(s) {
     }
     if (!snapshot) lp.dropSnapshot();
   }
-  freezer_ = std::make_unique<Freezer>(lp.pid());
+  try {
+    freezer_ = std::make_unique<Freezer>(lp.pid());
+  } catch (const Error& e) {
+    // Another debugger holds it: reading without stopping still works.
+    if (e.kind() == ErrorKind::Permission &&
+        std::string_view(e.what()).find("already traced") != std::string_view::npos)
+      throw Error(e.kind(),
+                  std::string(e.what()) +
+                      "; --no-stop reads it without stopping it (the result may be torn)");
+    throw;
+  }
   lp.setThreadStates(freezer_->threadStates());
   if (snapshot) {
     try {

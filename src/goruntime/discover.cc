@@ -510,6 +510,7 @@ class Walker {
     f.mapFootprint = s.footprint;
     f.footprint = s.footprint.total();
     f.loadFactor = s.loadFactor();
+    f.load = s.load();
     f.buckets = s.impl == MapImpl::Classic ? s.nbuckets : s.capacity;
     f.overflowBuckets = s.overflowBuckets;
     f.tombstones = s.tombstones;

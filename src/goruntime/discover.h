@@ -91,7 +91,8 @@ struct Found {
   // Maps only.
   MapImpl impl = MapImpl::Classic;
   MapFootprint mapFootprint;
-  double loadFactor = 0;    // MapSummary::loadFactor()
+  double loadFactor = 0;    // MapSummary::loadFactor(): entries per bucket / per slot
+  double load = 0;          // MapSummary::load(): 1.0 = the next insert grows it
   uint64_t buckets = 0;     // classic: 2^B buckets; swiss: slot capacity
   uint64_t overflowBuckets = 0;  // classic
   uint64_t tombstones = 0;       // swiss

@@ -1,5 +1,7 @@
 #include "goruntime/maps.h"
 
+#include <algorithm>
+
 #include "goruntime/classic_map.h"
 
 namespace gms {
@@ -7,6 +9,14 @@ namespace gms {
 double MapSummary::loadFactor() const {
   if (impl == MapImpl::Classic) return nbuckets ? double(found) / double(nbuckets) : 0;
   return capacity ? double(found) / double(capacity) : 0;
+}
+
+double MapSummary::load() const {
+  // overLoadFactor: count > bucketCnt && count > 6.5 * 2^B (a one-bucket map holds 8).
+  if (impl == MapImpl::Classic)
+    return nbuckets ? double(found) / std::max(8.0, kClassicMaxLoad * double(nbuckets)) : 0;
+  if (small) return double(found) / 8;
+  return capacity ? double(found) / (kSwissMaxLoad * double(capacity)) : 0;
 }
 
 MapImpl mapImplOf(const Type* mapType) {
@@ -17,6 +27,18 @@ MapImpl mapImplOf(const Type* mapType) {
   if (h && h->field("buckets")) return MapImpl::Classic;
   fail(ErrorKind::MissingDebugInfo, "cannot tell the map implementation of {} from DWARF",
        mapType ? mapType->name : "<null>");
+}
+
+const char* mapLenField(MapImpl impl) { return impl == MapImpl::Classic ? "count" : "used"; }
+
+std::string mapHeaderField(MapImpl impl, const std::string& name) {
+  if (name == "len" || name == "count" || name == "used") return mapLenField(impl);
+  return name;
+}
+
+std::vector<std::string> mapWatchFields(MapImpl impl) {
+  if (impl == MapImpl::Classic) return {"count", "B", "buckets", "oldbuckets"};
+  return {"used", "dirPtr", "dirLen"};
 }
 
 MapSummary walkMap(const Program& p, const Type* mapType, uint64_t headerAddr,

@@ -88,6 +88,11 @@ struct MapSummary {
   std::vector<Region> regions;        // when WalkOptions::regions
   std::vector<std::string> problems;
   double loadFactor() const;          // entries per bucket (classic) or per slot (swiss)
+  // How full the map is against what makes it grow: 1.0 means the next
+  // insert of a new key grows it. Classic: entries / max(8, 6.5 x buckets)
+  // (the runtime's overLoadFactor); Swiss: entries / (7/8 x slots) for tables
+  // (maxAvgGroupLoad), entries / 8 for a small map (one group, then a table).
+  double load() const;
 };
 
 struct WalkOptions {
@@ -108,7 +113,24 @@ using EntryFn = std::function<bool(uint64_t keyAddr, uint64_t valueAddr)>;
 MapSummary walkMap(const Program& p, const Type* mapType, uint64_t headerAddr,
                    const WalkOptions& opts, const EntryFn& onEntry);
 
+// What makes a map grow (runtime/map.go loadFactorNum/Den; internal/runtime/
+// maps/table.go maxAvgGroupLoad): entries per bucket, and the fraction of a
+// table's slots.
+inline constexpr double kClassicMaxLoad = 6.5;
+inline constexpr double kSwissMaxLoad = 7.0 / 8.0;
+
 // The implementation a map type's DWARF layout says it uses.
 MapImpl mapImplOf(const Type* mapType);
+
+// The header field holding the map's length: "count" (classic hmap) or
+// "used" (Swiss maps.Map).
+const char* mapLenField(MapImpl impl);
+// A header field named the way a user may name it on either implementation:
+// "len", "count" and "used" are the length field of this one; other names
+// are taken as they are.
+std::string mapHeaderField(MapImpl impl, const std::string& name);
+// The header fields that change when a map is written or grows (what watch
+// follows by default): count, B, buckets, oldbuckets; used, dirPtr, dirLen.
+std::vector<std::string> mapWatchFields(MapImpl impl);
 
 }  // namespace gms

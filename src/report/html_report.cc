@@ -247,16 +247,17 @@ void heatmap(Buf& b, const HtmlReportData& d, const HtmlReportOptions& o) {
   }
   if (classic)
     put(b,
-        "2^{} = {} buckets, {} overflow buckets, longest chain {}, load {:.2f} entries/bucket "
-        "(grows past 6.5).",
-        m.B, m.nbuckets, m.overflowBuckets, m.maxChain, m.loadFactor());
+        "2^{} = {} buckets, {} overflow buckets, longest chain {}, load {:.2f} ({:.2f} "
+        "entries/bucket; 1.00 = 6.5, where it grows).",
+        m.B, m.nbuckets, m.overflowBuckets, m.maxChain, m.load(), m.loadFactor());
   else if (m.small)
-    put(b, "small map: one group of 8 slots, load {:.2f}.", m.loadFactor());
+    put(b, "small map: one group of 8 slots, load {:.2f} (1.00 = all 8, then it becomes a table).",
+        m.load());
   else
     put(b,
-        "directory of {} (global depth {}), {} tables, {} groups, {} slots, load {:.2f} (tables "
-        "grow past 7/8), {} tombstones.",
-        m.dirLen, m.globalDepth, m.tables.size(), m.groups, m.capacity, m.loadFactor(),
+        "directory of {} (global depth {}), {} tables, {} groups, {} slots, load {:.2f} ({:.2f} "
+        "of the slots; 1.00 = 7/8, where tables grow), {} tombstones.",
+        m.dirLen, m.globalDepth, m.tables.size(), m.groups, m.capacity, m.load(), m.loadFactor(),
         m.tombstones);
   put(b, "</p>\n");
   if (classic && m.growing)

@@ -93,6 +93,7 @@ void jsonWalked(JsonWriter& w, const MapSummary& s) {
   w.beginObject();
   w.field("growing", s.growing);
   w.field("loadFactor", s.loadFactor());
+  w.field("load", s.load());
   if (s.impl == MapImpl::Classic) {
     w.field("B", s.B);
     w.field("buckets", s.nbuckets);
@@ -202,8 +203,11 @@ void textSummary(Out& o, const Program& p, const Located& l, const MapSummary& s
   }
   o.put('\n');
   if (s.impl == MapImpl::Classic) {
-    o.print("  {:<16}2^{} = {} buckets, {} overflow, longest chain {}, load {:.2f}/bucket (grows past 6.5)\n",
-            "structure", s.B, s.nbuckets, s.overflowBuckets, s.maxChain, s.loadFactor());
+    o.print(
+        "  {:<16}2^{} = {} buckets, {} overflow, longest chain {}, load {:.2f} ({:.2f} "
+        "entries/bucket; "
+        "1.00 = 6.5, where it grows)\n",
+        "structure", s.B, s.nbuckets, s.overflowBuckets, s.maxChain, s.load(), s.loadFactor());
     if (s.growing)
       o.print("  {:<16}GROWING ({}): {}/{} old buckets evacuated (nevacuate={})\n", "growth",
               s.sameSizeGrow ? "same-size, too many overflow buckets" : "doubling", s.evacuated,
@@ -212,12 +216,16 @@ void textSummary(Out& o, const Program& p, const Located& l, const MapSummary& s
       o.print("  {:<16}not growing\n", "growth");
   } else {
     if (s.small)
-      o.print("  {:<16}small map: one group of 8 slots, load {:.2f}\n", "structure", s.loadFactor());
+      o.print(
+          "  {:<16}small map: one group of 8 slots, load {:.2f} (1.00 = all 8, then it becomes a "
+          "table)\n",
+          "structure", s.load());
     else
-      o.print("  {:<16}directory of {} (depth {}) -> {} tables, {} groups, {} slots, load {:.2f} "
-              "(tables grow past 7/8), {} tombstones\n",
-              "structure", s.dirLen, s.globalDepth, s.tables.size(), s.groups, s.capacity,
-              s.loadFactor(), s.tombstones);
+      o.print(
+          "  {:<16}directory of {} (depth {}) -> {} tables, {} groups, {} slots, load {:.2f} "
+          "({:.2f} of the slots; 1.00 = 7/8, where tables grow), {} tombstones\n",
+          "structure", s.dirLen, s.globalDepth, s.tables.size(), s.groups, s.capacity, s.load(),
+          s.loadFactor(), s.tombstones);
     o.print("  {:<16}not growing (Swiss tables grow all at once)\n", "growth");
   }
   const auto& f = s.footprint;

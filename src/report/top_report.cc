@@ -106,6 +106,7 @@ void reportTop(Out& o, const Discovery& d, const std::string& target, TopFormat 
       if (x.kind == FoundKind::Map) {
         w.field("impl", std::string(mapImplName(x.impl)));
         w.field("loadFactor", x.loadFactor);
+        w.field("load", x.load);
         w.field("buckets", x.buckets);
         w.field("overflowBuckets", x.overflowBuckets);
         w.field("tombstones", x.tombstones);
@@ -145,13 +146,15 @@ void reportTop(Out& o, const Discovery& d, const std::string& target, TopFormat 
     return;
   }
   if (f == TopFormat::Csv) {
-    o.print("rank,kind,path,type,address,len,footprint,impl,load_factor,overflow_buckets,tombstones,growing,problems\n");
+    o.print(
+        "rank,kind,path,type,address,len,footprint,impl,load,overflow_buckets,tombstones,growing,"
+        "problems\n");
     for (size_t i = 0; i < n; i++) {
       const Found& x = d.items[i];
       bool m = x.kind == FoundKind::Map;
       o.print("{},{},{},{},{:#x},{},{},{},{:.3f},{},{},{},{}\n", i + 1, kindName(x.kind),
               csvQuote(x.path.display()), csvQuote(x.typeName), x.addr, x.len, x.footprint,
-              m ? mapImplName(x.impl) : "", m ? x.loadFactor : 0.0, x.overflowBuckets, x.tombstones,
+              m ? mapImplName(x.impl) : "", m ? x.load : 0.0, x.overflowBuckets, x.tombstones,
               x.growing ? 1 : 0, x.problems);
     }
     return;
@@ -167,11 +170,15 @@ void reportTop(Out& o, const Discovery& d, const std::string& target, TopFormat 
     bool m = x.kind == FoundKind::Map;
     o.print("  {:>3}  {:>10}  {:<4}  {:>9}  {:<7} {:>5}  {:<9}  {:<40}  {}{}{}\n", i + 1,
             humanBytes(x.footprint), kindName(x.kind), x.len, m ? mapImplName(x.impl) : "",
-            m ? fmt::format("{:.2f}", x.loadFactor) : "", growthText(x), x.path.display(),
-            x.typeName, x.otherRefs ? fmt::format("  (+{} refs)", x.otherRefs) : "",
+            m ? fmt::format("{:.2f}", x.load) : "", growthText(x), x.path.display(), x.typeName,
+            x.otherRefs ? fmt::format("  (+{} refs)", x.otherRefs) : "",
             x.problems ? fmt::format("  [{} problems: {}]", x.problems, x.firstProblem) : "");
   }
   if (n < d.items.size()) o.print("  ... {} more (--limit 0 shows all)\n", d.items.size() - n);
+  if (n)
+    o.print(
+        "  load: how full each map is against the load it grows at (1.00; classic 6.5 per bucket, "
+        "Swiss 7/8 of a table)\n");
   if (st.errors) o.print("  {} objects could not be read (--format json lists them)\n", st.errors);
 }
 

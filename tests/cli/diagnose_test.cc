@@ -139,6 +139,13 @@ TEST_P(DiagnoseCli, CustomRulesBadRulesAndCores) {
   // (a young process may still carry its start-up GC work), so only "it was
   // evaluated" is certain here.
   EXPECT_NE(statusOf(j, "gc-pressure"), "not evaluated");
+  // The text output names every rule it did not evaluate, with the reason.
+  r = runGomemscope({"diagnose", "-c", core, "-e", bin});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  for (const char* rule : {"unbounded-map (", "heap-growth (", "rehash-storm ("})
+    EXPECT_NE(r.out.find(rule), std::string::npos) << rule << " not listed as not evaluated:\n"
+                                                   << r.out;
+  EXPECT_NE(r.out.find("not evaluated: "), std::string::npos) << r.out;
   std::string heap = write("heap.yaml", "limits:\n  max_heap_alloc: 1KiB\n");
   r = runGomemscope({"check", "-c", core, "-e", bin, "--rules", heap});
   EXPECT_EQ(r.exitCode, 1) << r.out << r.err;

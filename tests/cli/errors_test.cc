@@ -83,6 +83,12 @@ TEST_P(CliTargetErrors, BadExpressions) {
   expectOneLineError(runGomemscope({"print", "-p", pid, "main.Cfg.Nope"}), "has no field 'Nope'");
   expectOneLineError(runGomemscope({"print", "-p", pid, "main.Cfg.Limits[7]"}), "out of range");
   expectOneLineError(runGomemscope({"map", "-p", pid, "0x1234"}), "needs --type");
+  // Each command's hint names the kind of type it takes.
+  expectOneLineError(runGomemscope({"map", "-p", pid, "0x1234"}), "'map[string]int'");
+  expectOneLineError(runGomemscope({"list", "-p", pid, "0x1234"}), "'container/list.List'");
+  expectOneLineError(runGomemscope({"watch", "-p", pid, "0x1234"}), "'container/list.List'");
+  expectOneLineError(runGomemscope({"trace", "removed", "-p", pid, "0x1234"}),
+                     "'container/list.List'");
   expectOneLineError(runGomemscope({"map", "-p", pid, "0x1234", "--type", "map[nope]x"}), "no type named");
   expectOneLineError(runGomemscope({"list", "-p", pid, "main.MStrInt"}), "not a container/list");
   // The target is unharmed by all of the above.
@@ -126,6 +132,10 @@ TEST_P(CliTargetErrors, StrippedBinaryDegradesClearly) {
   EXPECT_NE(info.out.find("DWARF"), std::string::npos) << info.out;
   EXPECT_NE(info.out.find(GetParam()), std::string::npos) << info.out;
   expectOneLineError(runGomemscope({"map", "-p", pid, "main.MStrInt"}), "DWARF");
+  // The build info says how it was built: the message says so instead of guessing.
+  auto m = runGomemscope({"map", "-p", pid, "main.MStrInt"});
+  EXPECT_NE(m.err.find("built with -ldflags=\"-s -w\""), std::string::npos) << m.err;
+  EXPECT_EQ(m.err.find("-w?"), std::string::npos) << m.err;
 }
 
 INSTANTIATE_TEST_SUITE_P(Toolchains, CliTargetErrors, ::testing::ValuesIn(toolchainNames()));

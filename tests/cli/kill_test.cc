@@ -555,7 +555,15 @@ TEST_P(AlreadyTraced, IsRefusedCleanly) {
         << args[0] << ": " << r.err;
     EXPECT_FALSE(fs::exists(dir + "/x.core")) << "core wrote a file although it was refused";
     EXPECT_EQ(threadStatus(target, target).tracer, tracer) << "the other tracer lost its tracee";
+    // What can read without stopping says how.
+    EXPECT_EQ(r.err.find("--no-stop") != std::string::npos, args[0] == "map")
+        << args[0] << ": " << r.err;
   }
+  // ... and does: a read-only command with --no-stop works while the other tracer holds it.
+  auto ns = runGomemscope({"stats", "-p", pid, "--no-stop", "--format", "json"}, 60);
+  EXPECT_EQ(ns.exitCode, 0) << ns.err;
+  EXPECT_NE(ns.out.find("HeapAlloc"), std::string::npos) << ns.out;
+  EXPECT_EQ(threadStatus(target, target).tracer, tracer) << "the other tracer lost its tracee";
   kill(tracer, SIGKILL);
   int st;
   waitpid(tracer, &st, 0);

@@ -42,6 +42,15 @@ TEST_P(TopCli, FindsEveryMapAndListLiveAndFromCore) {
     auto shared = byPath.find(truth["shared"]["path"].get<std::string>());
     ASSERT_NE(shared, byPath.end());
     EXPECT_EQ(shared->second["otherRefs"].get<int>() + 1, truth["shared"]["refs"].get<int>());
+    // One meaning of load whatever the implementation: the fraction of the
+    // load the map grows at, so never above 1.
+    for (const auto& it : j["items"]) {
+      if (it["kind"] != "map" || it["len"] == 0) continue;
+      ASSERT_TRUE(it.contains("load")) << it.dump();
+      double load = it["load"].get<double>();
+      EXPECT_GT(load, 0) << it["path"];
+      EXPECT_LE(load, 1.0) << it["path"];
+    }
     // Ranked by footprint.
     for (size_t i = 1; i < j["items"].size(); i++)
       EXPECT_GE(j["items"][i - 1]["footprint"].get<uint64_t>(), j["items"][i]["footprint"].get<uint64_t>());

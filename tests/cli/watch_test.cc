@@ -76,6 +76,31 @@ void expectProgress(const RunningFixture& fx) {
   expectFreeAndAlive(fx);
 }
 
+// --field len (and count, used) is the map's length on either implementation:
+// the README's `watch main.sessions --field count` works on Swiss maps too.
+TEST_P(Watch, LenFieldIsTheLengthOnEveryImplementation) {
+  const Toolchain& tc = toolchain(GetParam());
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  auto fx = RunningFixture::start(buildFixture(tc, "watch"));
+  for (const char* name : {"len", "count", "used"}) {
+    SCOPED_TRACE(name);
+    auto r = runGomemscope({"watch", "-p", std::to_string(fx->pid()), "main.M", "--field", name,
+                            "--count", "3", "--format", "jsonl"});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    std::istringstream is(r.out);
+    std::string line;
+    int n = 0;
+    while (std::getline(is, line)) {
+      auto e = nlohmann::json::parse(line);
+      EXPECT_EQ(e["field"], "main.M." + countField(GetParam()));
+      EXPECT_EQ(e["new"].get<uint64_t>(), e["old"].get<uint64_t>() + 1);
+      n++;
+    }
+    EXPECT_EQ(n, 3) << r.out;
+  }
+  expectFreeAndAlive(*fx);
+}
+
 TEST_P(Watch, TwentyConsecutiveCountsFromInsertOne) {
   const Toolchain& tc = toolchain(GetParam());
   GMS_REQUIRE_TOOLCHAIN(tc);
