@@ -220,13 +220,18 @@ void ValueRenderer::mapValue(uint64_t hdr, const Type* t, ValueSink& sink, int d
   });
   stack_.push_back(hdr);
   sink.beginMap(s.found);
+  // Each entry gets the depth an entry gets from `map`: the same value
+  // renders the same way whichever command reached it. Maps nested in maps
+  // are bounded by kMaxMapNesting (and by the cycle check).
+  int entryDepth = ++mapNesting_ < kMaxMapNesting ? 0 : depth + 1;
   for (auto [k, v] : slots) {
     sink.entryKey();
-    value(k, t->key, sink, depth + 1);
+    value(k, t->key, sink, entryDepth);
     sink.entryValue();
-    value(v, t->elem, sink, depth + 1);
+    value(v, t->elem, sink, entryDepth);
     sink.endEntry();
   }
+  mapNesting_--;
   sink.endMap(s.found > slots.size() ? s.found - slots.size() : 0);
   stack_.pop_back();
 }

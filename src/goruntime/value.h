@@ -18,7 +18,8 @@ namespace gms {
 constexpr uint64_t kMaxStringBytes = uint64_t(1) << 30;
 
 struct RenderLimits {
-  int depth = 8;              // pointer/interface/container nesting followed
+  int depth = 8;              // pointer/interface/container nesting followed (counted
+                              // afresh in each map entry, as `map` renders entries)
   uint64_t maxString = 0;     // bytes of a string shown (0: all)
   uint64_t maxElems = 0;      // elements of a nested array/slice/map shown (0: all)
 };
@@ -35,9 +36,12 @@ class ValueRenderer {
   void mapValue(uint64_t hdr, const Type* t, ValueSink& sink, int depth);
   void array(uint64_t base, uint64_t len, const Type* elem, ValueSink& sink, int depth);
 
+  static constexpr int kMaxMapNesting = 16;
+
   const Program& p_;
   RenderLimits lim_;
   std::vector<uint64_t> stack_;  // pointers being rendered, for cycle detection
+  int mapNesting_ = 0;           // maps being rendered inside one another
 };
 
 }  // namespace gms

@@ -162,6 +162,38 @@ TEST_P(Decode, ValuesMatchGroundTruth) {
   }
 }
 
+// A map renders the same whichever command reached it: `print` of the
+// struct that holds it shows its entries as `map` shows them, at the default
+// depth and at small ones (each entry counts pointer depth afresh).
+TEST_P(Decode, MapInsideAValuePrintsAsMapShowsIt) {
+  GMS_REQUIRE_TOOLCHAIN(tc());
+  Target& t = target("discover");
+  for (const char* depth : {"", "1", "2"}) {
+    SCOPED_TRACE(std::string("depth ") + (*depth ? depth : "default"));
+    std::vector<std::string> d;
+    if (*depth) d = {"--depth", depth};
+    auto run = [&](const char* cmd, const char* expr) {
+      auto args = t.args(live());
+      args.insert(args.begin(), cmd);
+      args.insert(args.end(), {expr, "--format", "json", "--limit", "0"});
+      if (std::string(cmd) == "print") args.pop_back(), args.pop_back();  // print has no --limit
+      args.insert(args.end(), d.begin(), d.end());
+      return runJson(args);
+    };
+    auto srv = run("print", "main.srv");
+    auto sessions = run("map", "main.srv.sessions");
+    ASSERT_EQ(sessions["entries"].size(), 3u);
+    std::string diff = jsonDiff(srv["value"]["sessions"], sessions["entries"], "sessions");
+    EXPECT_TRUE(diff.empty()) << diff;
+    // Two levels down (a map behind a pointer in a nested struct).
+    auto deep = run("map", "main.srv.inner.deep.m");
+    if (std::string(depth) != "1") {
+      diff = jsonDiff(srv["value"]["inner"]["deep"]["m"], deep["entries"], "deep.m");
+      EXPECT_TRUE(diff.empty()) << diff;
+    }
+  }
+}
+
 // Entries are rendered on several threads (report/entry_pipeline.h) and must
 // come out exactly as one thread writes them: same bytes, same order, in both
 // formats, for maps of interfaces (dynamic types looked up from every thread),
