@@ -38,7 +38,7 @@ test-suite:
 # (ASAN_SKIP, docs/testing.md says what covers each instead).
 ASAN_CMAKE = CC=clang CXX=clang++ cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Sanitize \
              -DGMS_FUZZ=ON -DGMS_BUILD_TESTS=ON
-ASAN_SKIP  = KillAtRandom.*_KILL_|MapAllocTruth|DiagnoseCli
+ASAN_SKIP  = KillAtRandom.*_KILL_|MapAllocTruth|DiagnoseCli|Examples\.
 test-asan: deps test-asan-only
 
 test-asan-only:

@@ -282,6 +282,14 @@ class DwarfTypes final : public TypeProvider {
     return nullptr;
   }
 
+  std::vector<std::string_view> typeNames() const override {
+    index();
+    std::vector<std::string_view> out;
+    out.reserve(s_->typeByName.size());
+    for (const auto& [n, off] : s_->typeByName) out.push_back(n);
+    return out;
+  }
+
   std::optional<Global> findGlobal(std::string_view name) const override {
     index();
     auto it = s_->globalByName.find(name);

@@ -87,6 +87,9 @@ class TypeProvider {
   virtual const std::vector<Global>& globals() const = 0;
   // The type whose DW_AT_go_runtime_type equals off (descriptor - moduledata.types).
   virtual const Type* findByRuntimeOffset(uint64_t off) const = 0;
+  // The name of every Go type the program describes (not its C types), each
+  // once, in no particular order.
+  virtual std::vector<std::string_view> typeNames() const = 0;
 };
 
 }  // namespace gms

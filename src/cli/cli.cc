@@ -20,21 +20,24 @@ int cliMain(int argc, char** argv) {
       "Targets: -p PID (live; stopped only while read) or -c CORE [-e BINARY].\n"
       "Exit codes: 0 ok, 1 decoded but the structure has problems (listed) or a rule is breached\n"
       "(check), 2 error.\n"
-      "Environment: GOMEMSCOPE_SNAPSHOT_MAX (bytes a live read may copy; 0: decode while stopped),\n"
+      "Environment: GOMEMSCOPE_SNAPSHOT_MAX (bytes a live read may copy; 0: decode while "
+      "stopped),\n"
       "GOMEMSCOPE_THREADS (threads rendering map entries; default: one per core).\n"
       "Examples:\n"
       "  gomemscope info -p 4242\n"
-      "  gomemscope map -p 4242 main.cache --limit 10\n"
-      "  gomemscope map -c app.core -e ./app main.cache --format json\n"
-      "  gomemscope list -p 4242 main.queue\n"
+      "  gomemscope map -p 4242 main.sessions --limit 10\n"
+      "  gomemscope map -c app.core -e ./app main.sessions --format json\n"
+      "  gomemscope list -p 4242 main.cache.ll\n"
+      "  gomemscope types -p 4242 Session\n"
       "  gomemscope core -p 4242 -o app.core\n"
       "  gomemscope diagnose -p 4242 --for 30s\n"
-      "  gomemscope watch -p 4242 main.cache --field count --count 20");
+      "  gomemscope watch -p 4242 main.sessions --field len --count 20");
   Runner run;
   addInfoCommand(app, run);
   addMapCommand(app, run);
   addListCommand(app, run);
   addPrintCommand(app, run);
+  addTypesCommand(app, run);
   addStatsCommand(app, run);
   addTopCommand(app, run);
   addAdviseCommand(app, run);

@@ -141,11 +141,8 @@ class Exporter {
       }
       for (auto& m : r.maps) {
         try {
-          Located l = deref(p, locate(p, m.expr, ""), m.expr);
-          if (!l.type || l.type->kind != Kind::Map)
-            fail(ErrorKind::Usage, "{} is a {}, not a map", m.expr,
-                 l.type ? l.type->name : "value of unknown type");
-          m = promMapOf(m.expr, walkMap(p, l.type, mapHeaderOf(p, l), {}, nullptr));
+          MapRef ref = locatedMap(p, locate(p, m.expr, ""));
+          m = promMapOf(m.expr, walkMap(p, ref.type, ref.header, {}, nullptr));
         } catch (const Error& e) {
           m.error = e.what();
           failed("--map " + m.expr, e.what());

@@ -43,22 +43,8 @@ std::string utcNow() {
 // The map named by --map: its type and header address (pointers to maps followed).
 std::pair<const Type*, uint64_t> namedMap(const Program& p, const std::string& expr,
                                           const std::string& type) {
-  Located l = locate(p, expr, type);
-  const Type* t = l.type;
-  uint64_t a = l.addr;
-  if (!l.headerDirect)
-    while (t && t->kind == Kind::Pointer) {
-      a = p.mem().readPtr(a);
-      if (!a) fail(ErrorKind::NotFound, "{} is a nil pointer", expr);
-      t = t->elem;
-    }
-  if (!t || t->kind != Kind::Map)
-    fail(ErrorKind::Usage, "--map {} is a {}, not a map", expr,
-         t ? t->name : "value of unknown type");
-  Located m = l;
-  m.addr = a;
-  m.type = t;
-  return {t, mapHeaderOf(p, m)};
+  MapRef m = locatedMap(p, locate(p, expr, type));
+  return {m.type, m.header};
 }
 
 Sample diagnosisSample(const Discovery& found, const MemStats& m, double t) {

@@ -85,19 +85,9 @@ int cmdAdvise(AdviseOptions& o) {
     const Type* mt = nullptr;
     Out none(nullptr);
     frozenRun(*s, none, [&] {
-      Located l = locate(p, o.expr, o.type);
-      mt = l.type;
-      uint64_t a = l.addr;
-      if (!l.headerDirect)
-        while (mt && mt->kind == Kind::Pointer) {
-          a = p.mem().readPtr(a);
-          mt = mt->elem;
-        }
-      if (!mt || mt->kind != Kind::Map) fail(ErrorKind::Usage, "{} is not a map", o.expr);
-      Located m = l;
-      m.addr = a;
-      m.type = mt;
-      sum = walkMap(p, mt, mapHeaderOf(p, m), {}, nullptr);
+      MapRef m = locatedMap(p, locate(p, o.expr, o.type));
+      mt = m.type;
+      sum = walkMap(p, mt, m.header, {}, nullptr);
     });
     uint64_t keys = o.keys ? o.keys : sum.len;
     MapShape shape;

@@ -28,6 +28,7 @@
 #include "control/keeper.h"
 #include "control/watcher.h"
 #include "goruntime/layout.h"
+#include "goruntime/list.h"
 #include "goruntime/stack.h"
 #include "report/json_writer.h"
 #include "target/proc_fs.h"
@@ -684,12 +685,10 @@ const char* growName(uint64_t fn) {
   }
 }
 
-uint64_t mapOf(const Program& p, const Located& l) {
-  if (l.type->kind != Kind::Map)
-    fail(ErrorKind::Usage, "{} is a {}, not a map", l.expr, l.type->name);
-  uint64_t hdr = mapHeaderOf(p, l);
-  if (!hdr) fail(ErrorKind::Usage, "{} is a nil map: nothing to trace yet", l.expr);
-  return hdr;
+MapRef mapOf(const Program& p, const Located& l) {
+  MapRef m = locatedMap(p, l);
+  if (!m.header) fail(ErrorKind::Usage, "{} is a nil map: nothing to trace yet", l.expr);
+  return m;
 }
 
 ListPlan planList(const Program& p, const Located& l) {
@@ -703,6 +702,7 @@ ListPlan planList(const Program& p, const Located& l) {
   }
   if (t->name != "container/list.List")
     fail(ErrorKind::Usage, "{} is a {}, not a container/list.List or *list.List", l.expr, t->name);
+  requirePlausibleList(p, addr, l.expr);
   pl.list = addr;
   uint64_t rootOff = requireField(t, "root").offset;
   if (rootOff != 0) fail(ErrorKind::Unsupported, "container/list.List.root is not its first field");
@@ -742,16 +742,16 @@ int cmdTrace(TraceOptions& o) {
       fail(ErrorKind::Usage, "trace growth takes no expression (it traces every map)");
     tracer = std::make_unique<GrowthTracer>(planGrowth(p), unwinder, mem);
   } else if (o.what == "writers") {
-    Located l = locate(p, o.expr, o.type);
-    uint64_t hdr = mapOf(p, l);
+    MapRef m = mapOf(p, locate(p, o.expr, o.type));
+    uint64_t hdr = m.header;
+    const Type* h = m.type->mapHeader;
     subject = o.expr;
-    if (p.types().findType("runtime.hmap") && l.type->mapHeader &&
-        optionalField(l.type->mapHeader, "flags"))
-      tracer = std::make_unique<WritersTracer>(
-          hdr + requireField(l.type->mapHeader, "flags").offset, 4, hdr, unwinder, mem);
-    else if (l.type->mapHeader && optionalField(l.type->mapHeader, "writing"))
-      tracer = std::make_unique<WritersTracer>(
-          hdr + requireField(l.type->mapHeader, "writing").offset, 1, hdr, unwinder, mem);
+    if (p.types().findType("runtime.hmap") && h && optionalField(h, "flags"))
+      tracer = std::make_unique<WritersTracer>(hdr + requireField(h, "flags").offset, 4, hdr,
+                                               unwinder, mem);
+    else if (h && optionalField(h, "writing"))
+      tracer = std::make_unique<WritersTracer>(hdr + requireField(h, "writing").offset, 1, hdr,
+                                               unwinder, mem);
     else
       fail(ErrorKind::MissingDebugInfo, "no hmap.flags or maps.Map.writing field for {}", o.expr);
   } else {

@@ -20,6 +20,7 @@
 #include "cli/commands.h"
 #include "control/keeper.h"
 #include "control/watcher.h"
+#include "goruntime/list.h"
 #include "goruntime/stack.h"
 #include "report/json_writer.h"
 #include "target/proc_fs.h"
@@ -100,6 +101,7 @@ std::vector<WatchField> planFields(const Program& p, const Located& l,
   if (t->kind == Kind::Map) {
     uint64_t hdr = mapHeaderOf(p, l);
     if (!hdr) fail(ErrorKind::Usage, "{} is a nil map: there is no header to watch yet", base);
+    requirePlausibleMap(p, t, hdr, base);
     const Type* h = t->mapHeader;
     if (!h) fail(ErrorKind::MissingDebugInfo, "no DWARF header struct for {}", t->name);
     MapImpl impl = mapImplOf(t);
@@ -115,7 +117,10 @@ std::vector<WatchField> planFields(const Program& p, const Located& l,
     if (!addr) fail(ErrorKind::Usage, "{} is a nil *list.List", base);
     st = t->elem;
   }
-  if (st->name == "container/list.List" && sel.empty()) sel = {"len", "root.next"};
+  if (st->name == "container/list.List") {
+    requirePlausibleList(p, addr, base);
+    if (sel.empty()) sel = {"len", "root.next"};
+  }
   if (!sel.empty()) {
     if (st->kind == Kind::Pointer && st->elem) {
       addr = readPtr(p, addr);

@@ -13,6 +13,7 @@ void addInfoCommand(CLI::App& app, Runner& run);
 void addMapCommand(CLI::App& app, Runner& run);
 void addListCommand(CLI::App& app, Runner& run);
 void addPrintCommand(CLI::App& app, Runner& run);
+void addTypesCommand(CLI::App& app, Runner& run);
 void addStatsCommand(CLI::App& app, Runner& run);
 void addTopCommand(CLI::App& app, Runner& run);
 void addAdviseCommand(CLI::App& app, Runner& run);

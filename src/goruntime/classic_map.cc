@@ -16,6 +16,8 @@ constexpr uint8_t kEvacuatedX = 2, kEvacuatedY = 3, kEvacuatedEmpty = 4, kMinTop
 // The evacuated-state check below is a range test over X..Empty, which holds Y.
 static_assert(kEvacuatedX < kEvacuatedY && kEvacuatedY < kEvacuatedEmpty);
 constexpr uint8_t kSameSizeGrow = 8, kHashWriting = 4;
+// iterator | oldIterator | hashWriting | sameSizeGrow: every flag runtime/map.go sets.
+constexpr uint64_t kKnownFlags = 0xf;
 constexpr uint64_t kMaxB = 48;                 // 2^48 buckets is beyond any real heap
 constexpr uint64_t kChunk = 4 << 20;            // bytes of bucket array read at once
 constexpr uint64_t kMaxChain = 1 << 20;         // overflow buckets followed per chain
@@ -238,6 +240,29 @@ void walkClassicMap(const Program& p, const Type* mapType, uint64_t addr, const 
   uint64_t buckets = fieldValue(hdr.data(), *L.buckets);
   uint64_t oldbuckets = fieldValue(hdr.data(), *L.oldbuckets);
   s.nevacuate = fieldValue(hdr.data(), *L.nevacuate);
+  // The header's own invariants (runtime/map.go): a header that breaks one
+  // is not a map header (or is overwritten), and nothing after it can be trusted.
+  auto invalid = [&](std::string why) {
+    s.invalidHeader = why;
+    s.problems.push_back(why + "; header corrupt");
+  };
+  if (flags & ~kKnownFlags) {
+    invalid(fmt::format("flags={:#x} has bits the runtime never sets (it uses {:#x})", flags,
+                        kKnownFlags));
+  } else if (s.B > kMaxB) {
+    invalid(fmt::format("B={} is impossible (2^B buckets)", s.B));
+  } else if (s.len > (uint64_t(16) << s.B)) {
+    invalid(fmt::format("count={} cannot fit 2^B={} buckets (the map grows past 6.5 per bucket)",
+                        s.len, uint64_t(1) << s.B));
+  } else if (buckets % 8 || oldbuckets % 8) {
+    invalid(fmt::format("{}={:#x} is not 8-byte aligned", buckets % 8 ? "buckets" : "oldbuckets",
+                        buckets % 8 ? buckets : oldbuckets));
+  } else if (!buckets && s.len) {
+    invalid(fmt::format("count={} but no bucket array", s.len));
+  } else if (oldbuckets && !(flags & kSameSizeGrow) && s.B == 0) {
+    invalid("oldbuckets set but B=0");
+  }
+  if (!s.invalidHeader.empty() || o.headerOnly) return;
   s.torn = (flags & kHashWriting) != 0;
   if (s.torn) s.problems.push_back("a write was in progress (hashWriting set): entries may be torn");
   int minor = p.build().minor;
@@ -248,29 +273,19 @@ void walkClassicMap(const Program& p, const Type* mapType, uint64_t addr, const 
     s.footprint.header += sz;
     if (o.regions) s.regions.push_back({fieldValue(hdr.data(), *L.extra), sz, "header"});
   }
-  if (s.B > kMaxB) {
-    s.problems.push_back(fmt::format("B={} is impossible (2^B buckets); header corrupt", s.B));
-    return;
-  }
   s.nbuckets = uint64_t(1) << s.B;
   Walker w(p, L, s, o, fn);
   if (oldbuckets) {
     s.growing = true;
     s.sameSizeGrow = (flags & kSameSizeGrow) != 0;
-    if (!s.sameSizeGrow && s.B == 0) {
-      s.problems.push_back("oldbuckets set but B=0: header corrupt");
-    } else {
-      uint64_t oldB = s.sameSizeGrow ? s.B : s.B - 1;
-      s.oldBucketCount = uint64_t(1) << oldB;
-      uint64_t alloc = w.arrayAlloc(oldB);
-      s.footprint.oldBuckets = alloc;
-      w.region(oldbuckets, alloc, "oldbuckets");
-      w.walkArray(oldbuckets, s.oldBucketCount, true, alloc);
-    }
+    uint64_t oldB = s.sameSizeGrow ? s.B : s.B - 1;
+    s.oldBucketCount = uint64_t(1) << oldB;
+    uint64_t alloc = w.arrayAlloc(oldB);
+    s.footprint.oldBuckets = alloc;
+    w.region(oldbuckets, alloc, "oldbuckets");
+    w.walkArray(oldbuckets, s.oldBucketCount, true, alloc);
   }
-  if (!buckets) {
-    if (s.len) s.problems.push_back(fmt::format("count={} but no bucket array", s.len));
-  } else {
+  if (buckets) {
     uint64_t alloc = w.arrayAlloc(s.B);
     s.footprint.buckets = alloc;
     w.region(buckets, alloc, "buckets");

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <vector>
 
+#include "binary/type_names.h"
 #include "goruntime/list.h"
 #include "goruntime/maps.h"
 #include "goruntime/path.h"
@@ -30,9 +31,17 @@ Located resolveAddress(const Program& p, std::string_view addr, std::string_view
   Located l;
   l.expr = std::string(addr);
   l.addr = parseNumber(addr, "address");
-  l.type = p.types().findType(typeName);
-  if (!l.type) fail(ErrorKind::NotFound, "no type named '{}' in the program's DWARF", typeName);
-  l.headerDirect = l.type->kind == Kind::Map;
+  const Type* t = lookupType(p.types(), typeName);
+  // 0xADDR --type '*T' is the pointer (*T)(0xADDR), followed as Go's
+  // *(*T)(unsafe.Pointer(addr)) would: a T lives at ADDR. A map's value is
+  // itself a pointer to its header: 0xADDR --type 'map[K]V' is the header.
+  if (t->kind == Kind::Pointer && t->elem) {
+    l.type = t->elem;
+    l.headerDirect = false;
+  } else {
+    l.type = t;
+    l.headerDirect = t->kind == Kind::Map;
+  }
   return l;
 }
 
@@ -182,7 +191,7 @@ class Evaluator {
     if (!w[0]) fail(ErrorKind::NotFound, "{} is a nil interface", before());
     uint64_t desc = l_.type->nonEmptyInterface ? m_.readPtr(w[0] + 8) : w[0];  // itab._type
     const DynType& dt = p_.dynamicType(desc);
-    if (normalizeTypeName(dt.name) != normalizeTypeName(want))
+    if (!sameTypeName(dt.name, want))
       fail(ErrorKind::NotFound, "{} holds a {}, not a {}", before(), dt.name, want);
     if (!dt.type)
       fail(ErrorKind::MissingDebugInfo, "{}: the program's DWARF has no type {}", before(),
@@ -204,15 +213,6 @@ class Evaluator {
 };
 
 }  // namespace
-
-std::string normalizeTypeName(std::string_view name) {
-  // Go prints "interface {}" and generic arguments with or without spaces:
-  // compare without blanks.
-  std::string out;
-  for (char c : name)
-    if (c != ' ') out.push_back(c);
-  return out;
-}
 
 Located resolve(const Program& p, std::string_view expr) {
   (void)p.types();  // fails clearly when the binary has no DWARF
@@ -249,6 +249,58 @@ Located resolve(const Program& p, std::string_view expr) {
 
 uint64_t mapHeaderOf(const Program& p, const Located& l) {
   return l.headerDirect ? l.addr : p.mem().readPtr(l.addr);
+}
+
+MapRef locatedMap(const Program& p, const Located& l) {
+  Located m = l;
+  if (!m.headerDirect) {
+    while (m.type && m.type->kind == Kind::Pointer) {
+      m.addr = p.mem().readPtr(m.addr);
+      if (!m.addr) fail(ErrorKind::NotFound, "{} is a nil pointer", l.expr);
+      m.type = m.type->elem;
+    }
+  }
+  if (!m.type || m.type->kind != Kind::Map)
+    fail(ErrorKind::Usage, "{} is a {}, not a map", l.expr,
+         m.type ? m.type->name : "value of unknown type");
+  MapRef r{m.type, mapHeaderOf(p, m)};
+  requirePlausibleMap(p, r.type, r.header, l.expr);
+  return r;
+}
+
+std::string NamedAddress::str() const {
+  if (!offset) return fmt::format("{:#x} is {} ({})", addr, expr, type->name);
+  return fmt::format("{:#x} is {} bytes into {} ({})", addr, offset, expr, type->name);
+}
+
+std::optional<NamedAddress> nameAddress(const Program& p, uint64_t addr) {
+  if (!p.hasTypes()) return std::nullopt;
+  for (const Global& g : p.types().globals()) {
+    if (!g.type || addr < g.addr || addr - g.addr >= g.type->size) continue;
+    NamedAddress n{addr, g.name, g.type, addr - g.addr};
+    for (int depth = 0; depth < 32; depth++) {
+      const Type* t = n.type;
+      if (t->kind == Kind::Struct) {
+        const Field* in = nullptr;
+        for (const Field& f : t->fields)
+          if (f.type && n.offset >= f.offset && n.offset - f.offset < f.type->size) in = &f;
+        if (!in) break;
+        n.expr += "." + in->name;
+        n.offset -= in->offset;
+        n.type = in->type;
+      } else if (t->kind == Kind::Array && t->elem && t->elem->size) {
+        uint64_t i = n.offset / t->elem->size;
+        if (i >= t->len) break;
+        n.expr += fmt::format("[{}]", i);
+        n.offset -= i * t->elem->size;
+        n.type = t->elem;
+      } else {
+        break;
+      }
+    }
+    return n;
+  }
+  return std::nullopt;
 }
 
 }  // namespace gms

@@ -9,10 +9,12 @@
 //                              a key cut short with … matches by its prefix (if only one does)
 //   main.set{0xc000010000}     a map entry's key itself
 //   main.x.(*main.T)           an interface's dynamic value, the type as %T spells it
-//   0xc000123456 + a type      any object at an address (for a map: its header)
+//   0xc000123456 + a type      the object of that type at an address (for a map: its
+//                              header); a pointer type *T: the T it points to
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -31,14 +33,37 @@ struct Located {
 
 // Throws Error(NotFound/Usage) with the part of the expression that failed.
 Located resolve(const Program& p, std::string_view expr);
-// 0xADDR (or decimal) with a Go type name.
+// 0xADDR (or decimal) with a Go type name as people spell it
+// (binary/type_names.h). A pointer type is followed: ADDR --type '*T' is
+// the T at ADDR; ADDR --type 'map[K]V' is the map whose header is at ADDR,
+// ADDR --type '*map[K]V' the map variable at ADDR.
 Located resolveAddress(const Program& p, std::string_view addr, std::string_view typeName);
 // True when expr looks like an address.
 bool isAddress(std::string_view expr);
-// A type name compared loosely: without blanks ("interface {}", "LRU[string, int]").
-std::string normalizeTypeName(std::string_view name);
 
 // For a located map: the header address (0 for a nil map).
 uint64_t mapHeaderOf(const Program& p, const Located& l);
+
+// The global (or the innermost field or array element of one) an address
+// lies in, for saying what an address is: "0x5d5d30 is main.srv.sessions".
+struct NamedAddress {
+  uint64_t addr = 0;
+  std::string expr;            // an expression for what starts at addr - offset
+  const Type* type = nullptr;  // its type
+  uint64_t offset = 0;         // bytes from its start to addr
+  // "0x5d5d30 is main.srv.sessions (map[string]int)", "... is 3 bytes into ...".
+  std::string str() const;
+};
+std::optional<NamedAddress> nameAddress(const Program& p, uint64_t addr);
+
+struct MapRef {
+  const Type* type = nullptr;  // map[K]V
+  uint64_t header = 0;         // 0: a nil map
+};
+// The map a located value is, pointers to it followed. Throws Usage when it
+// is not a map, NotFound for a nil pointer on the way, Corrupt when the
+// header fails its checks (requirePlausibleMap: which check, and what the
+// address probably is).
+MapRef locatedMap(const Program& p, const Located& l);
 
 }  // namespace gms

@@ -3,6 +3,7 @@
 #include <unordered_set>
 
 #include "goruntime/alloc.h"
+#include "goruntime/expr.h"
 #include "goruntime/layout.h"
 
 namespace gms {
@@ -46,20 +47,59 @@ ElementState readElement(const Program& p, uint64_t addr) {
 }
 
 ListSummary walkList(const Program& p, uint64_t addr,
-                     const std::function<bool(const ListElementRef&)>& onElement) {
+                     const std::function<bool(const ListElementRef&)>& onElement, bool headerOnly) {
   Layout L = layoutOf(p);
   const Memory& m = p.mem();
   ListSummary s;
   s.addr = addr;
   auto problem = [&](std::string msg) { addProblem(s.problems, std::move(msg)); };
+  auto invalid = [&](std::string why) {
+    s.invalidHeader = why;
+    problem(why);
+  };
   try {
-    s.len = m.readPtr(addr + L.lenOff);
     uint64_t first = m.readPtr(addr + L.next);
-    if (!first) {
-      s.lazyZero = true;
-      if (s.len) problem(fmt::format("zero (uninitialised) list but len={}", s.len));
+    uint64_t last = m.readPtr(addr + L.prev);
+    // Init and lazyInit set root.next and root.prev only: the root belongs
+    // to no list and holds no value (an Element read as a List has both).
+    uint64_t rootList = m.readPtr(addr + L.list);
+    uint64_t rootValue = m.readPtr(addr + L.value);
+    if (rootList || rootValue) {
+      invalid(
+          fmt::format("root.{}={:#x} is set (a List's root has neither list nor Value; an "
+                      "Element has)",
+                      rootList ? "list" : "Value", rootList ? rootList : rootValue));
       return s;
     }
+    s.len = m.readPtr(addr + L.lenOff);
+    if (!first) {
+      s.lazyZero = true;
+      if (s.len || last)
+        invalid(fmt::format("zero (uninitialised) list but len={} root.prev={:#x}", s.len, last));
+      return s;
+    }
+    if (first == addr) {
+      if (s.len || last != addr)
+        invalid(fmt::format("empty list (root.next is the root) but len={} root.prev={:#x}", s.len,
+                            last));
+    } else {
+      // The first element links back: its prev is the root, or its list
+      // field names this List (a corrupt link is reported by the walk).
+      uint64_t fprev = 0, flist = 0;
+      try {
+        fprev = m.readPtr(first + L.prev);
+        flist = m.readPtr(first + L.list);
+      } catch (const Fault& f) {
+        invalid(fmt::format("root.next={:#x} is unreadable ({})", first, f.what()));
+        return s;
+      }
+      if (fprev != addr && flist != addr)
+        invalid(
+            fmt::format("root.next={:#x} is no element of this list (its prev is {:#x}, its "
+                        "list {:#x})",
+                        first, fprev, flist));
+    }
+    if (!s.invalidHeader.empty() || headerOnly) return s;
     int minor = p.build().minor;
     uint64_t elemAlloc = allocSize(L.elemSize, true, minor);
     uint64_t prev = addr;
@@ -107,8 +147,42 @@ ListSummary walkList(const Program& p, uint64_t addr,
     if (s.found != s.len) problem(fmt::format("len is {} but {} elements were found", s.len, s.found));
   } catch (const Fault& f) {
     problem(fmt::format("list header unreadable: {}", f.what()));
+    if (s.found == 0) s.invalidHeader = fmt::format("unreadable ({})", f.what());
   }
   return s;
+}
+
+void requirePlausibleList(const Program& p, uint64_t addr, std::string_view expr) {
+  ListSummary s = walkList(p, addr, nullptr, true);
+  if (s.invalidHeader.empty()) return;
+  std::string guess;
+  if (auto n = nameAddress(p, addr)) {
+    guess = n->str();
+    if (!n->offset && n->type->kind == Kind::Pointer)
+      guess += ": name it, or give the address it holds";
+  } else {
+    Layout L = layoutOf(p);
+    auto plausible = [&](uint64_t a) {
+      return a && a != addr && walkList(p, a, nullptr, true).invalidHeader.empty();
+    };
+    try {
+      uint64_t owner = p.mem().readPtr(addr + L.list);
+      uint64_t w = p.mem().readPtr(addr);
+      if (plausible(owner))
+        guess = fmt::format(
+            "{:#x} looks like an Element of the List at {:#x}: give --type "
+            "'*container/list.Element', or the List's address",
+            addr, owner);
+      else if (plausible(w))
+        guess = fmt::format(
+            "{:#x} holds {:#x}, a plausible List: it is probably a *list.List "
+            "variable; give {:#x}",
+            addr, w, w);
+    } catch (const Error&) {
+    }
+  }
+  fail(ErrorKind::Corrupt, "{}: no container/list.List at {:#x}: {}{}", expr, addr, s.invalidHeader,
+       guess.empty() ? "" : "; " + guess);
 }
 
 }  // namespace gms

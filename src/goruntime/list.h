@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "goruntime/program.h"
@@ -30,6 +31,10 @@ struct ListSummary {
   bool lazyZero = false;   // zero List{}, never initialised
   uint64_t footprint = 0;  // bytes: elements (size-class rounded) + boxed values
   std::vector<std::string> problems;
+  // The List's own invariants broken (unreadable; a zero List with len or
+  // prev set; root.next not an element linked back to this List): nothing
+  // was walked. "" when the List passed.
+  std::string invalidHeader;
 };
 
 struct ElementState {
@@ -43,9 +48,16 @@ const Type* elementType(const Program& p);
 
 // Walks the list at addr. onElement returns false to stop receiving elements
 // (the integrity checks still run to the end). Bounded: at most len + 1M steps.
+// headerOnly: check the List's own fields and its first element's links, no walk.
 ListSummary walkList(const Program& p, uint64_t addr,
-                     const std::function<bool(const ListElementRef&)>& onElement);
+                     const std::function<bool(const ListElementRef&)>& onElement,
+                     bool headerOnly = false);
 
 ElementState readElement(const Program& p, uint64_t addr);
+
+// Throws Error(Corrupt) when the List at addr fails its own invariants: one
+// line naming expr, the check, and what addr probably is (the global it lies
+// in, or a variable holding a pointer to a plausible List).
+void requirePlausibleList(const Program& p, uint64_t addr, std::string_view expr);
 
 }  // namespace gms

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "goruntime/classic_map.h"
+#include "goruntime/expr.h"
 
 namespace gms {
 
@@ -60,8 +61,47 @@ MapSummary walkMap(const Program& p, const Type* mapType, uint64_t headerAddr,
       walkSwissMap(p, mapType, headerAddr, opts, onEntry, s);
   } catch (const Fault& f) {
     s.problems.push_back(fmt::format("map header unreadable: {}", f.what()));
+    if (s.header.empty()) s.invalidHeader = fmt::format("unreadable ({})", f.what());
   }
   return s;
+}
+
+std::string guessMapAddress(const Program& p, const Type* mapType, uint64_t addr) {
+  if (auto n = nameAddress(p, addr)) {
+    if (n->offset == 0 && n->type->kind == Kind::Map)
+      return fmt::format(
+          "{:#x} is the variable {} ({}), which holds the map's header pointer: "
+          "name it, or give --type '*{}'",
+          addr, n->expr, n->type->name, n->type->name);
+    return n->str();
+  }
+  try {
+    uint64_t w = p.mem().readPtr(addr);
+    if (w && w != addr) {
+      WalkOptions o;
+      o.headerOnly = true;
+      MapSummary h = walkMap(p, mapType, w, o, nullptr);
+      if (h.invalidHeader.empty())
+        return fmt::format(
+            "{:#x} holds {:#x}, a plausible header (len {}): it is probably a "
+            "variable holding the map; give {:#x}, or --type '*{}'",
+            addr, w, h.len, w, mapType->name);
+    }
+  } catch (const Error&) {
+  }
+  return "";
+}
+
+void requirePlausibleMap(const Program& p, const Type* mapType, uint64_t hdr,
+                         std::string_view expr) {
+  if (!hdr) return;
+  WalkOptions o;
+  o.headerOnly = true;
+  MapSummary h = walkMap(p, mapType, hdr, o, nullptr);
+  if (h.invalidHeader.empty()) return;
+  std::string guess = guessMapAddress(p, mapType, hdr);
+  fail(ErrorKind::Corrupt, "{}: no {} header at {:#x}: {}{}", expr, mapType->name, hdr,
+       h.invalidHeader, guess.empty() ? "" : "; " + guess);
 }
 
 }  // namespace gms

@@ -87,6 +87,10 @@ struct MapSummary {
   std::vector<BucketRecord> buckets;  // when WalkOptions::buckets
   std::vector<Region> regions;        // when WalkOptions::regions
   std::vector<std::string> problems;
+  // The header check that failed (unreadable, or an invariant of the
+  // runtime's header broken: "writing=177 (a flag toggled between 0 and
+  // 1)"): nothing past the header was decoded. "" when the header passed.
+  std::string invalidHeader;
   double loadFactor() const;          // entries per bucket (classic) or per slot (swiss)
   // How full the map is against what makes it grow: 1.0 means the next
   // insert of a new key grows it. Classic: entries / max(8, 6.5 x buckets)
@@ -99,6 +103,7 @@ struct WalkOptions {
   bool buckets = false;                  // collect BucketRecords
   uint64_t maxBuckets = 1 << 20;         // bound on BucketRecords collected
   bool regions = false;                  // collect the Regions the map owns
+  bool headerOnly = false;               // read and check the header, nothing more
 };
 
 // Called with the addresses of each full slot's key and value (after following
@@ -118,6 +123,18 @@ MapSummary walkMap(const Program& p, const Type* mapType, uint64_t headerAddr,
 // table's slots.
 inline constexpr double kClassicMaxLoad = 6.5;
 inline constexpr double kSwissMaxLoad = 7.0 / 8.0;
+
+// What the memory at addr probably is when a header of mapType was expected
+// there and failed its checks: the global (or field of one) that lives at
+// addr, or a variable holding a pointer to a plausible header. "" when
+// nothing better is known.
+std::string guessMapAddress(const Program& p, const Type* mapType, uint64_t addr);
+
+// Throws Error(Corrupt) when the header at hdr fails its checks: one line
+// naming expr, the check that failed and guessMapAddress's guess. A nil map
+// (hdr 0) passes. For commands about to decode a map a user named.
+void requirePlausibleMap(const Program& p, const Type* mapType, uint64_t hdr,
+                         std::string_view expr);
 
 // The implementation a map type's DWARF layout says it uses.
 MapImpl mapImplOf(const Type* mapType);

@@ -28,7 +28,7 @@ constexpr uint64_t kMaxDirLen = uint64_t(1) << 24;
 
 struct Layout {
   const Type* map = nullptr;
-  const Field *used, *dirPtr, *dirLen, *globalDepth, *writing;
+  const Field *used, *dirPtr, *dirLen, *globalDepth, *writing, *tombstonePossible;
   const Type* table = nullptr;
   const Field *tUsed, *tCapacity, *tGrowthLeft, *tLocalDepth, *tIndex, *tGroups;
   uint64_t gDataOff = 0, gMaskOff = 0;  // inside table.groups
@@ -49,6 +49,7 @@ Layout layoutOf(const Type* mapType) {
   L.dirLen = &requireField(L.map, "dirLen");
   L.globalDepth = &requireField(L.map, "globalDepth");
   L.writing = optionalField(L.map, "writing");
+  L.tombstonePossible = optionalField(L.map, "tombstonePossible");
   // dirPtr is declared **table<K,V>.
   L.table = pointee(pointee(L.dirPtr->type, "Map.dirPtr"), "Map.dirPtr[0]");
   L.tUsed = &requireField(L.table, "used");
@@ -292,7 +293,33 @@ void walkSwissMap(const Program& p, const Type* mapType, uint64_t addr, const Wa
   uint64_t dirPtr = fieldValue(hdr.data(), *L.dirPtr);
   s.dirLen = fieldValue(hdr.data(), *L.dirLen);
   s.globalDepth = fieldValue(hdr.data(), *L.globalDepth);
-  s.torn = L.writing && fieldValue(hdr.data(), *L.writing) != 0;
+  uint64_t writing = L.writing ? fieldValue(hdr.data(), *L.writing) : 0;
+  uint64_t tombstonePossible =
+      L.tombstonePossible ? fieldValue(hdr.data(), *L.tombstonePossible) : 0;
+  // The header's own invariants (map.go): a header that breaks one is not a
+  // map header (or is overwritten), and nothing after it can be trusted.
+  auto invalid = [&](std::string why) {
+    s.invalidHeader = why;
+    s.problems.push_back(why + "; header corrupt");
+  };
+  if (writing > 1) {
+    invalid(fmt::format("writing={} (a flag toggled between 0 and 1)", writing));
+  } else if (tombstonePossible > 1) {
+    invalid(fmt::format("tombstonePossible={} (a bool)", tombstonePossible));
+  } else if (dirPtr % 8) {
+    invalid(fmt::format("dirPtr={:#x} is not 8-byte aligned", dirPtr));
+  } else if (s.dirLen == 0 && s.len > 8) {
+    invalid(fmt::format("used={} with dirLen=0 (a small map holds at most 8)", s.len));
+  } else if (s.dirLen && ((s.dirLen & (s.dirLen - 1)) != 0 || s.dirLen > kMaxDirLen)) {
+    invalid(fmt::format("dirLen={} is impossible (must be a power of two <= 2^24)", s.dirLen));
+  } else if (s.dirLen && s.len > s.dirLen * kMaxTableCapacity) {
+    invalid(fmt::format("used={} exceeds what {} tables hold ({} slots each at most)", s.len,
+                        s.dirLen, kMaxTableCapacity));
+  } else if (!dirPtr && s.len) {
+    invalid(fmt::format("used={} but no groups (dirPtr nil)", s.len));
+  }
+  if (!s.invalidHeader.empty() || o.headerOnly) return;
+  s.torn = writing != 0;
   if (s.torn) s.problems.push_back("a write was in progress (writing set): entries may be torn");
   int minor = p.build().minor;
   s.footprint.header = allocSize(L.map->size, true, minor);
@@ -300,7 +327,6 @@ void walkSwissMap(const Program& p, const Type* mapType, uint64_t addr, const Wa
   w.region(addr, s.footprint.header, "header");
   if (!dirPtr) {
     s.small = true;
-    if (s.len) s.problems.push_back(fmt::format("used={} but no groups (dirPtr nil)", s.len));
   } else if (s.dirLen == 0) {
     s.small = true;
     s.capacity = 8;
@@ -311,12 +337,6 @@ void walkSwissMap(const Program& p, const Type* mapType, uint64_t addr, const Wa
     s.tombstones = tomb;
     if (tomb) w.problem(fmt::format("small map group has {} tombstones (never expected)", tomb));
   } else {
-    bool pow2 = (s.dirLen & (s.dirLen - 1)) == 0;
-    if (!pow2 || s.dirLen > kMaxDirLen) {
-      s.problems.push_back(fmt::format("dirLen={} is impossible (must be a power of two <= 2^24); "
-                                       "header corrupt", s.dirLen));
-      return;
-    }
     if (s.globalDepth >= 64 || (uint64_t(1) << s.globalDepth) != s.dirLen)
       w.problem(fmt::format("dirLen={} but globalDepth={} (expected dirLen = 2^globalDepth)", s.dirLen,
                             s.globalDepth));

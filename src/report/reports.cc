@@ -47,24 +47,6 @@ const char* ctrlName(uint8_t c) {
 }
 
 // Resolves a located map to its type and header, dereferencing pointers to maps.
-std::pair<const Type*, uint64_t> mapTarget(const Program& p, const Located& l) {
-  const Type* t = l.type;
-  uint64_t addr = l.addr;
-  if (!l.headerDirect) {
-    while (t && t->kind == Kind::Pointer) {
-      addr = p.mem().readPtr(addr);
-      if (!addr) fail(ErrorKind::NotFound, "{} is a nil pointer", l.expr);
-      t = t->elem;
-    }
-  }
-  if (!t || t->kind != Kind::Map)
-    fail(ErrorKind::Usage, "{} is a {}, not a map", l.expr, t ? t->name : "value of unknown type");
-  Located m = l;
-  m.addr = addr;
-  m.type = t;
-  return {t, mapHeaderOf(p, m)};
-}
-
 // What is known before the walk: the expression, its type, where the map is.
 void jsonIdentity(JsonWriter& w, const Located& l, const Type* type, MapImpl impl, uint64_t hdr) {
   w.field("expr", l.expr);
@@ -615,9 +597,9 @@ MapSummary walkEntries(const Program& p, const Type* type, uint64_t hdr, const W
 
 size_t reportMap(Out& out, const Program& p, const Located& l, const ReportOptions& o) {
   // Not a structured binding: clang 14 cannot capture those in the lambdas below.
-  const auto [mapType, mapHdr] = mapTarget(p, l);
-  const Type* type = mapType;
-  uint64_t hdr = mapHdr;
+  const MapRef m = locatedMap(p, l);
+  const Type* type = m.type;
+  uint64_t hdr = m.header;
   WalkOptions wo;
   wo.buckets = o.buckets;
   uint64_t limit = o.limit ? o.limit : UINT64_MAX;
@@ -686,7 +668,10 @@ ListTarget listTarget(const Program& p, const Located& l) {
     if (!addr) fail(ErrorKind::NotFound, "{} is a nil pointer", l.expr);
     t = t->elem;
   }
-  if (t && t->name == "container/list.List") return {addr, 0};
+  if (t && t->name == "container/list.List") {
+    requirePlausibleList(p, addr, l.expr);
+    return {addr, 0};
+  }
   if (t && t->name == "container/list.Element") return {0, addr};
   fail(ErrorKind::Usage, "{} is a {}, not a container/list.List or *list.Element", l.expr,
        t ? t->name : "value of unknown type");

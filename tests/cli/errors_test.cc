@@ -89,7 +89,8 @@ TEST_P(CliTargetErrors, BadExpressions) {
   expectOneLineError(runGomemscope({"watch", "-p", pid, "0x1234"}), "'container/list.List'");
   expectOneLineError(runGomemscope({"trace", "removed", "-p", pid, "0x1234"}),
                      "'container/list.List'");
-  expectOneLineError(runGomemscope({"map", "-p", pid, "0x1234", "--type", "map[nope]x"}), "no type named");
+  expectOneLineError(runGomemscope({"map", "-p", pid, "0x1234", "--type", "map[nope]x"}),
+                     "no type 'map[nope]x' in the program");
   expectOneLineError(runGomemscope({"list", "-p", pid, "main.MStrInt"}), "not a container/list");
   // The target is unharmed by all of the above.
   EXPECT_TRUE(proc_->alive());

@@ -231,7 +231,122 @@ TEST(CorruptSwiss, WildTablePointerAndCountMismatch) {
   EXPECT_TRUE(hasProblem(s.problems, "header used is 9 but 4 entries")) << dump(s.problems);
 }
 
+// A header that breaks one of the runtime's own invariants is no map header:
+// the check is named, nothing past the header is walked, and
+// requirePlausibleMap refuses it (an address that holds a pointer to a good
+// header is said to be a variable).
+TEST(CorruptClassic, HeaderInvariantsNameTheFailedCheck) {
+  const Toolchain& tc = toolchain("go1.19");
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  auto f = open(tc);
+  struct {
+    uint64_t count, flags, B, buckets;
+    const char* check;
+  } cases[] = {
+      {1, 0x30, 0, 0x200000, "flags=0x30 has bits the runtime never sets"},
+      {100000, 0, 2, 0x200000, "count=100000 cannot fit 2^B=4 buckets"},
+      {1, 0, 0, 0x200003, "buckets=0x200003 is not 8-byte aligned"},
+      {3, 0, 0, 0, "count=3 but no bucket array"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.check);
+    FakeTarget t;
+    Program prog(t, *f->bin);
+    Image h(f->mapType->mapHeader);
+    h.set("count", c.count).set("flags", c.flags).set("B", c.B).set("buckets", c.buckets);
+    t.mem.add(0x100000, h.bytes);
+    MapSummary s = walkMap(prog, f->mapType, 0x100000, {}, nullptr);
+    EXPECT_NE(s.invalidHeader.find(c.check), std::string::npos) << s.invalidHeader;
+    EXPECT_EQ(s.found, 0u);
+    EXPECT_THROW(requirePlausibleMap(prog, f->mapType, 0x100000, "0x100000"), Error);
+  }
+  // A word holding a pointer to a good (empty) header: "probably a variable".
+  Image good(f->mapType->mapHeader);
+  f->target.mem.add(0x600000, good.bytes);
+  uint64_t slot = 0x600000;
+  std::vector<uint8_t> slotBytes(8);
+  std::memcpy(slotBytes.data(), &slot, 8);
+  f->target.mem.add(0x700000, slotBytes);
+  EXPECT_NO_THROW(requirePlausibleMap(*f->prog, f->mapType, 0x600000, "good"));
+  EXPECT_NE(guessMapAddress(*f->prog, f->mapType, 0x700000).find("holds 0x600000"),
+            std::string::npos);
+}
+
+TEST(CorruptSwiss, HeaderInvariantsNameTheFailedCheck) {
+  const Toolchain& tc = toolchain("go1.26");
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  auto f = open(tc);
+  struct {
+    uint64_t used, dirPtr, dirLen, globalDepth, writing;
+    const char* check;
+  } cases[] = {
+      {3, 0x200000, 0, 0, 177, "writing=177 (a flag toggled between 0 and 1)"},
+      {9, 0x200000, 0, 0, 0, "used=9 with dirLen=0"},
+      {5000, 0x200000, 4, 2, 0, "used=5000 exceeds what 4 tables hold"},
+      {1, 0x200004, 0, 0, 0, "dirPtr=0x200004 is not 8-byte aligned"},
+      {2, 0, 0, 0, 0, "used=2 but no groups"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.check);
+    FakeTarget t;
+    Program prog(t, *f->bin);
+    Image h(f->mapType->mapHeader);
+    h.set("used", c.used).set("dirPtr", c.dirPtr).set("dirLen", c.dirLen);
+    h.set("globalDepth", c.globalDepth).set("writing", c.writing);
+    t.mem.add(0x100000, h.bytes);
+    MapSummary s = walkMap(prog, f->mapType, 0x100000, {}, nullptr);
+    EXPECT_NE(s.invalidHeader.find(c.check), std::string::npos) << s.invalidHeader;
+    EXPECT_EQ(s.found, 0u);
+    EXPECT_THROW(requirePlausibleMap(prog, f->mapType, 0x100000, "0x100000"), Error);
+  }
+}
+
 class CorruptList : public ::testing::TestWithParam<std::string> {};
+
+// An Element read as a List (its list and Value are set; a root's never are)
+// and a List whose root.next is no element of it are refused, not walked.
+TEST_P(CorruptList, ListInvariantsNameTheFailedCheck) {
+  const Toolchain& tc = toolchain(GetParam());
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  auto bin = Binary::open(buildFixture(tc, "lists"));
+  FakeTarget target;
+  Program prog(target, *bin);
+  const Type* E = elementType(prog);
+  const Type* L = listType(prog);
+  uint64_t root = 0x100000, e1 = 0x200000, stray = 0x300000;
+  Image l(L);
+  std::memcpy(l.bytes.data() + L->field("root")->offset + E->field("next")->offset, &e1, 8);
+  std::memcpy(l.bytes.data() + L->field("root")->offset + E->field("prev")->offset, &e1, 8);
+  l.set("len", 1);
+  Image a(E);
+  a.set("next", root).set("prev", root).set("list", root);
+  target.mem.add(root, l.bytes);
+  target.mem.add(e1, a.bytes);
+  EXPECT_EQ(walkList(prog, root, nullptr).invalidHeader, "");
+  EXPECT_NO_THROW(requirePlausibleList(prog, root, "root"));
+  ListSummary asList = walkList(prog, e1, nullptr);
+  EXPECT_NE(asList.invalidHeader.find("root.list=0x100000 is set"), std::string::npos)
+      << asList.invalidHeader;
+  try {
+    requirePlausibleList(prog, e1, "e1");
+    ADD_FAILURE() << "an Element passed as a List";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("looks like an Element of the List at 0x100000"),
+              std::string::npos)
+        << e.what();
+  }
+  Image b(L);
+  std::memcpy(b.bytes.data() + L->field("root")->offset + E->field("next")->offset, &stray, 8);
+  Image s(E);
+  s.set("next", 0x123000).set("prev", 0x456000).set("list", 0x789000);
+  target.mem.add(0x400000, b.bytes);
+  target.mem.add(stray, s.bytes);
+  ListSummary bad = walkList(prog, 0x400000, nullptr);
+  EXPECT_NE(bad.invalidHeader.find("root.next=0x300000 is no element of this list"),
+            std::string::npos)
+      << bad.invalidHeader;
+  EXPECT_EQ(bad.found, 0u);
+}
 
 TEST_P(CorruptList, CycleAvoidingTheRootAndBadBackPointers) {
   const Toolchain& tc = toolchain(GetParam());

@@ -184,10 +184,18 @@ std::string BuildFlags::key() const {
 }
 
 std::string buildFixture(const Toolchain& tc, const std::string& name, BuildFlags flags) {
+  return buildProgram(tc, fs::path(GMS_FIXTURE_DIR) / name, name, flags);
+}
+
+std::string buildDemo(const Toolchain& tc, BuildFlags flags) {
+  return buildProgram(tc, fs::path(GMS_FIXTURE_DIR) / ".." / ".." / "demo", "demo", flags);
+}
+
+std::string buildProgram(const Toolchain& tc, const std::filesystem::path& src,
+                         const std::string& name, BuildFlags flags) {
   static std::mutex mu;
   std::lock_guard<std::mutex> lock(mu);
   if (!tc.available) throw std::runtime_error("toolchain " + tc.name + " missing: " + tc.missing);
-  fs::path src = fs::path(GMS_FIXTURE_DIR) / name;
   if (!fs::is_directory(src)) throw std::runtime_error("no fixture directory " + src.string());
   fs::path cacheDir = fs::path(GMS_FIXTURE_CACHE) / tc.name;
   fs::create_directories(cacheDir);
@@ -227,7 +235,8 @@ std::string buildFixture(const Toolchain& tc, const std::string& name, BuildFlag
 
 std::unique_ptr<RunningFixture> RunningFixture::start(const std::string& binary,
                                                       const std::vector<std::string>& args,
-                                                      int readyTimeoutSec) {
+                                                      int readyTimeoutSec,
+                                                      const std::string& readyMarker) {
   int outPipe[2], inSock[2];
   if (pipe2(outPipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
   // stdin is a socket rather than a pipe so that advance() can write with
@@ -256,6 +265,7 @@ std::unique_ptr<RunningFixture> RunningFixture::start(const std::string& binary,
   fx->outFd_ = outPipe[0];
   fx->inFd_ = inSock[0];
   fx->binary_ = binary;
+  fx->readyMarker_ = readyMarker;
   // Both ends stay open for the fixture's lifetime: stdout so a phased
   // fixture can report again (fixtures print nothing else after GMS-READY),
   // stdin so a fixture that reads it blocks instead of seeing EOF.
@@ -267,7 +277,7 @@ void RunningFixture::waitReady(int timeoutSec, const std::string& what) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeoutSec);
   char buf[65536];
   size_t ready;
-  while ((ready = out_.find("GMS-READY", consumed_)) == std::string::npos) {
+  while ((ready = out_.find(readyMarker_, consumed_)) == std::string::npos) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
                                                                      std::chrono::steady_clock::now());
     pollfd p{outFd_, POLLIN, 0};
@@ -284,7 +294,7 @@ void RunningFixture::waitReady(int timeoutSec, const std::string& what) {
     auto end = out_.find('\n', pos);
     truth_ = nlohmann::json::parse(out_.substr(pos + 10, end - pos - 10));
   }
-  consumed_ = ready + 9;
+  consumed_ = ready + readyMarker_.size();
 }
 
 void RunningFixture::advance(int timeoutSec) {

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -56,14 +57,21 @@ inline BuildFlags experimentBuild(std::string e) { return {.experiment = std::mo
 // per toolchain, flags and a hash of the sources) and returns the binary path.
 // Throws std::runtime_error with the compiler output on failure.
 std::string buildFixture(const Toolchain& tc, const std::string& name, BuildFlags flags = {});
+// The bundled demo (demo/: the LRU cache under load that `make demo` runs), built the same way.
+std::string buildDemo(const Toolchain& tc, BuildFlags flags = {});
+// Any Go main package at src, cached under name.
+std::string buildProgram(const Toolchain& tc, const std::filesystem::path& src,
+                         const std::string& name, BuildFlags flags = {});
 
 // A started fixture: waits (bounded) for GMS-READY, parses GMS-TRUTH, and kills
 // the process (SIGKILL + waitpid) when destroyed.
 class RunningFixture {
  public:
+  // readyMarker: what the program prints when ready ("demo: pid N ready" for demo/).
   static std::unique_ptr<RunningFixture> start(const std::string& binary,
                                                const std::vector<std::string>& args = {},
-                                               int readyTimeoutSec = 60);
+                                               int readyTimeoutSec = 60,
+                                               const std::string& readyMarker = "GMS-READY");
   ~RunningFixture();
   int pid() const { return pid_; }
   const nlohmann::json& truth() const { return truth_; }
@@ -86,6 +94,7 @@ class RunningFixture {
   std::string out_;
   size_t consumed_ = 0;
   std::string binary_;
+  std::string readyMarker_ = "GMS-READY";
   nlohmann::json truth_;
 };
 
