@@ -23,17 +23,6 @@
 namespace gms {
 namespace {
 
-class FakeTarget : public Target {
- public:
-  FakeMemory mem;
-  const Memory& memory() const override { return mem; }
-  bool isLive() const override { return false; }
-  int pid() const override { return 0; }
-  std::string exePath() const override { return ""; }
-  std::vector<ThreadState> threads() const override { return {}; }
-  std::string describe() const override { return "synthetic memory"; }
-};
-
 void put(std::vector<uint8_t>& b, uint64_t off, const Field* f, uint64_t v) {
   std::memcpy(b.data() + off + f->offset, &v, f->type ? f->type->size : 8);
 }

@@ -62,17 +62,6 @@ RenderLimits limits() {
   return l;
 }
 
-class FakeTarget : public Target {
- public:
-  FakeMemory mem;
-  const Memory& memory() const override { return mem; }
-  bool isLive() const override { return false; }
-  int pid() const override { return 0; }
-  std::string exePath() const override { return ""; }
-  std::vector<ThreadState> threads() const override { return {}; }
-  std::string describe() const override { return "fuzz image"; }
-};
-
 template <typename T>
 bool take(const uint8_t*& p, const uint8_t* end, T& v) {
   if (size_t(end - p) < sizeof v) return false;
@@ -264,7 +253,7 @@ ImageFuzzer::~ImageFuzzer() = default;
 uint64_t ImageFuzzer::map(const uint8_t* data, size_t size) {
   auto img = decodeImage(data, size);
   if (!img) return 0;
-  FakeTarget t;
+  FakeTarget t("fuzz image");
   for (auto& [addr, bytes] : img->segments) t.mem.add(addr, std::move(bytes));
   try {
     Program p(t, *bin_);
@@ -279,7 +268,7 @@ uint64_t ImageFuzzer::map(const uint8_t* data, size_t size) {
 uint64_t ImageFuzzer::list(const uint8_t* data, size_t size) {
   auto img = decodeImage(data, size);
   if (!img) return 0;
-  FakeTarget t;
+  FakeTarget t("fuzz image");
   for (auto& [addr, bytes] : img->segments) t.mem.add(addr, std::move(bytes));
   try {
     Program p(t, *bin_);

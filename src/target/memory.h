@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/error.h"
@@ -157,6 +158,23 @@ class FakeMemory : public Memory {
     std::vector<uint8_t> bytes;
   };
   std::vector<Seg> segs_;
+};
+
+// A Target over synthetic bytes, for corruption tests, fuzzing and
+// benchmarks: no process, no threads, memory laid out with mem.add().
+class FakeTarget : public Target {
+ public:
+  explicit FakeTarget(std::string what = "synthetic memory") : what_(std::move(what)) {}
+  FakeMemory mem;
+  const Memory& memory() const override { return mem; }
+  bool isLive() const override { return false; }
+  int pid() const override { return 0; }
+  std::string exePath() const override { return ""; }
+  std::vector<ThreadState> threads() const override { return {}; }
+  std::string describe() const override { return what_; }
+
+ private:
+  std::string what_;
 };
 
 }  // namespace gms

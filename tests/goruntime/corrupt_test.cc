@@ -13,17 +13,6 @@
 namespace gms::test {
 namespace {
 
-class FakeTarget : public Target {
- public:
-  FakeMemory mem;
-  const Memory& memory() const override { return mem; }
-  bool isLive() const override { return false; }
-  int pid() const override { return 0; }
-  std::string exePath() const override { return ""; }
-  std::vector<ThreadState> threads() const override { return {}; }
-  std::string describe() const override { return "synthetic memory"; }
-};
-
 // A struct image written field by field, by name, with the DWARF layout.
 struct Image {
   const Type* t;

@@ -264,17 +264,6 @@ INSTANTIATE_TEST_SUITE_P(Toolchains, MemStatsVsRuntime,
                          });
 
 // Layout failures are errors that name what is missing, never crashes.
-class FakeTarget : public Target {
- public:
-  FakeMemory mem;
-  const Memory& memory() const override { return mem; }
-  bool isLive() const override { return false; }
-  int pid() const override { return 0; }
-  std::string exePath() const override { return ""; }
-  std::vector<ThreadState> threads() const override { return {}; }
-  std::string describe() const override { return "synthetic memory"; }
-};
-
 TEST(MemStatsErrors, UnreadableMemoryIsAnErrorNamingTheStructure) {
   const Toolchain& tc = toolchain("go1.26");
   GMS_REQUIRE_TOOLCHAIN(tc);
