@@ -88,7 +88,10 @@ int cmdInfo(DecodeOptions& o) {
   out.print("{:<13}{}\n", "debug info",
             p.hasTypes() ? "DWARF present (types and globals available)" : b.missingDebugInfo());
   out.print("{:<13}{}\n", "threads", threads);
-  if (!gerr.empty()) {
+  if (!gerr.empty() && !p.hasTypes()) {
+    // The debug info line above already says why; the list needs runtime.g's layout.
+    out.print("{:<13}unavailable without DWARF (runtime.g's layout comes from it)\n", "goroutines");
+  } else if (!gerr.empty()) {
     out.print("{:<13}unavailable: {}\n", "goroutines", gerr);
   } else {
     out.print("{:<13}{} live, {} total (", "goroutines", liveG, gs.size());

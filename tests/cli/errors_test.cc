@@ -132,6 +132,10 @@ TEST_P(CliTargetErrors, StrippedBinaryDegradesClearly) {
   EXPECT_EQ(info.exitCode, 0) << info.err;
   EXPECT_NE(info.out.find("DWARF"), std::string::npos) << info.out;
   EXPECT_NE(info.out.find(GetParam()), std::string::npos) << info.out;
+  // Said once, on the debug info line; the goroutines line says what it lacks.
+  EXPECT_NE(info.out.find("goroutines   unavailable without DWARF (runtime.g's layout"),
+            std::string::npos)
+      << info.out;
   expectOneLineError(runGomemscope({"map", "-p", pid, "main.MStrInt"}), "DWARF");
   // The build info says how it was built: the message says so instead of guessing.
   auto m = runGomemscope({"map", "-p", pid, "main.MStrInt"});
