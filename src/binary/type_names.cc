@@ -18,8 +18,8 @@ bool pathChar(char c) {
 }
 
 // Calls tok(token) for every maximal run of pathChars and punct(c) for every
-// other character except blanks, in order; blank(true) where a blank
-// separated two tokens.
+// other character except blanks, in order; blank() where a blank separated
+// two tokens.
 template <typename Tok, typename Punct, typename Blank>
 void scan(std::string_view s, Tok tok, Punct punct, Blank blank) {
   bool lastWasToken = false, sawBlank = false;

@@ -242,25 +242,21 @@ void walkClassicMap(const Program& p, const Type* mapType, uint64_t addr, const 
   s.nevacuate = fieldValue(hdr.data(), *L.nevacuate);
   // The header's own invariants (runtime/map.go): a header that breaks one
   // is not a map header (or is overwritten), and nothing after it can be trusted.
-  auto invalid = [&](std::string why) {
-    s.invalidHeader = why;
-    s.problems.push_back(why + "; header corrupt");
-  };
   if (flags & ~kKnownFlags) {
-    invalid(fmt::format("flags={:#x} has bits the runtime never sets (it uses {:#x})", flags,
+    s.rejectHeader(fmt::format("flags={:#x} has bits the runtime never sets (it uses {:#x})", flags,
                         kKnownFlags));
   } else if (s.B > kMaxB) {
-    invalid(fmt::format("B={} is impossible (2^B buckets)", s.B));
+    s.rejectHeader(fmt::format("B={} is impossible (2^B buckets)", s.B));
   } else if (s.len > (uint64_t(16) << s.B)) {
-    invalid(fmt::format("count={} cannot fit 2^B={} buckets (the map grows past 6.5 per bucket)",
+    s.rejectHeader(fmt::format("count={} cannot fit 2^B={} buckets (the map grows past 6.5 per bucket)",
                         s.len, uint64_t(1) << s.B));
   } else if (buckets % 8 || oldbuckets % 8) {
-    invalid(fmt::format("{}={:#x} is not 8-byte aligned", buckets % 8 ? "buckets" : "oldbuckets",
+    s.rejectHeader(fmt::format("{}={:#x} is not 8-byte aligned", buckets % 8 ? "buckets" : "oldbuckets",
                         buckets % 8 ? buckets : oldbuckets));
   } else if (!buckets && s.len) {
-    invalid(fmt::format("count={} but no bucket array", s.len));
+    s.rejectHeader(fmt::format("count={} but no bucket array", s.len));
   } else if (oldbuckets && !(flags & kSameSizeGrow) && s.B == 0) {
-    invalid("oldbuckets set but B=0");
+    s.rejectHeader("oldbuckets set but B=0");
   }
   if (!s.invalidHeader.empty() || o.headerOnly) return;
   s.torn = (flags & kHashWriting) != 0;

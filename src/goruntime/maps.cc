@@ -7,6 +7,11 @@
 
 namespace gms {
 
+void MapSummary::rejectHeader(std::string why) {
+  problems.push_back(why + "; header corrupt");
+  invalidHeader = std::move(why);
+}
+
 double MapSummary::loadFactor() const {
   if (impl == MapImpl::Classic) return nbuckets ? double(found) / double(nbuckets) : 0;
   return capacity ? double(found) / double(capacity) : 0;

@@ -91,6 +91,9 @@ struct MapSummary {
   // runtime's header broken: "writing=177 (a flag toggled between 0 and
   // 1)"): nothing past the header was decoded. "" when the header passed.
   std::string invalidHeader;
+  // Records that the header broke an invariant (why names it): invalidHeader
+  // and a problem saying the header is corrupt.
+  void rejectHeader(std::string why);
   double loadFactor() const;          // entries per bucket (classic) or per slot (swiss)
   // How full the map is against what makes it grow: 1.0 means the next
   // insert of a new key grows it. Classic: entries / max(8, 6.5 x buckets)

@@ -298,25 +298,21 @@ void walkSwissMap(const Program& p, const Type* mapType, uint64_t addr, const Wa
       L.tombstonePossible ? fieldValue(hdr.data(), *L.tombstonePossible) : 0;
   // The header's own invariants (map.go): a header that breaks one is not a
   // map header (or is overwritten), and nothing after it can be trusted.
-  auto invalid = [&](std::string why) {
-    s.invalidHeader = why;
-    s.problems.push_back(why + "; header corrupt");
-  };
   if (writing > 1) {
-    invalid(fmt::format("writing={} (a flag toggled between 0 and 1)", writing));
+    s.rejectHeader(fmt::format("writing={} (a flag toggled between 0 and 1)", writing));
   } else if (tombstonePossible > 1) {
-    invalid(fmt::format("tombstonePossible={} (a bool)", tombstonePossible));
+    s.rejectHeader(fmt::format("tombstonePossible={} (a bool)", tombstonePossible));
   } else if (dirPtr % 8) {
-    invalid(fmt::format("dirPtr={:#x} is not 8-byte aligned", dirPtr));
+    s.rejectHeader(fmt::format("dirPtr={:#x} is not 8-byte aligned", dirPtr));
   } else if (s.dirLen == 0 && s.len > 8) {
-    invalid(fmt::format("used={} with dirLen=0 (a small map holds at most 8)", s.len));
+    s.rejectHeader(fmt::format("used={} with dirLen=0 (a small map holds at most 8)", s.len));
   } else if (s.dirLen && ((s.dirLen & (s.dirLen - 1)) != 0 || s.dirLen > kMaxDirLen)) {
-    invalid(fmt::format("dirLen={} is impossible (must be a power of two <= 2^24)", s.dirLen));
+    s.rejectHeader(fmt::format("dirLen={} is impossible (must be a power of two <= 2^24)", s.dirLen));
   } else if (s.dirLen && s.len > s.dirLen * kMaxTableCapacity) {
-    invalid(fmt::format("used={} exceeds what {} tables hold ({} slots each at most)", s.len,
+    s.rejectHeader(fmt::format("used={} exceeds what {} tables hold ({} slots each at most)", s.len,
                         s.dirLen, kMaxTableCapacity));
   } else if (!dirPtr && s.len) {
-    invalid(fmt::format("used={} but no groups (dirPtr nil)", s.len));
+    s.rejectHeader(fmt::format("used={} but no groups (dirPtr nil)", s.len));
   }
   if (!s.invalidHeader.empty() || o.headerOnly) return;
   s.torn = writing != 0;

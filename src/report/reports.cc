@@ -46,7 +46,6 @@ const char* ctrlName(uint8_t c) {
   return "full";
 }
 
-// Resolves a located map to its type and header, dereferencing pointers to maps.
 // What is known before the walk: the expression, its type, where the map is.
 void jsonIdentity(JsonWriter& w, const Located& l, const Type* type, MapImpl impl, uint64_t hdr) {
   w.field("expr", l.expr);

@@ -290,47 +290,61 @@ TEST(CorruptSwiss, HeaderInvariantsNameTheFailedCheck) {
   }
 }
 
-class CorruptList : public ::testing::TestWithParam<std::string> {};
+// Lists and Elements laid out with the lists fixture's DWARF, per toolchain.
+class CorruptList : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    const Toolchain& tc = toolchain(GetParam());
+    GMS_REQUIRE_TOOLCHAIN(tc);
+    bin_ = Binary::open(buildFixture(tc, "lists"));
+    prog_ = std::make_unique<Program>(target_, *bin_);
+  }
+  const Program& prog() { return *prog_; }
+  // A List at addr: root.next, root.prev and len (root.list and root.Value nil).
+  void addList(uint64_t addr, uint64_t next, uint64_t prev, uint64_t len) {
+    const Type* E = elementType(prog());
+    const Type* L = listType(prog());
+    Image l(L);
+    uint64_t root = L->field("root")->offset;
+    std::memcpy(l.bytes.data() + root + E->field("next")->offset, &next, 8);
+    std::memcpy(l.bytes.data() + root + E->field("prev")->offset, &prev, 8);
+    l.set("len", len);
+    target_.mem.add(addr, l.bytes);
+  }
+  void addElement(uint64_t addr, uint64_t next, uint64_t prev, uint64_t list) {
+    Image e(elementType(prog()));
+    e.set("next", next).set("prev", prev).set("list", list);
+    target_.mem.add(addr, e.bytes);
+  }
+
+ private:
+  std::unique_ptr<Binary> bin_;
+  FakeTarget target_;
+  std::unique_ptr<Program> prog_;
+};
 
 // An Element read as a List (its list and Value are set; a root's never are)
 // and a List whose root.next is no element of it are refused, not walked.
 TEST_P(CorruptList, ListInvariantsNameTheFailedCheck) {
-  const Toolchain& tc = toolchain(GetParam());
-  GMS_REQUIRE_TOOLCHAIN(tc);
-  auto bin = Binary::open(buildFixture(tc, "lists"));
-  FakeTarget target;
-  Program prog(target, *bin);
-  const Type* E = elementType(prog);
-  const Type* L = listType(prog);
   uint64_t root = 0x100000, e1 = 0x200000, stray = 0x300000;
-  Image l(L);
-  std::memcpy(l.bytes.data() + L->field("root")->offset + E->field("next")->offset, &e1, 8);
-  std::memcpy(l.bytes.data() + L->field("root")->offset + E->field("prev")->offset, &e1, 8);
-  l.set("len", 1);
-  Image a(E);
-  a.set("next", root).set("prev", root).set("list", root);
-  target.mem.add(root, l.bytes);
-  target.mem.add(e1, a.bytes);
-  EXPECT_EQ(walkList(prog, root, nullptr).invalidHeader, "");
-  EXPECT_NO_THROW(requirePlausibleList(prog, root, "root"));
-  ListSummary asList = walkList(prog, e1, nullptr);
+  addList(root, e1, e1, 1);
+  addElement(e1, root, root, root);
+  EXPECT_EQ(walkList(prog(), root, nullptr).invalidHeader, "");
+  EXPECT_NO_THROW(requirePlausibleList(prog(), root, "root"));
+  ListSummary asList = walkList(prog(), e1, nullptr);
   EXPECT_NE(asList.invalidHeader.find("root.list=0x100000 is set"), std::string::npos)
       << asList.invalidHeader;
   try {
-    requirePlausibleList(prog, e1, "e1");
+    requirePlausibleList(prog(), e1, "e1");
     ADD_FAILURE() << "an Element passed as a List";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("looks like an Element of the List at 0x100000"),
               std::string::npos)
         << e.what();
   }
-  Image b(L);
-  std::memcpy(b.bytes.data() + L->field("root")->offset + E->field("next")->offset, &stray, 8);
-  Image s(E);
-  s.set("next", 0x123000).set("prev", 0x456000).set("list", 0x789000);
-  target.mem.add(0x400000, b.bytes);
-  target.mem.add(stray, s.bytes);
-  ListSummary bad = walkList(prog, 0x400000, nullptr);
+  addList(0x400000, stray, 0, 0);
+  addElement(stray, 0x123000, 0x456000, 0x789000);
+  ListSummary bad = walkList(prog(), 0x400000, nullptr);
   EXPECT_NE(bad.invalidHeader.find("root.next=0x300000 is no element of this list"),
             std::string::npos)
       << bad.invalidHeader;
@@ -338,48 +352,22 @@ TEST_P(CorruptList, ListInvariantsNameTheFailedCheck) {
 }
 
 TEST_P(CorruptList, CycleAvoidingTheRootAndBadBackPointers) {
-  const Toolchain& tc = toolchain(GetParam());
-  GMS_REQUIRE_TOOLCHAIN(tc);
-  auto bin = Binary::open(buildFixture(tc, "lists"));
-  FakeTarget target;
-  Program prog(target, *bin);
-  const Type* E = elementType(prog);
-  const Type* L = listType(prog);
   uint64_t root = 0x100000, e1 = 0x200000, e2 = 0x300000;
-  Image l(L);
-  std::memcpy(l.bytes.data() + L->field("root")->offset + E->field("next")->offset, &e1, 8);
-  std::memcpy(l.bytes.data() + L->field("root")->offset + E->field("prev")->offset, &e2, 8);
-  l.set("len", 2);
-  Image a(E), b(E);
-  a.set("next", e2).set("prev", root).set("list", root);
-  b.set("next", e1).set("prev", e1).set("list", 0);  // loops back to e1; removed-looking
-  target.mem.add(root, l.bytes);
-  target.mem.add(e1, a.bytes);
-  target.mem.add(e2, b.bytes);
+  addList(root, e1, e2, 2);
+  addElement(e1, e2, root, root);
+  addElement(e2, e1, e1, 0);  // loops back to e1; removed-looking
   uint64_t seen = 0;
-  ListSummary s = walkList(prog, root, [&](const ListElementRef&) { return ++seen < 1000; });
+  ListSummary s = walkList(prog(), root, [&](const ListElementRef&) { return ++seen < 1000; });
   EXPECT_EQ(seen, 2u);
   EXPECT_TRUE(hasProblem(s.problems, "cycle")) << dump(s.problems);
   EXPECT_TRUE(hasProblem(s.problems, "list == nil")) << dump(s.problems);
 }
 
 TEST_P(CorruptList, WildNextPointer) {
-  const Toolchain& tc = toolchain(GetParam());
-  GMS_REQUIRE_TOOLCHAIN(tc);
-  auto bin = Binary::open(buildFixture(tc, "lists"));
-  FakeTarget target;
-  Program prog(target, *bin);
-  const Type* E = elementType(prog);
-  const Type* L = listType(prog);
   uint64_t root = 0x100000, e1 = 0x200000;
-  Image l(L);
-  std::memcpy(l.bytes.data() + L->field("root")->offset + E->field("next")->offset, &e1, 8);
-  l.set("len", 5);
-  Image a(E);
-  a.set("next", 0xdeadbeef000).set("prev", root).set("list", root);
-  target.mem.add(root, l.bytes);
-  target.mem.add(e1, a.bytes);
-  ListSummary s = walkList(prog, root, nullptr);
+  addList(root, e1, 0, 5);
+  addElement(e1, 0xdeadbeef000, root, root);
+  ListSummary s = walkList(prog(), root, nullptr);
   EXPECT_EQ(s.found, 1u);
   EXPECT_TRUE(hasProblem(s.problems, "unreadable")) << dump(s.problems);
   EXPECT_TRUE(hasProblem(s.problems, "len is 5 but 1 elements")) << dump(s.problems);
