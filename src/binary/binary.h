@@ -3,9 +3,9 @@
 // Opens an ELF executable (never executes it), and exposes: its symbols, its
 // segments (so a core's unsaved read-only pages can be read from the file),
 // the Go version and build settings from .go.buildinfo, its build IDs (to
-// refuse a core from another build), and — when DWARF is present — a
-// TypeProvider. A stripped binary (-ldflags=-s -w) still opens; types() is then
-// null and missingDebugInfo() says what is lost.
+// refuse a core from another build), and a TypeProvider: DWARF when present,
+// else the runtime's own type descriptors. A stripped binary (-ldflags=-s -w)
+// still opens; missingDebugInfo() then says what is lost (variable names).
 #pragma once
 
 #include <cstdint>
@@ -70,9 +70,19 @@ class Binary {
   // Raw bytes of the file at a virtual address inside a PT_LOAD's file image;
   // Fault if outside. Used as the bottom layer under a core.
   virtual const Memory& fileMemory() const = 0;
-  // DWARF types and globals; nullptr when the binary has no DWARF.
+  // The program's types: from DWARF when the binary has it (with globals),
+  // else from the runtime's type descriptors (no globals: source() says
+  // which); nullptr when neither can be read.
   virtual const TypeProvider* types() const = 0;
-  // Why types() is null, e.g. "no .debug_info (built with -ldflags=-w?)"; "" if present.
+  // The types the runtime's own descriptors give, whether or not DWARF is
+  // present (loaded on first use); nullptr when they cannot be read, and
+  // descriptorError() says why in one line.
+  virtual const TypeProvider* descriptorTypes() const { return nullptr; }
+  virtual std::string descriptorError() const { return "no type descriptors"; }
+  // runtime.firstmoduledata, from the symbol table or, stripped, found by
+  // its reference to the pclntab; nullopt when neither finds it.
+  virtual std::optional<uint64_t> moduledataAddress() const { return std::nullopt; }
+  // Why there is no DWARF, e.g. "no .debug_info (built with -ldflags=-w?)"; "" if present.
   virtual std::string missingDebugInfo() const = 0;
   // Go's PC -> function/file/line/SP-delta table (.gopclntab), parsed on first
   // use; nullptr when absent or unreadable (present even in stripped binaries).

@@ -17,6 +17,7 @@
 
 #include "binary/binary.h"
 #include "binary/buildinfo.h"
+#include "binary/descriptor_types.h"
 #include "binary/dwarf_types.h"
 #include "common/checked.h"
 
@@ -101,6 +102,7 @@ class ElfBinary final : public Binary {
   explicit ElfBinary(std::string path) : path_(std::move(path)) {}
   ~ElfBinary() override {
     types_.reset();
+    descriptors_.reset();
     if (map_ && map_ != MAP_FAILED) munmap(map_, mapSize_);
     if (fd_ >= 0) close(fd_);
   }
@@ -154,7 +156,36 @@ class ElfBinary final : public Binary {
   const std::string& goBuildId() const override { return goBuildId_; }
   const std::string& gnuBuildId() const override { return gnuBuildId_; }
   const Memory& fileMemory() const override { return *image_; }
-  const TypeProvider* types() const override { return types_.get(); }
+  const TypeProvider* types() const override { return types_ ? types_.get() : descriptorTypes(); }
+  const TypeProvider* descriptorTypes() const override {
+    std::call_once(descriptorsOnce_, [this] {
+      if (!buildInfo_) {
+        descriptorError_ = "not a Go program";
+        return;
+      }
+      try {
+        descriptors_ = openDescriptorTypes(descriptorSource());
+      } catch (const Error& e) {
+        descriptorError_ = e.what();
+      }
+    });
+    return descriptors_.get();
+  }
+  std::string descriptorError() const override {
+    descriptorTypes();
+    return descriptorError_;
+  }
+  std::optional<uint64_t> moduledataAddress() const override {
+    if (auto s = symbol("runtime.firstmoduledata")) return s->addr;
+    std::call_once(moduledataOnce_, [this] {
+      if (!buildInfo_) return;
+      try {
+        moduledata_ = findModuledata(descriptorSource()).moduledata;
+      } catch (const Error&) {
+      }
+    });
+    return moduledata_;
+  }
   std::string missingDebugInfo() const override { return missingDebugInfo_; }
   const Pclntab* pclntab() const override {
     std::call_once(pclntabOnce_, [this] {
@@ -368,8 +399,7 @@ class ElfBinary final : public Binary {
       why = fmt::format("{} has no DWARF debug info{}", path_, how);
     }
     if (buildInfo_) {
-      why += ": map/list decoding by name needs it; ";
-      why += hasSymbols() ? "Go version and symbols still work" : "the Go version still works";
+      why += ": variables have no names; types come from the runtime's type descriptors";
     }
     missingDebugInfo_ = why;
   }
@@ -432,6 +462,31 @@ class ElfBinary final : public Binary {
   std::string goBuildId_, gnuBuildId_;
   std::unique_ptr<TypeProvider> types_;
   std::string missingDebugInfo_;
+  mutable std::once_flag descriptorsOnce_;
+  mutable std::unique_ptr<TypeProvider> descriptors_;
+  mutable std::string descriptorError_;
+  mutable std::once_flag moduledataOnce_;
+  mutable std::optional<uint64_t> moduledata_;
+
+  DescriptorSource descriptorSource() const {
+    DescriptorSource src;
+    src.file = image_.get();
+    const Section* p = section(".gopclntab");
+    if (!p) p = section(".data.rel.ro.gopclntab");
+    if (p) {
+      src.pclntab = p->addr;
+      src.pclntabSize = p->size;
+    }
+    if (const Section* t = section(".text")) src.text = t->addr;
+    for (const char* n : {".go.module", ".noptrdata", ".data", ".data.rel.ro"})
+      if (const Section* d = section(n)) src.dataRanges.emplace_back(d->addr, d->addr + d->size);
+    const GoBuildInfo& b = *buildInfo_;
+    src.goMinor = b.major == 1 ? b.minor : 99;
+    auto exp = b.settings.find("GOEXPERIMENT");
+    bool noswiss = exp != b.settings.end() && exp->second.find("noswissmap") != std::string::npos;
+    src.swissMaps = b.atLeast(1, 24) && !noswiss;
+    return src;
+  }
 };
 
 }  // namespace

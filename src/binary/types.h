@@ -75,7 +75,8 @@ struct Global {
   const Type* type = nullptr;
 };
 
-// Looks up types and globals. Implemented over DWARF by DwarfTypes.
+// Looks up types and globals. Implemented over DWARF by DwarfTypes, and over
+// the runtime's type descriptors by DescriptorTypes (descriptor_types.h).
 class TypeProvider {
  public:
   virtual ~TypeProvider() = default;
@@ -90,6 +91,9 @@ class TypeProvider {
   // The name of every Go type the program describes (not its C types), each
   // once, in no particular order.
   virtual std::vector<std::string_view> typeNames() const = 0;
+  // Where the types come from: "DWARF" or "type descriptors" (which name no
+  // globals: globals() is empty then).
+  virtual std::string_view source() const { return "DWARF"; }
 };
 
 }  // namespace gms

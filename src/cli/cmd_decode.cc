@@ -57,8 +57,9 @@ int cmdInfo(DecodeOptions& o) {
     for (const auto& [k, v] : bi.settings) w.field(k, v);
     w.endObject();
     w.field("mapImpl", mapImplName(p.mapImpl()));
-    w.field("dwarf", p.hasTypes());
-    if (!p.hasTypes()) w.field("dwarfMissing", b.missingDebugInfo());
+    w.field("dwarf", p.hasDwarf());
+    if (!p.hasDwarf()) w.field("dwarfMissing", b.missingDebugInfo());
+    w.field("typeSource", p.hasTypes() ? p.types().source() : "none");
     w.field("goBuildId", b.goBuildId());
     w.field("threads", uint64_t(threads));
     w.key("goroutines");
@@ -86,9 +87,9 @@ int cmdInfo(DecodeOptions& o) {
                 ? "classic (runtime.hmap, buckets of 8 with tophash)"
                 : "swiss (internal/runtime/maps: directory, tables, groups)");
   out.print("{:<13}{}\n", "debug info",
-            p.hasTypes() ? "DWARF present (types and globals available)" : b.missingDebugInfo());
+            p.hasDwarf() ? "DWARF present (types and globals available)" : b.missingDebugInfo());
   out.print("{:<13}{}\n", "threads", threads);
-  if (!gerr.empty() && !p.hasTypes()) {
+  if (!gerr.empty() && !p.hasDwarf()) {
     // The debug info line above already says why; the list needs runtime.g's layout.
     out.print("{:<13}unavailable without DWARF (runtime.g's layout comes from it)\n", "goroutines");
   } else if (!gerr.empty()) {

@@ -238,6 +238,7 @@ Located resolve(const Program& p, std::string_view expr) {
       break;
     }
   }
+  if (!g && !p.hasDwarf()) p.global(expr);  // throws: without DWARF globals have no names
   if (!g) {
     if (expr.find('.') == std::string_view::npos)
       fail(ErrorKind::NotFound, "no global variable '{}' (globals are named with their package, e.g. main.{})",

@@ -109,6 +109,10 @@ double getF(const uint8_t* b, const Scalar& s) {
 // when the variable's own entry has none).
 Global runtimeGlobal(const Program& p, std::string_view name, std::string_view typeName) {
   auto g = p.findGlobal(name);
+  if (!g && !p.hasDwarf())
+    fail(ErrorKind::MissingDebugInfo,
+         "memory statistics need the runtime global {}, which has no name without DWARF: {}", name,
+         p.binary().missingDebugInfo());
   if (!g)
     fail(ErrorKind::NotFound, "DWARF has no runtime global {} (needed for memory statistics)", name);
   if (typeName.empty()) return *g;

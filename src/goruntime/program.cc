@@ -14,7 +14,9 @@ Program::Program(const Target& target, const Binary& binary, uint64_t loadBias)
 }
 
 const TypeProvider& Program::types() const {
-  if (!binary_.types()) throw Error(ErrorKind::MissingDebugInfo, binary_.missingDebugInfo());
+  if (!binary_.types())
+    fail(ErrorKind::MissingDebugInfo, "{}; its type descriptors are unreadable: {}",
+         binary_.missingDebugInfo(), binary_.descriptorError());
   return *binary_.types();
 }
 
@@ -38,6 +40,10 @@ std::optional<Global> Program::findGlobal(std::string_view name) const {
 
 Global Program::global(std::string_view name) const {
   auto g = findGlobal(name);
+  if (!g && !hasDwarf())
+    fail(ErrorKind::MissingDebugInfo,
+         "no global variable {}: {}; address a map as 0xADDR --type 'map[K]V'", name,
+         binary_.missingDebugInfo());
   if (!g) fail(ErrorKind::NotFound, "no global variable {} in {}", name, binary_.path());
   return *g;
 }
@@ -56,6 +62,9 @@ std::optional<uint64_t> Program::typesBase() const {
     }
     if (!md) {
       if (auto s = binary_.symbol("runtime.firstmoduledata")) md = s->addr + bias_;
+    }
+    if (!md) {
+      if (auto a = binary_.moduledataAddress()) md = *a + bias_;
     }
     if (md && !off) off = build().atLeast(1, 20) ? 296 : 280;  // reference §6.3
     if (md) base = mem().readPtr(md + off);

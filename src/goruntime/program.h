@@ -45,7 +45,10 @@ class Program {
   const Memory& mem() const { return target_.memory(); }
   const Binary& binary() const { return binary_; }
   const GoBuildInfo& build() const { return *binary_.buildInfo(); }
+  // Types from DWARF or, in a stripped binary, the runtime's type descriptors.
   bool hasTypes() const { return binary_.types() != nullptr; }
+  // DWARF is present: globals have names and types.
+  bool hasDwarf() const { return hasTypes() && binary_.types()->source() == "DWARF"; }
   // Throws Error(MissingDebugInfo) with the binary's explanation when absent.
   const TypeProvider& types() const;
   MapImpl mapImpl() const;

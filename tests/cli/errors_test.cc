@@ -137,6 +137,11 @@ TEST_P(CliTargetErrors, StrippedBinaryDegradesClearly) {
             std::string::npos)
       << info.out;
   expectOneLineError(runGomemscope({"map", "-p", pid, "main.MStrInt"}), "DWARF");
+  // Variables have no names, but the types are there: the message says how to go on.
+  expectOneLineError(runGomemscope({"map", "-p", pid, "main.MStrInt"}), "0xADDR --type");
+  auto types = runGomemscope({"types", "-e", stripped, "map\\[string\\]int$"});
+  EXPECT_EQ(types.exitCode, 0) << types.err;
+  EXPECT_NE(types.out.find("map[string]int"), std::string::npos) << types.out;
   // The build info says how it was built: the message says so instead of guessing.
   auto m = runGomemscope({"map", "-p", pid, "main.MStrInt"});
   EXPECT_NE(m.err.find("built with -ldflags=\"-s -w\""), std::string::npos) << m.err;

@@ -290,6 +290,8 @@ TEST(MemStatsErrors, StrippedBinaryNamesTheMissingDebugInfo) {
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::MissingDebugInfo) << e.what();
+    EXPECT_NE(std::string(e.what()).find("runtime.memstats"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("-s -w"), std::string::npos) << e.what();
   }
 }
 
