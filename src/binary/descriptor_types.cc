@@ -441,7 +441,10 @@ class DescriptorTypes final : public TypeProvider {
           uint64_t in = r_.u16(a + 48), out = r_.u16(a + 50) & 0x7fff;
           if (in + out > kMaxParams) fail(ErrorKind::Corrupt, "{} parameters", in + out);
           uint64_t params = a + 56 + (uncommon ? kUncommonSize : 0);
-          for (uint64_t i = 0; i < in + out; i++) get(r_.u64(params + 8 * i));
+          FuncSig& sig = funcSig_[&t];
+          sig.in = in;
+          sig.variadic = r_.u16(a + 50) & 0x8000;
+          for (uint64_t i = 0; i < in + out; i++) sig.params.push_back(get(r_.u64(params + 8 * i)));
           t.size = kPtr;
           break;
         }
@@ -458,17 +461,18 @@ class DescriptorTypes final : public TypeProvider {
 
   // "list.List" with package path "container/list" -> "container/list.List";
   // generic arguments keep the spelling the descriptor gives them.
+  // The descriptor writes the package's name first ("list.List", "go.shape.
+  // struct { ... }" for the compiler's shape package).
   static std::string qualify(const std::string& s, const std::string& pkg) {
-    if (pkg.empty()) return s;
-    size_t br = s.find('[');
-    size_t dot = s.rfind('.', br == std::string::npos ? s.size() : br);
-    if (dot == std::string::npos) return s;
+    if (pkg.empty() || s.starts_with(pkg + ".")) return s;
+    size_t dot = s.find('.');
+    if (dot == std::string::npos || dot > s.find_first_of("[{ ")) return s;
     return pkg + s.substr(dot);
   }
 
   // The DWARF spelling of an unnamed type, built from its parts (whose
   // package paths are then full too); the descriptor's own string for
-  // funcs, structs and interfaces.
+  // structs and interfaces.
   const std::string& nameOf(const Type* ct, int depth) const {
     static const std::string kNil = "<nil>";
     if (!ct) return kNil;
@@ -496,6 +500,34 @@ class DescriptorTypes final : public TypeProvider {
         uint64_t dir = d == chanDir_.end() ? 3 : d->second;
         const char* pre = dir == 1 ? "<-chan " : dir == 2 ? "chan<- " : "chan ";
         t->name = pre + nameOf(t->elem, depth + 1);
+        break;
+      }
+      case Kind::Func: {
+        auto f = funcSig_.find(t);
+        if (f == funcSig_.end()) {
+          t->name = own;
+          break;
+        }
+        const FuncSig& sig = f->second;
+        std::string n = "func(";
+        for (size_t i = 0; i < sig.in; i++) {
+          if (i) n += ", ";
+          const Type* p = sig.params[i];
+          if (sig.variadic && i + 1 == sig.in && p && p->kind == Kind::Slice)
+            n += "..." + nameOf(p->elem, depth + 1);
+          else
+            n += nameOf(p, depth + 1);
+        }
+        n += ")";
+        size_t outs = sig.params.size() - sig.in;
+        if (outs == 1) n += " " + nameOf(sig.params[sig.in], depth + 1);
+        if (outs > 1) {
+          n += " (";
+          for (size_t i = sig.in; i < sig.params.size(); i++)
+            n += (i > sig.in ? ", " : "") + nameOf(sig.params[i], depth + 1);
+          n += ")";
+        }
+        t->name = std::move(n);
         break;
       }
       default:
@@ -570,6 +602,36 @@ class DescriptorTypes final : public TypeProvider {
     s.fields.push_back({name, off, type, false});
   }
 
+  // runtime.mapextra and runtime.bmap as go1.19-1.23 runtime/map.go declare
+  // them (the overflow buckets a map with pointer-free buckets keeps alive).
+  const Type* mapextra() const {
+    if (mapextra_) return mapextra_;
+    Type& arr = synth_.emplace_back();
+    arr.kind = Kind::Array;
+    arr.name = "[8]uint8";
+    arr.elem = basic(Kind::Uint8);
+    arr.len = 8;
+    arr.size = 8;
+    Type& bmap = structType("runtime.bmap", 8);
+    add(bmap, "tophash", 0, &arr);
+    const Type* bp = pointerTo(&bmap);
+    Type& sl = synth_.emplace_back();
+    sl.kind = Kind::Slice;
+    sl.name = "[]*runtime.bmap";
+    sl.size = 24;
+    sl.elem = bp;
+    add(sl, "array", 0, pointerTo(bp));
+    add(sl, "len", 8, basic(Kind::Int));
+    add(sl, "cap", 16, basic(Kind::Int));
+    const Type* sp = pointerTo(&sl);
+    Type& x = structType("runtime.mapextra", 24);
+    add(x, "overflow", 0, sp);
+    add(x, "oldoverflow", 8, sp);
+    add(x, "nextOverflow", 16, bp);
+    mapextra_ = &x;
+    return mapextra_;
+  }
+
   // The map header the linker synthesises for DWARF (cmd/link dwarf.go
   // synthesizemaptypes / synthesizemaptypesSwiss), from built-in layouts.
   void synthesizeMapHeader(Type& m) const {
@@ -581,11 +643,22 @@ class DescriptorTypes final : public TypeProvider {
     if (!swiss_) {
       // bucket<K,V>: maptype.bucket with DWARF's field names (topbits ->
       // tophash; cmd/compile reflectdata.MapBucketType names the rest).
+      // Like the linker, the slot arrays are "[]key<K>" and "[]val<V>" (of
+      // *K / *V when stored indirectly) and overflow is *bucket<K,V>.
       Type& bk = structType("bucket<" + kv + ">", bucket->size);
       bk.fields = bucket->fields;
-      for (Field& f : bk.fields)
-        if (f.name == "topbits") f.name = "tophash";
       const Type* bp = pointerTo(&bk);
+      for (Field& f : bk.fields) {
+        if (f.name == "topbits") f.name = "tophash";
+        if (f.name == "elems") f.name = "values";
+        if (f.name == "overflow") f.type = bp;
+        if ((f.name == "keys" || f.name == "values") && f.type && f.type->kind == Kind::Array) {
+          bool key = f.name == "keys";
+          Type& a = synth_.emplace_back(*f.type);
+          a.name = fmt::format("[]{}<{}>", key ? "key" : "val", key ? m.key->name : m.elem->name);
+          f.type = &a;
+        }
+      }
       // runtime.hmap, go1.19-1.23 runtime/map.go (map_noswiss.go in 1.24/1.25).
       Type& h = structType("hash<" + kv + ">", 48);
       add(h, "count", 0, basic(Kind::Int));
@@ -596,7 +669,7 @@ class DescriptorTypes final : public TypeProvider {
       add(h, "buckets", 16, bp);
       add(h, "oldbuckets", 24, bp);
       add(h, "nevacuate", 32, basic(Kind::Uintptr));
-      add(h, "extra", 40, basic(Kind::UnsafePointer));
+      add(h, "extra", 40, pointerTo(mapextra()));
       m.mapHeader = &h;
       return;
     }
@@ -635,10 +708,17 @@ class DescriptorTypes final : public TypeProvider {
   std::vector<Global> globals_;
   mutable std::deque<Type> types_;
   mutable std::deque<Type> synth_;
+  mutable const Type* mapextra_ = nullptr;
   mutable std::unordered_map<uint64_t, Type*> byAddr_;
   mutable std::vector<Type*> pending_;
   mutable std::unordered_map<const Type*, std::string> str_;
   mutable std::unordered_map<const Type*, uint64_t> chanDir_;
+  struct FuncSig {
+    size_t in = 0;  // params[0, in) are the parameters, the rest the results
+    bool variadic = false;
+    std::vector<const Type*> params;
+  };
+  mutable std::unordered_map<const Type*, FuncSig> funcSig_;
   mutable std::unordered_map<const Type*, const Type*> mapBucket_;
   mutable std::unordered_map<Kind, const Type*> basics_;
   mutable std::unordered_map<std::string, const Type*> byName_;
