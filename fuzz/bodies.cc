@@ -10,6 +10,7 @@
 
 #include "binary/binary.h"
 #include "binary/buildinfo.h"
+#include "binary/descriptor_types.h"
 #include "binary/pclntab.h"
 #include "common/error.h"
 #include "goruntime/list.h"
@@ -167,6 +168,89 @@ size_t pclntab(const uint8_t* data, size_t size) {
   } catch (const Error&) {
   }
   return resolved;
+}
+
+std::string describeSource(const DescriptorSource& src) {
+  std::string s = fmt::format("minor={} swiss={} pclntab={:x},{:x} text={:x} data=", src.goMinor,
+                              src.swissMaps ? 1 : 0, src.pclntab, src.pclntabSize, src.text);
+  for (size_t i = 0; i < src.dataRanges.size(); i++)
+    s +=
+        fmt::format("{}{:x},{:x}", i ? ";" : "", src.dataRanges[i].first, src.dataRanges[i].second);
+  return s;
+}
+
+std::optional<DescriptorSource> parseSource(const std::string& line) {
+  DescriptorSource src;
+  int swiss = 0;
+  unsigned long long pc = 0, pcs = 0, text = 0;
+  int used = 0;
+  if (std::sscanf(line.c_str(), "minor=%d swiss=%d pclntab=%llx,%llx text=%llx data=%n",
+                  &src.goMinor, &swiss, &pc, &pcs, &text, &used) != 5 ||
+      used == 0)
+    return std::nullopt;
+  src.swissMaps = swiss != 0;
+  src.pclntab = pc;
+  src.pclntabSize = pcs;
+  src.text = text;
+  const char* p = line.c_str() + used;
+  while (*p && src.dataRanges.size() < 8) {
+    unsigned long long a = 0, b = 0;
+    int n = 0;
+    if (std::sscanf(p, "%llx,%llx%n", &a, &b, &n) != 2 || n == 0) return std::nullopt;
+    src.dataRanges.emplace_back(a, b);
+    p += n;
+    if (*p == ';') p++;
+  }
+  return src;
+}
+
+size_t walkTypes(const TypeProvider& types) {
+  size_t named = 0;
+  std::vector<std::string_view> names = types.typeNames();
+  if (names.size() > 8192) names.resize(8192);
+  for (std::string_view n : names) {
+    const Type* t = types.findType(n);
+    if (!t) continue;
+    named++;
+    size_t touched = 0;
+    auto touch = [&](const Type* x) {
+      if (!x) return;
+      touched += x->name.size() + x->size + x->len + x->fields.size();
+      if (x->runtimeTypeOff >= 0) (void)types.findByRuntimeOffset(uint64_t(x->runtimeTypeOff));
+    };
+    touch(t);
+    touch(t->elem);
+    touch(t->key);
+    for (const Field& f : t->fields) touch(f.type);
+    // A map's synthesised header, down to its bucket or group.
+    if (const Type* h = t->mapHeader)
+      for (const Field& f : h->fields) {
+        touch(f.type);
+        for (const Type* in = f.type; in && in->kind == Kind::Pointer; in = in->elem)
+          touch(in->elem);
+      }
+    (void)touched;
+  }
+  for (uint64_t off : {uint64_t(0), uint64_t(8), uint64_t(0x1000), ~uint64_t(0)})
+    (void)types.findByRuntimeOffset(off);
+  return named;
+}
+
+size_t descriptors(const uint8_t* data, size_t size) {
+  auto img = decodeImage(data, size);
+  if (!img) return 0;
+  auto src = parseSource(img->typeName);
+  if (!src) return 0;
+  FakeMemory file;
+  for (auto& [addr, bytes] : img->segments) file.add(addr, std::move(bytes));
+  src->file = &file;
+  try {
+    (void)findModuledata(*src);
+    auto types = openDescriptorTypes(*src);
+    return walkTypes(*types);
+  } catch (const Error&) {
+    return 0;
+  }
 }
 
 std::vector<uint8_t> encodeImage(const MemoryImage& img) {

@@ -13,6 +13,9 @@
 //  - buildinfo: the bytes are a .go.buildinfo blob, also mapped as the file
 //    image the pre-1.18 format points into.
 //  - pclntab: the bytes are a .gopclntab section (seeds: Go 1.19 and 1.26).
+//  - descriptors: the bytes are a MemoryImage of an executable's type
+//    section, moduledata and pclntab header (seeds: each toolchain's maps
+//    fixture), read by the type-descriptor reader.
 //  - map, list: the bytes are a MemoryImage (below): the memory a decoder read
 //    from a real fixture core, walked with the real DWARF types of that
 //    fixture's executable (loaded once).
@@ -29,6 +32,8 @@
 namespace gms {
 class Binary;
 class Program;
+class TypeProvider;
+struct DescriptorSource;
 struct Type;
 }  // namespace gms
 
@@ -41,6 +46,13 @@ void buildinfo(const uint8_t* data, size_t size);
 // makes (funcAt, funcFor, lineFor, spDelta) runs over a bounded set of PCs.
 // Returns the number of functions whose entry resolved to a line.
 size_t pclntab(const uint8_t* data, size_t size);
+
+// The bytes are a MemoryImage (below) of an executable's file image: its
+// typeName holds the DescriptorSource the image was taken with (see
+// describeSource), its segments the bytes the descriptor reader read. Opens
+// the type descriptors and walks every type (names, fields, elements, map
+// headers, runtime offsets) with bounded limits. Returns the types named.
+size_t descriptors(const uint8_t* data, size_t size);
 
 // A compact memory image: which value to decode (its Go type name and
 // address) plus the segments of target memory around it. Encoding (little
@@ -60,6 +72,14 @@ std::optional<MemoryImage> decodeImage(const uint8_t* data, size_t size);
 // with bounded limits. Returns the entries/elements found.
 uint64_t walkMapAt(const Program& p, const Type* mapType, uint64_t root);
 uint64_t walkListAt(const Program& p, uint64_t root);
+
+// What descriptors() and the seed extractor share: a DescriptorSource's
+// parameters as one line, "minor=26 swiss=1 pclntab=ADDR,SIZE text=ADDR
+// data=A,B;A,B" (hex addresses), and back (nullopt when malformed); and the
+// walk over a provider (returns the types named).
+std::string describeSource(const DescriptorSource& src);
+std::optional<DescriptorSource> parseSource(const std::string& line);
+size_t walkTypes(const TypeProvider& types);
 
 // Decodes images against one fixture executable (its DWARF is loaded once).
 class ImageFuzzer {

@@ -5,12 +5,14 @@
 // address as OUTDIR/<global>.img.
 //
 //   gms_fuzz_seeds CORE EXE OUTDIR main.MStrInt main.LMixed ...
+//   gms_fuzz_seeds --descriptors EXE OUT.img   (the descriptors target)
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <map>
 
 #include "binary/binary.h"
+#include "binary/descriptor_types.h"
 #include "common/error.h"
 #include "fuzz/bodies.h"
 #include "goruntime/program.h"
@@ -62,9 +64,38 @@ class RecordingTarget : public Target {
   RecordingMemory mem;
 };
 
+// gms_fuzz_seeds --descriptors EXE OUT.img: the bytes of EXE the type
+// descriptor reader reads, as a descriptors seed.
+int descriptorSeed(const char* exe, const char* out) {
+  auto bin = Binary::open(exe);
+  RecordingMemory rec(bin->fileMemory());
+  DescriptorSource src = descriptorSourceOf(*bin);
+  src.file = &rec;
+  (void)findModuledata(src);
+  size_t named = fuzz::walkTypes(*openDescriptorTypes(src));
+  fuzz::MemoryImage img;
+  img.typeName = fuzz::describeSource(src);
+  uint64_t total = 0;
+  for (auto [s, e] : rec.merged()) {
+    std::vector<uint8_t> bytes(e - s);
+    bin->fileMemory().read(s, bytes.data(), bytes.size());
+    total += bytes.size();
+    img.segments.emplace_back(s, std::move(bytes));
+  }
+  auto enc = fuzz::encodeImage(img);
+  std::ofstream(out, std::ios::binary)
+      .write(reinterpret_cast<const char*>(enc.data()), std::streamsize(enc.size()));
+  std::printf("%s: %zu types, %zu segments, %llu bytes\n", out, named, img.segments.size(),
+              static_cast<unsigned long long>(total));
+  return 0;
+}
+
 int run(int argc, char** argv) {
+  if (argc == 4 && std::string(argv[1]) == "--descriptors") return descriptorSeed(argv[2], argv[3]);
   if (argc < 5) {
-    std::fprintf(stderr, "usage: gms_fuzz_seeds CORE EXE OUTDIR GLOBAL...\n");
+    std::fprintf(stderr,
+                 "usage: gms_fuzz_seeds CORE EXE OUTDIR GLOBAL...\n"
+                 "       gms_fuzz_seeds --descriptors EXE OUT.img\n");
     return 2;
   }
   auto core = CoreFile::open(argv[1]);

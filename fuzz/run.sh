@@ -6,7 +6,8 @@
 #   fuzz/run.sh [--seconds N] [--jobs N] [--seeds] [TARGET...]
 #
 # --seeds regenerates the map/list seeds from real fixture cores (needs both Go
-# toolchains) into fuzz/corpus/. A crash leaves its input in
+# toolchains) and the descriptors seeds from the stripped maps fixture of each
+# toolchain into fuzz/corpus/. A crash leaves its input in
 # $FUZZ_BUILD/artifacts/<target>/; copy it to fuzz/regressions/<target>/ once fixed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +26,7 @@ while [ $# -gt 0 ]; do
     *) TARGETS+=("$1"); shift ;;
   esac
 done
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(elf core buildinfo pclntab classic_map swiss_map list)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(elf core buildinfo pclntab descriptors classic_map swiss_map list)
 
 GO19=/usr/lib/go-1.19/bin/go
 GO26=$(command -v go || true)
@@ -77,6 +78,19 @@ if [ $SEEDS = 1 ]; then
   # shellcheck disable=SC2086
   make_seeds swiss_map "$(exe_for swiss_map)" $MAPS
   make_seeds list "$(exe_for list)" main.LMixed main.LEmpty main.LZero main.LLong main.LRemoved main.LOfMaps
+  # Type descriptors: the maps fixture of each toolchain, stripped as in production.
+  mkdir -p fuzz/corpus/descriptors
+  for tc in go1.19 go1.26 go1.27; do
+    exe="$FIX/maps-stripped-$tc"
+    case $tc in
+      go1.19) gobin=$GO19; tcenv=local ;;
+      go1.26) gobin=$GO26; tcenv=local ;;
+      go1.27) gobin=$GO26; tcenv=go1.27.3 ;;
+    esac
+    (cd tests/fixtures/maps && GOTOOLCHAIN=$tcenv GOFLAGS=-mod=mod GOCACHE="$FIX/gocache" \
+      "$gobin" build -ldflags='-s -w' -o "$exe" . >&2) || { echo "skip $tc: no toolchain" >&2; continue; }
+    "$FUZZ_BUILD/fuzz/gms_fuzz_seeds" --descriptors "$exe" "fuzz/corpus/descriptors/maps-stripped-$tc.img"
+  done
 fi
 
 run_one() {

@@ -22,6 +22,7 @@
 #include <deque>
 #include <unordered_map>
 
+#include "binary/binary.h"
 #include "common/checked.h"
 #include "common/error.h"
 
@@ -113,6 +114,27 @@ bool plausibleSlice(const Reader& r, uint64_t at, uint64_t* ptr, uint64_t* len) 
 bool inRange(uint64_t v, uint64_t lo, uint64_t hi) { return v >= lo && v < hi; }
 
 }  // namespace
+
+DescriptorSource descriptorSourceOf(const Binary& bin) {
+  if (!bin.buildInfo()) fail(ErrorKind::Unsupported, "{} is not a Go program", bin.path());
+  DescriptorSource src;
+  src.file = &bin.fileMemory();
+  const Section* p = bin.section(".gopclntab");
+  if (!p) p = bin.section(".data.rel.ro.gopclntab");
+  if (p) {
+    src.pclntab = p->addr;
+    src.pclntabSize = p->size;
+  }
+  if (const Section* t = bin.section(".text")) src.text = t->addr;
+  for (const char* n : {".go.module", ".noptrdata", ".data", ".data.rel.ro"})
+    if (const Section* d = bin.section(n)) src.dataRanges.emplace_back(d->addr, d->addr + d->size);
+  const GoBuildInfo& b = *bin.buildInfo();
+  src.goMinor = b.major == 1 ? b.minor : 99;
+  auto exp = b.settings.find("GOEXPERIMENT");
+  bool noswiss = exp != b.settings.end() && exp->second.find("noswissmap") != std::string::npos;
+  src.swissMaps = b.atLeast(1, 24) && !noswiss;
+  return src;
+}
 
 ModuleInfo findModuledata(const DescriptorSource& src) {
   if (!src.file || !src.pclntab)

@@ -72,6 +72,12 @@ struct ModuleInfo {
   std::string layoutNote;                  // "" or why a nearest layout was used
 };
 
+class Binary;
+
+// The sections and build facts of an opened Go executable (Unsupported when
+// it is not one).
+DescriptorSource descriptorSourceOf(const Binary& bin);
+
 // Locates moduledata; throws Error(Corrupt/Unsupported) with one line.
 ModuleInfo findModuledata(const DescriptorSource& src);
 

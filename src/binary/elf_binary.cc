@@ -164,7 +164,7 @@ class ElfBinary final : public Binary {
         return;
       }
       try {
-        descriptors_ = openDescriptorTypes(descriptorSource());
+        descriptors_ = openDescriptorTypes(descriptorSourceOf(*this));
       } catch (const Error& e) {
         descriptorError_ = e.what();
       }
@@ -180,7 +180,7 @@ class ElfBinary final : public Binary {
     std::call_once(moduledataOnce_, [this] {
       if (!buildInfo_) return;
       try {
-        moduledata_ = findModuledata(descriptorSource()).moduledata;
+        moduledata_ = findModuledata(descriptorSourceOf(*this)).moduledata;
       } catch (const Error&) {
       }
     });
@@ -467,26 +467,6 @@ class ElfBinary final : public Binary {
   mutable std::string descriptorError_;
   mutable std::once_flag moduledataOnce_;
   mutable std::optional<uint64_t> moduledata_;
-
-  DescriptorSource descriptorSource() const {
-    DescriptorSource src;
-    src.file = image_.get();
-    const Section* p = section(".gopclntab");
-    if (!p) p = section(".data.rel.ro.gopclntab");
-    if (p) {
-      src.pclntab = p->addr;
-      src.pclntabSize = p->size;
-    }
-    if (const Section* t = section(".text")) src.text = t->addr;
-    for (const char* n : {".go.module", ".noptrdata", ".data", ".data.rel.ro"})
-      if (const Section* d = section(n)) src.dataRanges.emplace_back(d->addr, d->addr + d->size);
-    const GoBuildInfo& b = *buildInfo_;
-    src.goMinor = b.major == 1 ? b.minor : 99;
-    auto exp = b.settings.find("GOEXPERIMENT");
-    bool noswiss = exp != b.settings.end() && exp->second.find("noswissmap") != std::string::npos;
-    src.swissMaps = b.atLeast(1, 24) && !noswiss;
-    return src;
-  }
 };
 
 }  // namespace

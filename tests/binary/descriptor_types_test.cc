@@ -33,21 +33,6 @@ const Opened& opened(const Toolchain& tc, const std::string& fixture) {
   return cache.emplace(key, std::move(o)).first->second;
 }
 
-DescriptorSource sourceOf(const Binary& b) {
-  DescriptorSource src;
-  src.file = &b.fileMemory();
-  if (const Section* p = b.section(".gopclntab")) {
-    src.pclntab = p->addr;
-    src.pclntabSize = p->size;
-  }
-  if (const Section* t = b.section(".text")) src.text = t->addr;
-  for (const char* n : {".go.module", ".noptrdata", ".data", ".data.rel.ro"})
-    if (const Section* d = b.section(n)) src.dataRanges.emplace_back(d->addr, d->addr + d->size);
-  src.goMinor = b.buildInfo()->minor;
-  src.swissMaps = b.buildInfo()->atLeast(1, 24);
-  return src;
-}
-
 // Names agree exactly, except a spelling of DWARF's that no --type argument
 // uses: a struct literal's field names qualified by package
 // ("struct { runtime.len int }"), also inside a shape name.
@@ -124,7 +109,7 @@ TEST_P(DescriptorTypesTest, ModuledataIsFoundWithoutItsSymbolAndItsLayoutIsDwarf
   const Binary& b = *opened(tc(), "maps").bin;
   auto sym = b.symbol("runtime.firstmoduledata");
   ASSERT_TRUE(sym.has_value());
-  ModuleInfo m = findModuledata(sourceOf(b));
+  ModuleInfo m = findModuledata(descriptorSourceOf(b));
   EXPECT_EQ(m.moduledata, sym->addr);
   EXPECT_EQ(m.layoutNote, "");
   // Each field the descriptor reader takes from moduledata is where DWARF says.

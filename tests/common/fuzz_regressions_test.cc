@@ -71,6 +71,17 @@ TEST(FuzzRegressions, Pclntab) {
             0u);
 }
 
+TEST(FuzzRegressions, Descriptors) {
+  EXPECT_GT(replay("descriptors",
+                   [](const fs::path& p, const std::vector<uint8_t>& b) {
+                     size_t named = fuzz::descriptors(b.data(), b.size());
+                     if (p.parent_path().parent_path().filename() == "corpus") {
+                       EXPECT_GT(named, 500u) << "seed no longer opens";
+                     }
+                   }),
+            0u);
+}
+
 // Image seeds whose value is empty decode to 0 entries; all others must find
 // entries with the DWARF of the fixture built by this test run.
 bool emptySeed(const fs::path& p) {
