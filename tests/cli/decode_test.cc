@@ -57,6 +57,7 @@ class Decode : public ::testing::TestWithParam<Case> {
   bool live() { return GetParam().live; }
   Target& target(const std::string& name) { return fixtureTarget(tc(), name, GetParam().flags); }
   void MapsMatchGroundTruthBody();
+  void ListsMatchGroundTruthBody();
 };
 
 TEST_P(Decode, MapsMatchGroundTruth) { MapsMatchGroundTruthBody(); }
@@ -113,16 +114,23 @@ void Decode::MapsMatchGroundTruthBody() {
   }
 }
 
-TEST_P(Decode, ListsMatchGroundTruth) {
+TEST_P(Decode, ListsMatchGroundTruth) { ListsMatchGroundTruthBody(); }
+
+void Decode::ListsMatchGroundTruthBody() {
   GMS_REQUIRE_TOOLCHAIN(tc());
   Target& t = target("lists");
   const auto& truth = t.proc->truth();
   ASSERT_TRUE(truth.contains("lists"));
+  bool stripped = GetParam().flags.stripped;
   for (auto it = truth["lists"].begin(); it != truth["lists"].end(); ++it) {
     SCOPED_TRACE(it.key());
     auto args = t.args(live());
     args.insert(args.begin(), "list");
-    args.insert(args.end(), {it.key(), "--format", "json"});
+    if (stripped)  // by address, the List type from the type descriptors
+      args.insert(args.end(), {it.value()["addr"], "--type", "container/list.List"});
+    else
+      args.push_back(it.key());
+    args.insert(args.end(), {"--format", "json"});
     auto got = runJson(args);
     const auto& want = it.value();
     EXPECT_EQ(got["len"], want["len"]);
@@ -139,7 +147,11 @@ TEST_P(Decode, ListsMatchGroundTruth) {
     SCOPED_TRACE(it.key());
     auto args = t.args(live());
     args.insert(args.begin(), "list");
-    args.insert(args.end(), {it.key(), "--format", "json"});
+    if (stripped)
+      args.insert(args.end(), {it.value()["addr"], "--type", "container/list.Element"});
+    else
+      args.push_back(it.key());
+    args.insert(args.end(), {"--format", "json"});
     auto got = runJson(args);
     EXPECT_TRUE(got["removed"].get<bool>());
     EXPECT_EQ(got["type"], it.value()["type"]);
@@ -328,9 +340,11 @@ INSTANTIATE_TEST_SUITE_P(Classic, ClassicGrowth,
 INSTANTIATE_TEST_SUITE_P(Toolchains, Decode, ::testing::ValuesIn(liveAndCoreCases()), caseName);
 
 // Stripped builds (-ldflags='-s -w'): no DWARF, no symbol table; the maps
-// decode by address with their types from the runtime's type descriptors.
+// and lists decode by address with their types from the runtime's type
+// descriptors.
 class DecodeStripped : public Decode {};
 TEST_P(DecodeStripped, MapsMatchGroundTruth) { MapsMatchGroundTruthBody(); }
+TEST_P(DecodeStripped, ListsMatchGroundTruth) { ListsMatchGroundTruthBody(); }
 
 std::vector<Case> strippedCases() {
   std::vector<Case> v;
