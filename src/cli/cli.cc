@@ -23,6 +23,8 @@ int cliMain(int argc, char** argv) {
       "Environment: GOMEMSCOPE_SNAPSHOT_MAX (bytes a live read may copy; 0: decode while "
       "stopped),\n"
       "GOMEMSCOPE_THREADS (threads rendering map entries; default: one per core).\n"
+      "Types: from DWARF or, in a stripped binary (-ldflags='-s -w'), from the runtime's type\n"
+      "descriptors; globals then have no names: decode by address (0xADDR --type T).\n"
       "Examples:\n"
       "  gomemscope info -p 4242\n"
       "  gomemscope map -p 4242 main.sessions --limit 10\n"

@@ -173,7 +173,7 @@ void addListCommand(CLI::App& app, Runner& run) {
   auto* c =
       app.add_subcommand("list", "a container/list.List front to back, with integrity checks");
   addTargetOptions(c, o->target);
-  c->add_option("expr", o->expr, "a List, *List or *Element (e.g. main.queue)")->required();
+  c->add_option("expr", o->expr, "a List, *List or *Element (e.g. main.queue), or 0xADDR with --type")->required();
   c->add_option("--type", o->type, "the type when expr is an address, e.g. 'container/list.List'");
   addOutputOptions(c, o->out, true);
   c->callback([o, &run] { run = [o] { return cmdList(*o); }; });
