@@ -32,6 +32,7 @@ struct Section {
   uint64_t addr = 0;     // virtual address (0 for non-alloc sections)
   uint64_t offset = 0;   // file offset
   uint64_t size = 0;
+  bool nobits = false;  // SHT_NOBITS: no bytes in the file (.bss, or a debug-only file's .text)
 };
 
 struct Segment {          // PT_LOAD of the executable
@@ -52,6 +53,13 @@ class Binary {
  public:
   // Throws Error (Os / Corrupt / Unsupported for non-ELF64-x86-64 files).
   static std::unique_ptr<Binary> open(const std::string& path);
+  // The executable with DWARF and symbols from debugFile (objcopy
+  // --only-keep-debug output, or an unstripped build of the very code):
+  // refused with Error(Mismatch) naming what differs when its loaded sections,
+  // .text and .gopclntab bytes (or, without code bytes, its Go build ID) are
+  // not the executable's. An empty debugFile is open(path).
+  static std::unique_ptr<Binary> openWithDebugFile(const std::string& path,
+                                                   const std::string& debugFile);
   virtual ~Binary() = default;
 
   virtual const std::string& path() const = 0;
@@ -87,6 +95,9 @@ class Binary {
   // Go's PC -> function/file/line/SP-delta table (.gopclntab), parsed on first
   // use; nullptr when absent or unreadable (present even in stripped binaries).
   virtual const Pclntab* pclntab() const { return nullptr; }
+  // The separate file DWARF and symbols come from, "" when they are the
+  // executable's own.
+  virtual std::string debugFile() const { return ""; }
 };
 
 }  // namespace gms

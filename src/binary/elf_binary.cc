@@ -262,7 +262,8 @@ class ElfBinary final : public Binary {
       s.addr = sh.sh_addr;
       s.offset = sh.sh_offset;
       s.size = sh.sh_size;
-      if (sh.sh_type != SHT_NOBITS) file_.sub(sh.sh_offset, sh.sh_size);
+      s.nobits = sh.sh_type == SHT_NOBITS;
+      if (!s.nobits) file_.sub(sh.sh_offset, sh.sh_size);
       sections_.push_back(s);
       shdrs_.push_back(sh);
       if (sh.sh_type == SHT_SYMTAB && symtab_.empty() && sh.sh_link < shnum) {
@@ -339,6 +340,7 @@ class ElfBinary final : public Binary {
   void parseBuildInfo() {
     ByteView blob;
     if (const Section* s = section(".go.buildinfo")) {
+      if (s->nobits) return;  // a debug-only file (objcopy --only-keep-debug)
       blob = file_.sub(s->offset, s->size);
     } else {
       for (const auto& seg : segments_) {

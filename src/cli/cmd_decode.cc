@@ -60,6 +60,7 @@ int cmdInfo(DecodeOptions& o) {
     w.field("dwarf", p.hasDwarf());
     if (!p.hasDwarf()) w.field("dwarfMissing", b.missingDebugInfo());
     w.field("typeSource", p.hasTypes() ? p.types().source() : "none");
+    if (!b.debugFile().empty()) w.field("debugFile", b.debugFile());
     w.field("goBuildId", b.goBuildId());
     w.field("threads", uint64_t(threads));
     w.key("goroutines");
@@ -87,7 +88,11 @@ int cmdInfo(DecodeOptions& o) {
                 ? "classic (runtime.hmap, buckets of 8 with tophash)"
                 : "swiss (internal/runtime/maps: directory, tables, groups)");
   out.print("{:<13}{}\n", "debug info",
-            p.hasDwarf() ? "DWARF present (types and globals available)" : b.missingDebugInfo());
+            !p.hasDwarf()           ? b.missingDebugInfo()
+            : b.debugFile().empty() ? "DWARF present (types and globals available)"
+                                    : fmt::format("DWARF from {} (its code matches; types and "
+                                                  "globals available)",
+                                                  b.debugFile()));
   out.print("{:<13}{}\n", "threads", threads);
   if (!gerr.empty() && !p.hasDwarf()) {
     // The debug info line above already says why; the list needs runtime.g's layout.

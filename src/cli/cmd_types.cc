@@ -20,7 +20,7 @@ int cmdTypes(const TypesOptions& o) {
   std::unique_ptr<Binary> own;
   const Binary* b = nullptr;
   if (!o.target.pid && o.target.core.empty() && !o.target.exe.empty()) {
-    own = Binary::open(o.target.exe);
+    own = Binary::openWithDebugFile(o.target.exe, o.target.debugFile);
     b = own.get();
   } else {
     s = Session::open(o.target);

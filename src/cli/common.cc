@@ -9,6 +9,9 @@ void addTargetOptions(CLI::App* c, TargetOptions& t) {
   c->add_option("-c,--core", t.core, "core dump to read");
   c->add_option("-e,--exe", t.exe,
                 "the program's executable (default: /proc/PID/exe, or the path the core names)");
+  c->add_option("--debug-file", t.debugFile,
+                "DWARF and symbols for a stripped executable: objcopy --only-keep-debug output, "
+                "or an unstripped build of the very same code (checked)");
   c->add_flag("--no-stop", t.noStop,
               "read a live process without stopping it (the result may be torn)");
   c->add_flag("-v,--verbose", t.verbose, "say how long a live target was stopped");

@@ -105,7 +105,7 @@ std::unique_ptr<Session> Session::open(const TargetOptions& o) {
   }
   if (!fileExists(exe) && exe.rfind("/proc/", 0) != 0)
     fail(ErrorKind::NotFound, "executable {} not found", exe);
-  s->binary_ = Binary::open(exe);
+  s->binary_ = Binary::openWithDebugFile(exe, o.debugFile);
   if (!s->binary_->buildInfo())
     fail(ErrorKind::Unsupported, "{} is not a Go program (no Go build information)", exe);
   uint64_t bias = loadBias(*s->binary_, *s->target_, s->live_, s->core_);

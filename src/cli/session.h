@@ -20,6 +20,7 @@ struct TargetOptions {
   int pid = 0;
   std::string core;
   std::string exe;
+  std::string debugFile;  // --debug-file: DWARF and symbols from here
   bool noStop = false;
   bool verbose = false;
 };
