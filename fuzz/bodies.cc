@@ -236,13 +236,56 @@ size_t walkTypes(const TypeProvider& types) {
   return named;
 }
 
+namespace {
+
+// An image's segments sorted by address for binary search (FakeMemory scans
+// linearly, too slow for the thousands of small segments a type section
+// image has). A segment overlapping an earlier one is dropped.
+class SortedMemory : public Memory {
+ public:
+  explicit SortedMemory(std::vector<std::pair<uint64_t, std::vector<uint8_t>>> segs) {
+    std::stable_sort(segs.begin(), segs.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (auto& s : segs) {
+      if (s.second.empty() || s.first + s.second.size() < s.first) continue;
+      if (!segs_.empty() && s.first < segs_.back().first + segs_.back().second.size()) continue;
+      segs_.push_back(std::move(s));
+    }
+  }
+  void read(uint64_t addr, void* out, size_t n) const override {
+    auto* dst = static_cast<uint8_t*>(out);
+    while (n > 0) {
+      auto it = std::upper_bound(segs_.begin(), segs_.end(), addr,
+                                 [](uint64_t a, const auto& s) { return a < s.first; });
+      if (it == segs_.begin()) throw Fault(addr, "not mapped");
+      --it;
+      uint64_t off = addr - it->first;
+      if (off >= it->second.size()) throw Fault(addr, "not mapped");
+      size_t k = std::min<uint64_t>(n, it->second.size() - off);
+      std::memcpy(dst, it->second.data() + off, k);
+      dst += k;
+      addr += k;
+      n -= k;
+    }
+  }
+  std::vector<Mapping> mappings() const override {
+    std::vector<Mapping> m;
+    for (const auto& s : segs_) m.push_back({s.first, s.first + s.second.size()});
+    return m;
+  }
+
+ private:
+  std::vector<std::pair<uint64_t, std::vector<uint8_t>>> segs_;
+};
+
+}  // namespace
+
 size_t descriptors(const uint8_t* data, size_t size) {
   auto img = decodeImage(data, size);
   if (!img) return 0;
   auto src = parseSource(img->typeName);
   if (!src) return 0;
-  FakeMemory file;
-  for (auto& [addr, bytes] : img->segments) file.add(addr, std::move(bytes));
+  SortedMemory file(std::move(img->segments));
   src->file = &file;
   try {
     (void)findModuledata(*src);
