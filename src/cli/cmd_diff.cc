@@ -19,6 +19,7 @@ namespace {
 struct DiffOptions {
   std::string before, after;
   std::string exe;
+  std::string debugFile;
   std::string format = "text";
   bool all = false;
   bool noPages = false;
@@ -34,6 +35,7 @@ struct DiffOptions {
 TargetOptions targetOf(const std::string& arg, const DiffOptions& o) {
   TargetOptions t;
   t.exe = o.exe;
+  t.debugFile = o.debugFile;
   t.noStop = o.noStop;
   t.verbose = o.verbose;
   std::string digits = arg.rfind("pid:", 0) == 0 ? arg.substr(4) : arg;
@@ -159,6 +161,8 @@ void addDiffCommand(CLI::App& app, Runner& run) {
   c->add_option("after", o->after, "the later snapshot: a core file, or a live pid")->required();
   c->add_option("-e,--exe", o->exe,
                 "the program's executable (default: the path each core names, /proc/PID/exe)");
+  c->add_option("--debug-file", o->debugFile,
+                "DWARF and symbols for a stripped executable (see gomemscope map --help)");
   c->add_option("--format", o->format, "output format")->check(CLI::IsMember({"text", "json"}));
   c->add_flag("--all", o->all, "text: also list maps and lists that did not change");
   c->add_flag("--no-pages", o->noPages, "do not compare memory pages");
