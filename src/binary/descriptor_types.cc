@@ -147,7 +147,16 @@ ModuleInfo findModuledata(const DescriptorSource& src) {
     mi.layoutNote = fmt::format("Go 1.{} has no verified moduledata layout; using Go 1.{}'s",
                                 src.goMinor, L.minor);
   uint64_t pclnEnd = src.pclntab + src.pclntabSize;
-  for (auto [lo, hi] : src.dataRanges) {
+  // Only where the file has bytes: a range (from section headers, which may
+  // lie) is cut to the file's images, so a huge one costs nothing.
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;
+  std::vector<Mapping> images = src.file->mappings();
+  for (auto [lo, hi] : src.dataRanges)
+    for (const Mapping& m : images) {
+      uint64_t a = std::max(lo, m.start), b = std::min(hi, m.end);
+      if (a < b) ranges.emplace_back(a, b);
+    }
+  for (auto [lo, hi] : ranges) {
     constexpr uint64_t kChunk = 1 << 16;
     std::vector<uint64_t> words(kChunk / 8);
     for (uint64_t at = alignUp(lo, 8); at < hi; at += kChunk) {
