@@ -573,43 +573,28 @@ class DescriptorTypes final : public TypeProvider {
   const Type* basic(Kind k) const {
     auto it = basics_.find(k);
     if (it != basics_.end()) return it->second;
+    // The basic types the synthesised runtime structs use; anything else is int.
+    static constexpr struct {
+      Kind kind;
+      const char* name;
+      uint64_t size;
+    } kBasics[] = {{Kind::Bool, "bool", 1},
+                   {Kind::Uint8, "uint8", 1},
+                   {Kind::Uint16, "uint16", 2},
+                   {Kind::Uint32, "uint32", 4},
+                   {Kind::Uint64, "uint64", 8},
+                   {Kind::Uintptr, "uintptr", 8},
+                   {Kind::UnsafePointer, "unsafe.Pointer", 8}};
     Type& t = synth_.emplace_back();
-    t.kind = k;
-    switch (k) {
-      case Kind::Bool:
-        t.name = "bool";
-        t.size = 1;
-        break;
-      case Kind::Uint8:
-        t.name = "uint8";
-        t.size = 1;
-        break;
-      case Kind::Uint16:
-        t.name = "uint16";
-        t.size = 2;
-        break;
-      case Kind::Uint32:
-        t.name = "uint32";
-        t.size = 4;
-        break;
-      case Kind::Uint64:
-        t.name = "uint64";
-        t.size = 8;
-        break;
-      case Kind::Uintptr:
-        t.name = "uintptr";
-        t.size = 8;
-        break;
-      case Kind::UnsafePointer:
-        t.name = "unsafe.Pointer";
-        t.size = 8;
-        break;
-      default:
-        t.kind = Kind::Int;
-        t.name = "int";
-        t.size = 8;
-        break;
-    }
+    t.kind = Kind::Int;
+    t.name = "int";
+    t.size = 8;
+    for (const auto& b : kBasics)
+      if (b.kind == k) {
+        t.kind = b.kind;
+        t.name = b.name;
+        t.size = b.size;
+      }
     basics_.emplace(k, &t);
     return &t;
   }

@@ -6,6 +6,7 @@
 // one line saying what differs.
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "binary/binary.h"
 #include "binary/types.h"
@@ -16,6 +17,19 @@ namespace gms::test {
 namespace {
 
 namespace fs = std::filesystem;
+
+// Copies from to to, with the byte at file offset off changed by patch.
+void copyPatched(const std::string& from, const std::string& to, uint64_t off,
+                 const std::function<void(char&)>& patch) {
+  fs::copy_file(from, to, fs::copy_options::overwrite_existing);
+  std::fstream f(to, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekg(std::streamoff(off));
+  char c = 0;
+  f.read(&c, 1);
+  patch(c);
+  f.seekp(std::streamoff(off));
+  f.write(&c, 1);
+}
 
 class DebugFileTest : public ::testing::TestWithParam<std::string> {
  protected:
@@ -97,16 +111,8 @@ TEST_P(DebugFileTest, ADebugFileThatDoesNotBelongIsRefusedSayingWhatDiffers) {
   const Section* text = plain->section(".text");
   ASSERT_NE(text, nullptr);
   std::string changed = s.plain + ".changed";
-  fs::copy_file(s.plain, changed, fs::copy_options::overwrite_existing);
-  {
-    std::fstream f(changed, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekg(std::streamoff(text->offset + 100));
-    char c = 0;
-    f.read(&c, 1);
-    c = static_cast<char>(c ^ 0xff);
-    f.seekp(std::streamoff(text->offset + 100));
-    f.write(&c, 1);
-  }
+  copyPatched(s.plain, changed, text->offset + 100,
+              [](char& c) { c = static_cast<char>(c ^ 0xff); });
   expectRefused(s.stripped, changed, ErrorKind::Mismatch,
                 {"differs at", fmt::format("{:#x}", text->addr + 100).c_str()});
   // A debug-only file (no code to compare) of another build ID.
@@ -114,12 +120,8 @@ TEST_P(DebugFileTest, ADebugFileThatDoesNotBelongIsRefusedSayingWhatDiffers) {
   const Section* note = dbg->section(".note.go.buildid");
   ASSERT_NE(note, nullptr);
   std::string other = s.debug + ".other";
-  fs::copy_file(s.debug, other, fs::copy_options::overwrite_existing);
-  {
-    std::fstream f(other, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(std::streamoff(note->offset + note->size - 2));
-    f.write("ZZ", 2);
-  }
+  copyPatched(s.debug, other, note->offset + note->size - 2,
+              [](char& c) { c = c == 'Z' ? 'Y' : 'Z'; });
   expectRefused(s.stripped, other, ErrorKind::Mismatch, {"no code to compare", "build ID"});
 }
 
