@@ -515,22 +515,40 @@ struct RemovedTracer : Tracer {
 
 // --- writers -----------------------------------------------------------------
 
+// The writing flag is watched twice on its one byte: slot 0 for reads or
+// writes, slot 1 for writes only, so a write fires both and a read slot 0
+// alone (DR6 names both; tests/control/watcher_test.cc checks it). A hit is
+// handled after the access and after whatever the other running threads did
+// meanwhile; two goroutines toggling the flag at once can therefore cancel
+// out before either hit is read (0 -> 1 -> 0): both writes then leave the
+// byte as it was, with the flag clear, which no lone writer does (every other
+// write of the byte by a lone writer changes it, or happens with the flag
+// set: runtime/map.go, internal/runtime/maps/map.go). The one exception is
+// mapiterinit's atomic.Or8 of the iterator bits (Go <= 1.23), racing with
+// another iterator's: two readers, so its pc is excluded.
 struct WritersTracer : Tracer {
   uint64_t addr = 0;  // hmap.flags or Map.writing
   uint64_t bit = 0;   // hashWriting (classic: 4, runtime/map.go) or 1 (Swiss: writing ^= 1)
   uint64_t header = 0;
   const StackUnwinder& un;
   const Memory& mem;
+  const Pclntab* pcln = nullptr;
   uint64_t last = 0;
   int64_t holder = -1;
   std::vector<uint64_t> holderStack;
+  // A write that left the byte unchanged with the flag clear: the first half
+  // of a cancelled pair, waiting for the other goroutine's write.
+  int64_t cancelled = -1;
+  std::vector<uint64_t> cancelledStack;
   uint64_t writes = 0, accesses = 0, overlaps = 0;
 
-  WritersTracer(uint64_t a, uint64_t b, uint64_t hdr, const StackUnwinder& u, const Memory& m)
-      : addr(a), bit(b), header(hdr), un(u), mem(m) {}
+  WritersTracer(uint64_t a, uint64_t b, uint64_t hdr, const StackUnwinder& u, const Memory& m,
+                const Pclntab* pt)
+      : addr(a), bit(b), header(hdr), un(u), mem(m), pcln(pt) {}
   DebugRegs initial() const override {
     DebugRegs r;
     r.add({addr, BreakKind::ReadWrite, 1});
+    r.add({addr, BreakKind::Write, 1});
     return r;
   }
   void whileStopped() override {
@@ -538,6 +556,26 @@ struct WritersTracer : Tracer {
       last = rd(mem, addr, 1);
     } catch (const Error&) {
     }
+  }
+  bool byIterator(const RawStack& st) const {
+    if (!pcln || st.pcs.empty()) return false;
+    auto f = pcln->funcFor(st.pcs[0]);
+    return f && f->name == "runtime.mapiterinit";
+  }
+  bool overlap(const WatchHit& h, const RawStack& st, uint64_t before, uint64_t v, int64_t other,
+               const std::vector<uint64_t>& otherStack) {
+    overlaps++;
+    Record r;
+    r.kind = kRecOverlap;
+    r.tid = h.tid;
+    r.goid = st.goid;
+    r.timeNs = nowNs(h.time);
+    r.vals[0] = header;
+    r.vals[1] = before;
+    r.vals[2] = v;
+    r.vals[3] = uint64_t(other);
+    putStack(r, st, &otherStack);
+    return emit(r);
   }
   bool onHit(Watcher&, const WatchHit& h) override {
     accesses++;
@@ -549,7 +587,18 @@ struct WritersTracer : Tracer {
     bool was = last & bit, is = v & bit;
     uint64_t before = last;
     last = v;
+    bool write = std::find(h.slots.begin(), h.slots.end(), 1) != h.slots.end();
     RawStack st = dataHitStack(un, mem, h.regs);
+    if (write && !was && !is && before == v && !byIterator(st)) {
+      if (cancelled >= 0 && cancelled != st.goid) {
+        int64_t other = cancelled;
+        cancelled = -1;
+        return overlap(h, st, before, v, other, cancelledStack);
+      }
+      cancelled = st.goid;
+      cancelledStack = st.pcs;
+      return true;
+    }
     if (!was && is) {
       writes++;
       holder = st.goid;
@@ -563,19 +612,9 @@ struct WritersTracer : Tracer {
     if (!was) return true;  // a read (or write) while nobody writes: fine
     // The writing flag was set by another goroutine, and this one accessed
     // it: a concurrent write (or read) of the map.
-    overlaps++;
-    Record r;
-    r.kind = kRecOverlap;
-    r.tid = h.tid;
-    r.goid = st.goid;
-    r.timeNs = nowNs(h.time);
-    r.vals[0] = header;
-    r.vals[1] = before;
-    r.vals[2] = v;
-    r.vals[3] = uint64_t(holder);
-    putStack(r, st, &holderStack);
+    int64_t other = holder;
     if (!is) holder = -1;  // the flag was toggled off by the intruder
-    return emit(r);
+    return overlap(h, st, before, v, other, holderStack);
   }
   void endStats(Record& r) const override {
     r.vals[0] = writes;
@@ -748,10 +787,10 @@ int cmdTrace(TraceOptions& o) {
     subject = o.expr;
     if (p.types().findType("runtime.hmap") && h && optionalField(h, "flags"))
       tracer = std::make_unique<WritersTracer>(hdr + requireField(h, "flags").offset, 4, hdr,
-                                               unwinder, mem);
+                                               unwinder, mem, p.binary().pclntab());
     else if (h && optionalField(h, "writing"))
       tracer = std::make_unique<WritersTracer>(hdr + requireField(h, "writing").offset, 1, hdr,
-                                               unwinder, mem);
+                                               unwinder, mem, p.binary().pclntab());
     else
       fail(ErrorKind::MissingDebugInfo, "no hmap.flags or maps.Map.writing field for {}", o.expr);
   } else {
@@ -1055,6 +1094,38 @@ int cmdTrace(TraceOptions& o) {
   }
   if (!haveEnd) so.print("  the end was not confirmed by the helper process\n");
   so.flush();
+  if (json) {
+    // The summary as the stream's last event (its figures, as the text above).
+    JsonWriter w(out);
+    w.beginObject();
+    w.field("event", std::string("end"));
+    w.field("trace", o.what);
+    w.field("seconds", secs);
+    w.field("confirmed", haveEnd);
+    if (haveEnd) {
+      w.field("processExited", end.vals[7] != 0);
+      w.field("threadsNotArmed", end.vals[6]);
+      if (o.what == "growth") {
+        w.field("notMeasured", end.vals[0]);
+        w.field("prologueReentries", end.vals[1]);
+        w.field("growingAtEnd", end.vals[2]);
+      } else if (o.what == "removed") {
+        w.field("removals", end.vals[0]);
+        w.field("notWatched", end.vals[1]);
+        w.field("usesAfterRemove", end.vals[2]);
+        w.field("runtimeReads", end.vals[3]);
+        w.field("sameCallReads", end.vals[5]);
+        w.field("truncated", end.vals[4] != 0);
+      } else {
+        w.field("writes", end.vals[0]);
+        w.field("accesses", end.vals[1]);
+        w.field("concurrentAccesses", end.vals[2]);
+      }
+    }
+    w.endObject();
+    w.newline();
+    out.flush();
+  }
   if (haveEnd && end.vals[7]) fmt::print(stderr, "gomemscope: pid {} exited; trace ended\n", pid);
   return fault ? kExitProblems : kExitOk;
 }

@@ -218,6 +218,28 @@ TEST_P(Trace, ConcurrentWritersAreCaughtWithBothGoroutines) {
   }
 }
 
+// The same two writers under a mutex, and two readers ranging over the map
+// at once under its read lock: a correct program, in which the tracer sees
+// thousands of writes of the flag (and, Go <= 1.23, both readers setting the
+// iterator bits at the same moment) and reports nothing.
+TEST_P(Trace, LockedWritersAndConcurrentReadersAreNotReported) {
+  const Toolchain& tc = toolchain(GetParam());
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  auto fx = RunningFixture::start(buildFixture(tc, "writers"), {"-locked"});
+  std::string pid = std::to_string(fx->pid());
+  auto bg = startTracer(*fx, {"writers", "main.W"});
+  fx->advance();
+  ASSERT_EQ(fx->truth()["phase"], "done");
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_EQ(bg->interruptAndWait(), 0) << bg->buf;
+  EXPECT_TRUE(events(*bg, "concurrentWrite").empty()) << bg->buf;
+  auto ends = events(*bg, "end");
+  ASSERT_EQ(ends.size(), 1u) << bg->buf;
+  EXPECT_GT(ends[0]["writes"].get<int64_t>(), 10) << ends[0].dump();
+  EXPECT_TRUE(fx->alive());
+  expectFreeAndAlive(*fx);
+}
+
 TEST_P(Trace, Refusals) {
   const Toolchain& tc = toolchain(GetParam());
   GMS_REQUIRE_TOOLCHAIN(tc);

@@ -7,6 +7,8 @@
 #include "control/watcher.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <thread>
@@ -92,6 +94,56 @@ TEST_P(WatcherTest, RefusesSecondTracer) {
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_TRUE(fx->alive());
   EXPECT_THROW(Watcher(999999999, regs), Error);
+}
+
+// trace writers tells a read of a map's writing flag from a write by watching
+// the byte with two slots: a ReadWrite one and a Write one. A write (the XOR
+// that sets or clears the flag) fires both; a read (the entry check) only the
+// first. insertOne's `M[k] = k` does both, every 20 ms.
+TEST_P(WatcherTest, WriteFiresBothSlotsOnOneByteAReadOnlyTheReadWriteOne) {
+  const auto& tc = test::toolchain(GetParam());
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  std::string bin = test::buildFixture(tc, "watch");
+  auto b = Binary::open(bin);
+  auto sym = b->symbol("main.M");
+  ASSERT_TRUE(sym);
+  const Type* h = b->types()->findType("runtime.hmap");
+  const Field* flag = h ? h->field("flags") : nullptr;
+  if (!flag) {
+    h = b->types()->findType("internal/runtime/maps.Map");
+    ASSERT_NE(h, nullptr);
+    flag = h->field("writing");
+  }
+  ASSERT_NE(flag, nullptr);
+  auto fx = test::RunningFixture::start(bin);
+  int fd = open(("/proc/" + std::to_string(fx->pid()) + "/mem").c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  uint64_t hdr = 0;
+  ASSERT_EQ(pread(fd, &hdr, 8, off_t(sym->addr)), 8);
+  close(fd);
+  ASSERT_NE(hdr, 0u);
+  DebugRegs regs;
+  ASSERT_EQ(regs.add({hdr + flag->offset, BreakKind::ReadWrite, 1}), 0);
+  ASSERT_EQ(regs.add({hdr + flag->offset, BreakKind::Write, 1}), 1);
+  Watcher w(fx->pid(), regs);
+  int reads = 0, writes = 0, hits = 0;
+  w.run(
+      [&](const WatchHit& h) {
+        if (h.dr6Lost) return true;
+        if (h.slots == std::vector<int>{0})
+          reads++;
+        else if (h.slots == std::vector<int>{0, 1})
+          writes++;
+        else
+          ADD_FAILURE() << "slots fired: " << h.slots.size();
+        return ++hits < 16;
+      },
+      [] { return false; });
+  w.disarm();
+  EXPECT_GE(reads, 4);
+  EXPECT_GE(writes, 4);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_TRUE(fx->alive());
 }
 
 INSTANTIATE_TEST_SUITE_P(Toolchains, WatcherTest, ::testing::ValuesIn(test::toolchainNames()));
