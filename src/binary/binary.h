@@ -69,6 +69,9 @@ class Binary {
   // Symbol by exact name (from .symtab); nullopt if stripped or absent.
   virtual std::optional<Symbol> symbol(std::string_view name) const = 0;
   virtual bool hasSymbols() const = 0;
+  // The link-time entry address of a Go function: its symbol, or without a
+  // symbol table its pclntab entry (Pclntab::funcNamed); nullopt if neither.
+  std::optional<uint64_t> functionEntry(std::string_view name) const;
   // Go toolchain info; nullopt if this is not a Go binary.
   virtual const std::optional<GoBuildInfo>& buildInfo() const = 0;
   // Contents of .note.go.buildid (the Go build ID string), "" if none.

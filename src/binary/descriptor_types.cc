@@ -179,6 +179,7 @@ ModuleInfo findModuledata(const DescriptorSource& src) {
           mi.moduledata = md;
           mi.types = types;
           mi.etypes = etypes;
+          mi.gofunc = r.u64(md + L.gofunc);
           if (L.minor >= 27) {
             mi.typedesclen = r.u64(md + L.typedesclen);
             mi.itaboffset = r.u64(md + L.itaboffset);

@@ -65,6 +65,7 @@ struct DescriptorSource {
 struct ModuleInfo {
   uint64_t moduledata = 0;
   uint64_t types = 0, etypes = 0;
+  uint64_t gofunc = 0;                     // go:func.*, the base of funcdata offsets
   uint64_t typedesclen = 0;                // Go >= 1.27
   uint64_t itaboffset = 0, itabsize = 0;   // Go >= 1.27
   uint64_t typelinks = 0, ntypelinks = 0;  // Go <= 1.26

@@ -432,17 +432,26 @@ class ElfBinary final : public Binary {
     image_->read(addr, bytes.data(), size);
     pclntab_ = Pclntab::parse(std::move(bytes), text);
     // Funcdata (inline trees) are offsets from go:func.* (Go 1.20+;
-    // go.func.* before), found through the symbol table: a stripped binary
-    // keeps its stacks, without inlined frames.
-    auto gofunc = symbol("go:func.*");
-    if (!gofunc) gofunc = symbol("go.func.*");
+    // go.func.* before): its symbol, or stripped the address moduledata.gofunc
+    // records (the runtime's own reference to it).
+    uint64_t gofunc = 0;
+    if (auto g = symbol("go:func.*"))
+      gofunc = g->addr;
+    else if (auto g2 = symbol("go.func.*"))
+      gofunc = g2->addr;
+    else if (buildInfo_) {
+      try {
+        gofunc = findModuledata(descriptorSourceOf(*this)).gofunc;
+      } catch (const Error&) {
+      }
+    }
     if (!gofunc) return;
     for (const Section& sec : sections_) {
-      if (gofunc->addr < sec.addr || gofunc->addr - sec.addr >= sec.size) continue;
-      uint64_t n = std::min<uint64_t>(sec.addr + sec.size - gofunc->addr, 256ull << 20);
+      if (gofunc < sec.addr || gofunc - sec.addr >= sec.size) continue;
+      uint64_t n = std::min<uint64_t>(sec.addr + sec.size - gofunc, 256ull << 20);
       std::vector<uint8_t> fd(n);
       try {
-        image_->read(gofunc->addr, fd.data(), n);
+        image_->read(gofunc, fd.data(), n);
         pclntab_->setFuncData(std::move(fd));
       } catch (const Error&) {
       }
@@ -472,6 +481,13 @@ class ElfBinary final : public Binary {
 };
 
 }  // namespace
+
+std::optional<uint64_t> Binary::functionEntry(std::string_view name) const {
+  if (auto s = symbol(name)) return s->addr;
+  if (const Pclntab* t = pclntab())
+    if (auto f = t->funcNamed(name)) return f->entry;
+  return std::nullopt;
+}
 
 std::unique_ptr<Binary> Binary::open(const std::string& path) {
   auto b = std::make_unique<ElfBinary>(path);

@@ -135,6 +135,14 @@ std::optional<PcFunc> Pclntab::funcAt(size_t i) const {
   return funcOf(*f);
 }
 
+std::optional<PcFunc> Pclntab::funcNamed(std::string_view name) const {
+  for (size_t i = 0; i < nfunc_; i++) {
+    auto f = funcAt(i);
+    if (f && f->name == name) return f;
+  }
+  return std::nullopt;
+}
+
 std::optional<PcFunc> Pclntab::funcFor(uint64_t pc) const {
   auto f = find(pc);
   if (!f) return std::nullopt;

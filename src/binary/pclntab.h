@@ -54,6 +54,11 @@ class Pclntab {
 
   // The function containing pc, or nullopt (not Go code / corrupt entry).
   std::optional<PcFunc> funcFor(uint64_t pc) const;
+  // The function with this name (as the runtime names it:
+  // "runtime.hashGrow", "internal/runtime/maps.(*table).grow"), found by a
+  // scan of the function table: what a stripped binary has in place of a
+  // symbol table. nullopt when no function has it.
+  std::optional<PcFunc> funcNamed(std::string_view name) const;
   // Function, file and line of pc; nullopt when pc is outside every function
   // or the tables for it are corrupt.
   std::optional<PcLine> lineFor(uint64_t pc) const;

@@ -132,15 +132,17 @@ struct GrowthPlan {
 
 uint64_t off(const Program& p, const char* type, const char* field) {
   const Type* t = p.types().findType(type);
-  if (!t) fail(ErrorKind::MissingDebugInfo, "no DWARF type {} in {}", type, p.binary().path());
+  if (!t)
+    fail(ErrorKind::MissingDebugInfo, "no type {} in {} ({})", type, p.binary().path(),
+         p.types().source());
   return requireField(t, field).offset;
 }
 
 GrowthPlan planGrowth(const Program& p) {
   GrowthPlan g;
   auto sym = [&](const char* n) -> uint64_t {
-    auto s = p.binary().symbol(n);
-    return s ? s->addr + p.loadBias() : 0;
+    auto a = p.binary().functionEntry(n);  // the symbol, or stripped the pclntab's entry
+    return a ? *a + p.loadBias() : 0;
   };
   if (uint64_t a = sym("runtime.hashGrow")) {
     g.entry[kHashGrow] = a;
@@ -155,8 +157,9 @@ GrowthPlan planGrowth(const Program& p) {
   g.entry[kGrowToTable] = sym("internal/runtime/maps.(*Map).growToTable");
   if (!g.entry[kTableGrow] || !g.entry[kTableSplit] || !g.entry[kGrowToTable])
     fail(ErrorKind::Unsupported,
-         "{}: no runtime.hashGrow nor internal/runtime/maps.(*table).grow/split/growToTable "
-         "symbols (stripped symbol table?)",
+         "{}: no function runtime.hashGrow nor "
+         "internal/runtime/maps.(*table).grow/split/growToTable "
+         "in its symbols or pclntab",
          p.binary().path());
   const char* M = "internal/runtime/maps.Map";
   const char* T = "internal/runtime/maps.table";

@@ -62,8 +62,8 @@ class StackUnwinder {
   std::vector<GoFrame> symbolize(const std::vector<uint64_t>& pcs) const;
   // As symbolize, with the calls the compiler inlined at each pc expanded
   // into frames of their own (innermost first, sharing the pc), as Go's own
-  // tracebacks show them. Needs the binary's symbol table (go:func.*); a
-  // stripped binary gets symbolize()'s frames.
+  // tracebacks show them. Needs the funcdata base (go:func.*, or stripped
+  // moduledata.gofunc); without it, symbolize()'s frames.
   std::vector<GoFrame> symbolizeInline(const std::vector<uint64_t>& pcs) const;
 
  private:

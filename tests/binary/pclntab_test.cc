@@ -82,11 +82,47 @@ TEST_P(PclntabTest, InlinedFramesAgreeWithCallersFrames) {
   ASSERT_TRUE(one);
   EXPECT_EQ(one->function, "main.inlinedTop");
   EXPECT_EQ(one->line, want[0]["line"].get<int>());
-  // A stripped binary has no symbol table, hence no go:func.*: one frame.
+  // A stripped binary has no symbol table, hence no go:func.* symbol: the
+  // funcdata base comes from moduledata.gofunc, and its own inlined frames
+  // agree with its own runtime.CallersFrames just the same.
+  std::string sbin = test::buildFixture(test::toolchain(GetParam()), "watch", {.stripped = true});
+  auto stripped = Binary::open(sbin);
+  ASSERT_FALSE(stripped->hasSymbols());
+  ASSERT_NE(stripped->pclntab(), nullptr);
+  EXPECT_TRUE(stripped->pclntab()->hasFuncData());
+  auto sfx = test::RunningFixture::start(sbin);
+  const auto& sinl = sfx->truth()["inline"];
+  auto sgot = stripped->pclntab()->framesFor(sinl["pc"].get<uint64_t>() - 1);
+  ASSERT_EQ(sgot.size(), sinl["frames"].size()) << sinl.dump();
+  for (size_t i = 0; i < sgot.size(); i++) {
+    EXPECT_EQ(sgot[i].function, sinl["frames"][i]["function"].get<std::string>()) << i;
+    EXPECT_EQ(sgot[i].line, sinl["frames"][i]["line"].get<int>()) << i;
+  }
+}
+
+// functionEntry: the symbol when there is one, the pclntab's entry when the
+// binary is stripped; both the entry of the same function.
+TEST_P(PclntabTest, FunctionsByNameWithAndWithoutSymbols) {
+  auto sym = b_->symbol("main.insertOne");
+  ASSERT_TRUE(sym);
+  auto byName = t_->funcNamed("main.insertOne");
+  ASSERT_TRUE(byName);
+  EXPECT_EQ(byName->entry, sym->addr);
+  EXPECT_EQ(b_->functionEntry("main.insertOne"), sym->addr);
+  EXPECT_FALSE(t_->funcNamed("main.noSuchFunction"));
+  EXPECT_FALSE(b_->functionEntry("main.noSuchFunction"));
   auto stripped =
       Binary::open(test::buildFixture(test::toolchain(GetParam()), "watch", {.stripped = true}));
-  ASSERT_NE(stripped->pclntab(), nullptr);
-  EXPECT_EQ(stripped->pclntab()->framesFor(pc - 1).size(), 1u);
+  ASSERT_FALSE(stripped->symbol("main.insertOne"));
+  auto e = stripped->functionEntry("main.insertOne");
+  ASSERT_TRUE(e);
+  auto f = stripped->pclntab()->funcFor(*e);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->name, "main.insertOne");
+  EXPECT_EQ(f->entry, *e);
+  const char* grow =
+      GetParam() == "go1.19" ? "runtime.hashGrow" : "internal/runtime/maps.(*table).grow";
+  EXPECT_TRUE(stripped->functionEntry(grow)) << grow;
 }
 
 TEST_P(PclntabTest, EveryEntryResolvesToItsFunction) {

@@ -89,10 +89,10 @@ std::unique_ptr<Background> startTracer(const RunningFixture& fx,
   return bg;
 }
 
-TEST_P(Trace, GrowthReportsExactlyTheFixturesGrowths) {
-  const Toolchain& tc = toolchain(GetParam());
-  GMS_REQUIRE_TOOLCHAIN(tc);
-  auto fx = RunningFixture::start(buildFixture(tc, "growth"));
+// Growths seen against the fixture's own count, per map; `flags` picks the
+// build (stripped: functions from the pclntab, types from the descriptors).
+void expectExactGrowths(const Toolchain& tc, BuildFlags flags) {
+  auto fx = RunningFixture::start(buildFixture(tc, "growth", flags));
   std::string idle = fx->truth()["maps"]["main.Idle"];
   auto bg = startTracer(*fx, {"growth"});
   fx->advance();
@@ -125,6 +125,19 @@ TEST_P(Trace, GrowthReportsExactlyTheFixturesGrowths) {
   expectFreeAndAlive(*fx);
 }
 
+TEST_P(Trace, GrowthReportsExactlyTheFixturesGrowths) {
+  const Toolchain& tc = toolchain(GetParam());
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  expectExactGrowths(tc, {});
+}
+
+// -ldflags='-s -w': no symbols, no DWARF; the same growths, sites and ends.
+TEST_P(Trace, GrowthOnAStrippedBinary) {
+  const Toolchain& tc = toolchain(GetParam());
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  expectExactGrowths(tc, strippedBuild());
+}
+
 TEST_P(Trace, SigkillOfTracerLeavesGrowthFixtureAlive) {
   const Toolchain& tc = toolchain(GetParam());
   GMS_REQUIRE_TOOLCHAIN(tc);
@@ -153,11 +166,13 @@ void expectRemoveLine(const nlohmann::json& site, const nlohmann::json& truth) {
   EXPECT_EQ(site["line"], truth["removeLine"]) << site.dump();
 }
 
-TEST_P(Trace, RemovedElementUseIsReportedWithBothSites) {
-  const Toolchain& tc = toolchain(GetParam());
-  GMS_REQUIRE_TOOLCHAIN(tc);
-  auto fx = RunningFixture::start(buildFixture(tc, "removed"));
-  auto bg = startTracer(*fx, {"removed", "main.L"});
+// The list by name, or on a stripped build (no names) by the address the
+// fixture prints, typed from the type descriptors.
+void expectRemovedUse(const Toolchain& tc, BuildFlags flags) {
+  auto fx = RunningFixture::start(buildFixture(tc, "removed", flags));
+  std::vector<std::string> what = {"removed", "main.L"};
+  if (flags.stripped) what = {"removed", fx->truth()["addr"], "--type", "container/list.List"};
+  auto bg = startTracer(*fx, what);
   fx->advance();
   const auto& truth = fx->truth();
   ASSERT_EQ(truth["phase"], "done");
@@ -184,11 +199,23 @@ TEST_P(Trace, RemovedElementUseIsReportedWithBothSites) {
   expectFreeAndAlive(*fx);
 }
 
-TEST_P(Trace, ConcurrentWritersAreCaughtWithBothGoroutines) {
+TEST_P(Trace, RemovedElementUseIsReportedWithBothSites) {
   const Toolchain& tc = toolchain(GetParam());
   GMS_REQUIRE_TOOLCHAIN(tc);
-  auto fx = RunningFixture::start(buildFixture(tc, "writers"));
-  auto bg = startTracer(*fx, {"writers", "main.W"});
+  expectRemovedUse(tc, {});
+}
+
+TEST_P(Trace, RemovedElementUseOnAStrippedBinary) {
+  const Toolchain& tc = toolchain(GetParam());
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  expectRemovedUse(tc, strippedBuild());
+}
+
+void expectConcurrentWriters(const Toolchain& tc, BuildFlags flags) {
+  auto fx = RunningFixture::start(buildFixture(tc, "writers", flags));
+  std::vector<std::string> what = {"writers", "main.W"};
+  if (flags.stripped) what = {"writers", fx->truth()["addr"], "--type", "map[int]int"};
+  auto bg = startTracer(*fx, what);
   fx->advance();
   const auto& truth = fx->truth();
   ASSERT_EQ(truth["phase"], "done");
@@ -216,6 +243,18 @@ TEST_P(Trace, ConcurrentWritersAreCaughtWithBothGoroutines) {
     std::string tp = tracerOf(fx->pid(), t);
     EXPECT_TRUE(tp == "0" || tp.empty()) << "thread " << t << " traced by " << tp;
   }
+}
+
+TEST_P(Trace, ConcurrentWritersAreCaughtWithBothGoroutines) {
+  const Toolchain& tc = toolchain(GetParam());
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  expectConcurrentWriters(tc, {});
+}
+
+TEST_P(Trace, ConcurrentWritersOnAStrippedBinary) {
+  const Toolchain& tc = toolchain(GetParam());
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  expectConcurrentWriters(tc, strippedBuild());
 }
 
 // The same two writers under a mutex, and two readers ranging over the map
