@@ -93,6 +93,16 @@ void putStack(Record& r, const RawStack& a, const std::vector<uint64_t>* b = nul
 // A data watchpoint traps after the accessing instruction: rip is the next
 // one (maybe on the next line). rip-1 lies inside the instruction that did the
 // access, so the innermost frame is looked up there.
+// A record of what a hit found: its kind, the thread and goroutine, the time.
+Record hitRecord(uint32_t kind, const WatchHit& h, const RawStack& st) {
+  Record r;
+  r.kind = kind;
+  r.tid = h.tid;
+  r.goid = st.goid;
+  r.timeNs = nowNs(h.time);
+  return r;
+}
+
 RawStack dataHitStack(const StackUnwinder& un, const Memory& mem, const user_regs_struct& r) {
   return un.unwindAfterAccess(mem, r.rip, r.rsp, r.r14, r.fs_base);
 }
@@ -253,11 +263,7 @@ struct GrowthTracer : Tracer {
   bool growHit(Watcher& w, const WatchHit& h, int fn) {
     const auto& R = h.regs;
     RawStack st = un.unwind(mem, R.rip, R.rsp, R.r14, R.fs_base);
-    Record r;
-    r.kind = kRecGrow;
-    r.tid = h.tid;
-    r.goid = st.goid;
-    r.timeNs = nowNs(h.time);
+    Record r = hitRecord(kRecGrow, h, st);
     r.vals[0] = uint64_t(fn);
     uint64_t map = 0;
     try {
@@ -444,11 +450,7 @@ struct RemovedTracer : Tracer {
     DebugRegs regs = w.regs();
     for (uint64_t e : gone) {
       removals++;
-      Record r;
-      r.kind = kRecRemove;
-      r.tid = h.tid;
-      r.goid = st.goid;
-      r.timeNs = nowNs(h.time);
+      Record r = hitRecord(kRecRemove, h, st);
       r.vals[0] = e;
       r.vals[1] = snapshot.size();
       r.vals[2] = uint64_t(-1);
@@ -496,11 +498,7 @@ struct RemovedTracer : Tracer {
       return true;
     }
     uses++;
-    Record r;
-    r.kind = kRecUse;
-    r.tid = h.tid;
-    r.goid = st.goid;
-    r.timeNs = nowNs(h.time);
+    Record r = hitRecord(kRecUse, h, st);
     r.vals[0] = wd.elem;
     r.vals[1] = wd.id;
     putStack(r, st, &wd.removeStack);
@@ -568,11 +566,7 @@ struct WritersTracer : Tracer {
   bool overlap(const WatchHit& h, const RawStack& st, uint64_t before, uint64_t v, int64_t other,
                const std::vector<uint64_t>& otherStack) {
     overlaps++;
-    Record r;
-    r.kind = kRecOverlap;
-    r.tid = h.tid;
-    r.goid = st.goid;
-    r.timeNs = nowNs(h.time);
+    Record r = hitRecord(kRecOverlap, h, st);
     r.vals[0] = header;
     r.vals[1] = before;
     r.vals[2] = v;
