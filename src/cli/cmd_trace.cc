@@ -743,7 +743,8 @@ ListPlan planList(const Program& p, const Located& l) {
   uint64_t rootOff = requireField(t, "root").offset;
   if (rootOff != 0) fail(ErrorKind::Unsupported, "container/list.List.root is not its first field");
   const Type* e = p.types().findType("container/list.Element");
-  if (!e) fail(ErrorKind::MissingDebugInfo, "no DWARF type container/list.Element");
+  if (!e)
+    fail(ErrorKind::MissingDebugInfo, "no type container/list.Element ({})", p.types().source());
   pl.nextOff = requireField(e, "next").offset;
   pl.listOff = requireField(e, "list").offset;
   pl.valueOff = requireField(e, "Value").offset;

@@ -103,7 +103,9 @@ std::vector<WatchField> planFields(const Program& p, const Located& l,
     if (!hdr) fail(ErrorKind::Usage, "{} is a nil map: there is no header to watch yet", base);
     requirePlausibleMap(p, t, hdr, base);
     const Type* h = t->mapHeader;
-    if (!h) fail(ErrorKind::MissingDebugInfo, "no DWARF header struct for {}", t->name);
+    if (!h)
+      fail(ErrorKind::MissingDebugInfo, "no header struct for {} ({})", t->name,
+           p.types().source());
     MapImpl impl = mapImplOf(t);
     if (sel.empty()) sel = mapWatchFields(impl);
     std::vector<WatchField> out;
