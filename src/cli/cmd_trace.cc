@@ -541,6 +541,11 @@ struct WritersTracer : Tracer {
   // of a cancelled pair, waiting for the other goroutine's write.
   int64_t cancelled = -1;
   std::vector<uint64_t> cancelledStack;
+  // A read that found the flag set while no write of it had been handled:
+  // the writer's hit is pending. The reader is held (it would die of Go's
+  // check before that hit is handled) and the overlap is reported with it.
+  int64_t reader = -1;
+  std::vector<uint64_t> readerStack;
   uint64_t writes = 0, accesses = 0, overlaps = 0;
 
   WritersTracer(uint64_t a, uint64_t b, uint64_t hdr, const StackUnwinder& u, const Memory& m,
@@ -574,7 +579,7 @@ struct WritersTracer : Tracer {
     putStack(r, st, &otherStack);
     return emit(r);
   }
-  bool onHit(Watcher&, const WatchHit& h) override {
+  bool onHit(Watcher& w, const WatchHit& h) override {
     accesses++;
     uint64_t v = last;
     try {
@@ -586,6 +591,25 @@ struct WritersTracer : Tracer {
     last = v;
     bool write = std::find(h.slots.begin(), h.slots.end(), 1) != h.slots.end();
     RawStack st = dataHitStack(un, mem, h.regs);
+    if (reader >= 0 && st.goid != reader) {
+      // The pending writer: it set the flag the held reader saw.
+      int64_t other = reader;
+      reader = -1;
+      writes++;
+      holder = st.goid;
+      holderStack = st.pcs;
+      return overlap(h, st, before, v, other, readerStack);
+    }
+    if (reader >= 0) {  // the reader again: held past the limit, and no other hit came
+      reader = -1;
+      if (!overlap(h, st, before, v, -1, {})) return false;
+    }
+    if (!write && !h.dr6Lost && !was && is) {
+      reader = st.goid;
+      readerStack = st.pcs;
+      w.holdUntilNextHit(h.tid);
+      return true;
+    }
     if (write && !was && !is && before == v && !byIterator(st)) {
       if (cancelled >= 0 && cancelled != st.goid) {
         int64_t other = cancelled;
@@ -594,6 +618,9 @@ struct WritersTracer : Tracer {
       }
       cancelled = st.goid;
       cancelledStack = st.pcs;
+      // Held until the other write's hit, pending now, is handled: running
+      // on, this goroutine would find the flag clear and die of Go's check.
+      w.holdUntilNextHit(h.tid);
       return true;
     }
     if (!was && is) {

@@ -287,14 +287,28 @@ void Watcher::handleStatus(int tid, int st, const std::function<bool(const Watch
       h.time = std::chrono::system_clock::now();
       stats_.hits++;
       bool regsOk = ptrace(PTRACE_GETREGS, tid, nullptr, &h.regs) == 0;
+      int heldBefore = held_;
       if (regsOk && !onHit(h)) keepGoing = false;
       pokeDr(tid, 6, 0);
-      ptrace(PTRACE_CONT, tid, nullptr, nullptr);  // the trap was ours: not delivered
+      // Another thread's hit was handled: a thread held for it runs on.
+      if (heldBefore >= 0 && heldBefore != tid) releaseHeld();
+      if (held_ != tid) ptrace(PTRACE_CONT, tid, nullptr, nullptr);  // ours: not delivered
       return;
     }
   }
   stats_.signalsPassed++;
   ptrace(PTRACE_CONT, tid, nullptr, reinterpret_cast<void*>(long(sig)));
+}
+
+void Watcher::holdUntilNextHit(int tid) {
+  held_ = tid;
+  heldSince_ = std::chrono::steady_clock::now();
+}
+
+void Watcher::releaseHeld() {
+  if (held_ < 0) return;
+  ptrace(PTRACE_CONT, held_, nullptr, nullptr);
+  held_ = -1;
 }
 
 WatchEnd Watcher::run(const std::function<bool(const WatchHit&)>& onHit,
@@ -337,12 +351,13 @@ WatchEnd Watcher::run(const std::function<bool(const WatchHit&)>& onHit,
       }
     }
     if (!keepGoing || exited_) break;
+    if (held_ >= 0 && std::chrono::steady_clock::now() - heldSince_ >= kHoldLimit) releaseHeld();
     if (shouldStop()) break;
     pollfd fds[2];
     int n = 0;
     if (sfd >= 0) fds[n++] = {sfd, POLLIN, 0};
     if (wakeFd >= 0) fds[n++] = {wakeFd, POLLIN, 0};
-    int r = poll(fds, nfds_t(n), 100);
+    int r = poll(fds, nfds_t(n), held_ >= 0 ? 5 : 100);
     if (r > 0 && sfd >= 0 && (fds[0].revents & POLLIN)) {
       signalfd_siginfo si;
       while (read(sfd, &si, sizeof si) == sizeof si) {
@@ -384,6 +399,7 @@ bool ourTrapInfo(int tid) {
 void Watcher::disarm() noexcept {
   if (disarmed_) return;
   disarmed_ = true;
+  releaseHeld();  // then interrupted and detached as every other thread
   std::vector<int> all(tids_.begin(), tids_.end());
   all.insert(all.end(), pendingNew_.begin(), pendingNew_.end());
   for (int t : all)

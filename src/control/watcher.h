@@ -96,6 +96,14 @@ class Watcher {
   // by another thread inside that window is not seen). Used by the tracers,
   // which watch objects discovered at a breakpoint (control/watcher.cc).
   void setRegs(const DebugRegs& regs, int stoppedTid);
+  // Call from onHit: the hitting thread stays stopped after onHit returns,
+  // until the next hit of another thread has been handled (or kHoldLimit
+  // passed, or disarm()). For a tracer that must see another thread's trap,
+  // already pending, before this thread runs on (trace writers: a reader
+  // that saw the flag set by a writer whose hit is not handled yet, and
+  // would otherwise die of Go's check first).
+  void holdUntilNextHit(int tid);
+  static constexpr std::chrono::milliseconds kHoldLimit{50};
   const DebugRegs& regs() const { return regs_; }
 
   int pid() const { return pid_; }
@@ -106,6 +114,7 @@ class Watcher {
   void attachAll(const std::function<void()>& whileStopped);
   bool arm(int tid, bool armed);
   bool rearm(int tid);  // writes DR0-3/DR7 from regs_, leaves DR6 alone
+  void releaseHeld();
   void handleStatus(int tid, int status, const std::function<bool(const WatchHit&)>& onHit,
                     bool& keepGoing);
 
@@ -118,6 +127,8 @@ class Watcher {
   std::set<int> rearm_;              // interrupted by setRegs, to be re-armed at their next stop
   WatcherStats stats_;
   bool disarmed_ = false;
+  int held_ = -1;  // holdUntilNextHit
+  std::chrono::steady_clock::time_point heldSince_;
   bool exited_ = false;
 };
 
