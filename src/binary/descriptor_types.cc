@@ -125,7 +125,7 @@ DescriptorSource descriptorSourceOf(const Binary& bin) {
     src.pclntab = p->addr;
     src.pclntabSize = p->size;
   }
-  if (const Section* t = bin.section(".text")) src.text = t->addr;
+  if (const Section* t = bin.section(".text")) src.text = t->addr, src.textSize = t->size;
   for (const char* n : {".go.module", ".noptrdata", ".data", ".data.rel.ro"})
     if (const Section* d = bin.section(n)) src.dataRanges.emplace_back(d->addr, d->addr + d->size);
   const GoBuildInfo& b = *bin.buildInfo();
@@ -173,7 +173,10 @@ ModuleInfo findModuledata(const DescriptorSource& src) {
         try {
           uint64_t fn = r.u64(md + kMdFuncnametab);
           if (!inRange(fn, src.pclntab, pclnEnd + 1)) continue;
-          if (src.text && r.u64(md + kMdText) != src.text) continue;
+          if (src.text) {
+            uint64_t text = r.u64(md + kMdText);
+            if (text < src.text || text - src.text >= std::max<uint64_t>(src.textSize, 1)) continue;
+          }
           uint64_t types = r.u64(md + L.types), etypes = r.u64(md + L.etypes);
           if (!types || etypes <= types || etypes - types > (uint64_t(1) << 32)) continue;
           mi.moduledata = md;

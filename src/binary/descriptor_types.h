@@ -55,6 +55,8 @@ struct DescriptorSource {
   uint64_t pclntab = 0;          // address of .gopclntab
   uint64_t pclntabSize = 0;
   uint64_t text = 0;  // address of .text
+  uint64_t textSize = 0;  // moduledata.text lies in [text, text+textSize): an externally linked
+                          // (cgo) binary puts C start-up code before runtime.text
   // Where moduledata may be: .go.module (Go >= 1.26), .noptrdata, .data.
   std::vector<std::pair<uint64_t, uint64_t>> dataRanges;  // [addr, addr+size)
   int goMinor = 0;                                        // 19 for go1.19.x

@@ -94,10 +94,7 @@ int cmdInfo(DecodeOptions& o) {
                                                   "globals available)",
                                                   b.debugFile()));
   out.print("{:<13}{}\n", "threads", threads);
-  if (!gerr.empty() && !p.hasDwarf()) {
-    // The debug info line above already says why; the list needs runtime.g's layout.
-    out.print("{:<13}unavailable without DWARF (runtime.g's layout comes from it)\n", "goroutines");
-  } else if (!gerr.empty()) {
+  if (!gerr.empty()) {
     out.print("{:<13}unavailable: {}\n", "goroutines", gerr);
   } else {
     out.print("{:<13}{} live, {} total (", "goroutines", liveG, gs.size());

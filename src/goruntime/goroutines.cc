@@ -1,6 +1,7 @@
 #include "goruntime/goroutines.h"
 
 #include "goruntime/layout.h"
+#include "goruntime/runtime_globals.h"
 
 namespace gms {
 
@@ -21,13 +22,21 @@ const char* goroutineStatusName(uint32_t s) {
 }
 
 std::vector<GoroutineInfo> goroutines(const Program& p) {
-  Global allgs = p.global("runtime.allgs");
-  const Type* g = p.types().findType("runtime.g");
-  if (!g) fail(ErrorKind::MissingDebugInfo, "DWARF has no runtime.g");
+  // By name (DWARF, else the symbol table), else located (-s -w).
+  uint64_t allgs = 0;
+  if (p.hasDwarf()) {
+    allgs = p.global("runtime.allgs").addr;
+  } else if (auto s = p.binary().symbol("runtime.allgs")) {
+    allgs = s->addr + p.loadBias();
+  } else {
+    allgs = locateAllgs(p, StaticData(p));
+  }
+  const Type* g = p.runtimeType("runtime.g");
+  if (!g) fail(ErrorKind::MissingDebugInfo, "{} has no runtime.g", p.types().source());
   const Field& status = requireField(g, "atomicstatus");
   const Field& goid = requireField(g, "goid");
   uint64_t hdr[3];
-  p.mem().read(allgs.addr, hdr, sizeof hdr);
+  p.mem().read(allgs, hdr, sizeof hdr);
   if (hdr[1] > 10'000'000) fail(ErrorKind::Corrupt, "runtime.allgs has implausible length {}", hdr[1]);
   std::vector<uint64_t> ptrs(hdr[1]);
   if (!ptrs.empty()) p.mem().read(hdr[0], ptrs.data(), ptrs.size() * 8);

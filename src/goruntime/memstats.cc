@@ -2,11 +2,14 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <limits>
+#include <optional>
 
 #include "common/error.h"
 #include "goruntime/alloc.h"
 #include "goruntime/layout.h"
+#include "goruntime/runtime_globals.h"
 
 namespace gms {
 
@@ -105,21 +108,69 @@ double getF(const uint8_t* b, const Scalar& s) {
   return f;
 }
 
-// A runtime global; with typeName, also its DWARF type (looked up by name
-// when the variable's own entry has none).
-Global runtimeGlobal(const Program& p, std::string_view name, std::string_view typeName) {
-  auto g = p.findGlobal(name);
-  if (!g && !p.hasDwarf())
-    fail(ErrorKind::MissingDebugInfo,
-         "memory statistics need the runtime global {}, which has no name without DWARF: {}", name,
-         p.binary().missingDebugInfo());
-  if (!g)
-    fail(ErrorKind::NotFound, "DWARF has no runtime global {} (needed for memory statistics)", name);
-  if (typeName.empty()) return *g;
-  if (!g->type) g->type = p.types().findType(typeName);
-  if (!g->type) fail(ErrorKind::MissingDebugInfo, "DWARF gives no type for {} (expected {})", name, typeName);
-  return *g;
-}
+// The runtime globals readMemStats reads: by name from DWARF or the symbol
+// table, else (-s -w) located by the runtime's own invariants
+// (goruntime/runtime_globals.h). Types from Program::runtimeType.
+class RuntimeRoots {
+ public:
+  explicit RuntimeRoots(const Program& p) : p_(p) {}
+
+  // By name, nullopt when the binary names no such global.
+  std::optional<Global> named(std::string_view name, std::string_view typeName) const {
+    std::optional<Global> g;
+    if (p_.hasDwarf()) {
+      g = p_.findGlobal(name);
+    } else if (auto s = p_.binary().symbol(name)) {
+      g = Global{std::string(name), s->addr + p_.loadBias(), nullptr};
+    }
+    if (g && !g->type && !typeName.empty()) {
+      g->type = p_.runtimeType(typeName);
+      if (!g->type)
+        fail(ErrorKind::MissingDebugInfo, "{} gives no type for {} (expected {})",
+             p_.types().source(), name, typeName);
+    }
+    if (g) bySymbol_ = bySymbol_ || !p_.hasDwarf();
+    return g;
+  }
+  // By name, else located; with DWARF a missing global is Error(NotFound).
+  Global get(std::string_view name, std::string_view typeName,
+             const std::function<uint64_t()>& locate) {
+    if (auto g = named(name, typeName)) return *g;
+    if (p_.hasDwarf())
+      fail(ErrorKind::NotFound, "DWARF has no runtime global {} (needed for memory statistics)",
+           name);
+    located_ = true;
+    Global g{std::string(name), locate(), nullptr};
+    if (!typeName.empty()) {
+      g.type = p_.runtimeType(typeName);
+      if (!g.type)
+        fail(ErrorKind::MissingDebugInfo, "no layout of {} for go1.{}", typeName, p_.build().minor);
+    }
+    return g;
+  }
+  const StaticData& data() {
+    if (!data_) data_.emplace(p_);
+    return *data_;
+  }
+  bool located() const { return located_; }
+  // Where layouts and globals came from, for MemStats::extras.layout.
+  std::string describe() const {
+    if (p_.hasDwarf()) return "DWARF";
+    std::string s = fmt::format("{} and built-in layouts ({}); runtime globals {}",
+                                p_.types().source(), builtinLayoutFor(p_.build().minor).name,
+                                located_    ? "located by the runtime's own invariants (no symbols)"
+                                : bySymbol_ ? "from the symbol table"
+                                            : "by name");
+    if (std::string n = p_.builtinLayoutNote(); !n.empty()) s += "; " + n;
+    return s;
+  }
+
+ private:
+  const Program& p_;
+  std::optional<StaticData> data_;
+  bool located_ = false;
+  mutable bool bySymbol_ = false;
+};
 
 const Type* structType(const Global& g) {
   if (g.type->kind != Kind::Struct || g.type->size == 0 || g.type->size > kMaxStructSize)
@@ -185,7 +236,11 @@ MemStats readMemStats(const Program& p) {
   auto& x = ms.extras;
 
   // ---- runtime.memstats ----
-  Global gMemstats = runtimeGlobal(p, "runtime.memstats", "runtime.mstats");
+  RuntimeRoots roots(p);
+  Global gHeap =
+      roots.get("runtime.mheap_", "runtime.mheap", [&] { return locateMheap(p, roots.data()); });
+  Global gMemstats = roots.get("runtime.memstats", "runtime.mstats",
+                               [&] { return locateMemstats(p, gHeap.addr); });
   const Type* mstats = structType(gMemstats);
   std::vector<uint8_t> msb = readStruct(mem, gMemstats.addr, mstats, "runtime.memstats");
 
@@ -241,38 +296,50 @@ MemStats readMemStats(const Program& p) {
   }
 
   // ---- flushallmcaches: what each P's mcache holds but has not counted ----
-  Global gEmpty = runtimeGlobal(p, "runtime.emptymspan", "runtime.mspan");
-  const Type* mspan = structType(gEmpty);
+  // Without a symbol, emptymspan is the cached "span" that lies in the
+  // binary's static data (every real span comes from mheap_.spanalloc).
+  std::optional<Global> gEmpty = roots.named("runtime.emptymspan", "runtime.mspan");
+  if (!gEmpty && p.hasDwarf())
+    fail(ErrorKind::NotFound,
+         "DWARF has no runtime global runtime.emptymspan (needed for memory statistics)");
+  const Type* mspan = p.runtimeType("runtime.mspan");
+  if (!mspan || mspan->kind != Kind::Struct || mspan->size == 0 || mspan->size > kMaxStructSize)
+    fail(ErrorKind::MissingDebugInfo, "{} has no struct runtime.mspan", p.types().source());
   Scalar sAllocCount = scalar(mspan, "allocCount"), sBeforeCache = scalar(mspan, "allocCountBeforeCache"),
          sElemsize = scalar(mspan, "elemsize"), sNelems = scalar(mspan, "nelems"),
          sSweepgen = scalar(mspan, "sweepgen");
-  const Type* mcacheT = p.types().findType("runtime.mcache");
-  if (!mcacheT) fail(ErrorKind::MissingDebugInfo, "DWARF has no type runtime.mcache");
+  const Type* mcacheT = p.runtimeType("runtime.mcache");
+  if (!mcacheT)
+    fail(ErrorKind::MissingDebugInfo, "{} has no type runtime.mcache", p.types().source());
   if (mcacheT->kind != Kind::Struct || mcacheT->size == 0 || mcacheT->size > kMaxStructSize)
     fail(ErrorKind::MissingDebugInfo, "DWARF type runtime.mcache is not a struct");
   Scalar cTiny = scalar(mcacheT, "tinyAllocs");
   ArrayField cAlloc = arrayField(mcacheT, "alloc", kMaxSpanClasses);
   if (cAlloc.stride != 8)
     fail(ErrorKind::MissingDebugInfo, "DWARF: runtime.mcache.alloc is not an array of pointers");
-  const Type* pT = p.types().findType("runtime.p");
-  if (!pT) fail(ErrorKind::MissingDebugInfo, "DWARF has no type runtime.p");
+  const Type* pT = p.runtimeType("runtime.p");
+  if (!pT) fail(ErrorKind::MissingDebugInfo, "{} has no type runtime.p", p.types().source());
   Scalar pMcache = scalar(pT, "mcache");
 
-  Global gHeap = runtimeGlobal(p, "runtime.mheap_", "runtime.mheap");
   const Type* mheapT = structType(gHeap);
   Scalar hSweepgen = scalar(mheapT, "sweepgen");
   uint8_t sgBuf[8] = {};
   readNamed(mem, gHeap.addr + hSweepgen.off, sgBuf, hSweepgen.size, "runtime.mheap_.sweepgen");
   uint64_t sweepgen = getU(sgBuf, Scalar{0, hSweepgen.size, hSweepgen.kind});
 
-  Global gAllp = runtimeGlobal(p, "runtime.allp", "");
+  Global gAllp = roots.get("runtime.allp", "", [&] { return locateAllp(p, roots.data()); });
   uint64_t allpHdr[3];
   readNamed(mem, gAllp.addr, allpHdr, sizeof allpHdr, "runtime.allp");
   if (allpHdr[1] > kMaxProcs || allpHdr[1] > allpHdr[2])
     fail(ErrorKind::Corrupt, "runtime.allp has implausible length {} (cap {})", allpHdr[1], allpHdr[2]);
-  Global gProcs = runtimeGlobal(p, "runtime.gomaxprocs", "");
-  int32_t gomaxprocs = 0;
-  readNamed(mem, gProcs.addr, &gomaxprocs, 4, "runtime.gomaxprocs");
+  // Without a symbol for gomaxprocs: len(allp), which equals it except
+  // while procresize runs with the world stopped.
+  std::optional<Global> gProcs = roots.named("runtime.gomaxprocs", "");
+  if (!gProcs && p.hasDwarf())
+    fail(ErrorKind::NotFound,
+         "DWARF has no runtime global runtime.gomaxprocs (needed for memory statistics)");
+  int32_t gomaxprocs = static_cast<int32_t>(std::min<uint64_t>(allpHdr[1], kMaxProcs));
+  if (gProcs) readNamed(mem, gProcs->addr, &gomaxprocs, 4, "runtime.gomaxprocs");
   if (gomaxprocs < 1 || static_cast<uint64_t>(gomaxprocs) > kMaxProcs)
     fail(ErrorKind::Corrupt, "runtime.gomaxprocs is {} (runtime not initialised, or corrupt)", gomaxprocs);
   uint64_t nprocs = static_cast<uint64_t>(gomaxprocs);
@@ -304,7 +371,7 @@ MemStats readMemStats(const Program& p) {
     x.unflushedTinyAllocs += tiny;
     for (uint64_t spc = 0; spc < cAlloc.len; ++spc) {
       uint64_t s = loadU64(cbuf.data() + cAlloc.off + 8 * spc);
-      if (s == gEmpty.addr) continue;
+      if (gEmpty ? s == gEmpty->addr : roots.data().contains(s)) continue;
       if (s == 0) {
         x.notes.push_back(fmt::format("runtime.allp[{}].mcache.alloc[{}] is nil", i, spc));
         continue;
@@ -362,7 +429,25 @@ MemStats readMemStats(const Program& p) {
   x.largeFreeBytes = d.largeFree;
 
   // ---- gcController ----
-  Global gCtl = runtimeGlobal(p, "runtime.gcController", "runtime.gcControllerState");
+  // Without a symbol: the struct whose counters agree with the consistent
+  // stats, as readmemstats_m checks them (3 of these 5 at least).
+  Global gCtl = roots.get("runtime.gcController", "runtime.gcControllerState", [&] {
+    const Type* t = p.runtimeType("runtime.gcControllerState");
+    Scalar inUse = scalar(t, "heapInUse"), rel = scalar(t, "heapReleased"),
+           fr = scalar(t, "heapFree"), ta = scalar(t, "totalAlloc"), tf = scalar(t, "totalFree");
+    uint64_t committedHeap =
+        static_cast<uint64_t>(d.committed - d.inStacks - d.inWorkBufs - d.inPtrScalarBits);
+    return locateGcController(
+        p, roots.data(),
+        [&](const uint8_t* b) {
+          uint64_t u = getU(b, inUse);
+          return int(u == static_cast<uint64_t>(d.inHeap)) +
+                 int(getU(b, rel) == static_cast<uint64_t>(d.released)) +
+                 int(u + getU(b, fr) == committedHeap) +
+                 int(getU(b, ta) + flushBytes == totalAlloc) + int(getU(b, tf) == totalFree);
+        },
+        3);
+  });
   const Type* ctl = structType(gCtl);
   std::vector<uint8_t> cb = readStruct(mem, gCtl.addr, ctl, "runtime.gcController");
   auto cu = [&](std::string_view f) { return getU(cb.data(), scalar(ctl, f)); };
@@ -485,6 +570,7 @@ MemStats readMemStats(const Program& p) {
   ms.DebugGC = false;
   ms.Lookups = 0;
   x.lastPauseNs = ms.NumGC ? ms.PauseNs[(ms.NumGC + 255) % 256] : 0;
+  x.layout = roots.describe();
   return ms;
 }
 

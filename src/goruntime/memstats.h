@@ -108,6 +108,9 @@ struct MemStats {
     // Inconsistencies met in the snapshot (a torn read, a P mid-refill);
     // the values are still computed as the runtime would.
     std::vector<std::string> notes;
+    // Where the runtime layouts and globals came from: "DWARF", or the type
+    // descriptors with built-in layouts and located globals (-s -w).
+    std::string layout;
   } extras;
 };
 

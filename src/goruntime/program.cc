@@ -32,6 +32,15 @@ MapImpl Program::mapImpl() const {
   return b.atLeast(1, 24) && !noswiss ? MapImpl::Swiss : MapImpl::Classic;
 }
 
+const Type* Program::runtimeType(std::string_view name) const {
+  if (hasTypes())
+    if (const Type* t = types().findType(name)) return t;
+  std::call_once(builtinOnce_, [&] {
+    builtin_ = std::make_unique<BuiltinTypes>(builtinLayoutFor(build().minor));
+  });
+  return builtin_->find(name);
+}
+
 std::optional<Global> Program::findGlobal(std::string_view name) const {
   auto g = types().findGlobal(name);
   if (g) g->addr += bias_;

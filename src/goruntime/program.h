@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -17,6 +18,7 @@
 
 #include "binary/binary.h"
 #include "binary/types.h"
+#include "goruntime/builtin_layouts.h"
 #include "target/memory.h"
 
 namespace gms {
@@ -52,6 +54,13 @@ class Program {
   // Throws Error(MissingDebugInfo) with the binary's explanation when absent.
   const TypeProvider& types() const;
   MapImpl mapImpl() const;
+  // A runtime struct the decoders read (runtime.mstats, runtime.mheap, ...):
+  // DWARF's or the type descriptors' when they have it, else the built-in
+  // layout of this Go release (goruntime/builtin_layouts.h); nullptr when
+  // neither has it.
+  const Type* runtimeType(std::string_view name) const;
+  // "" unless the built-in layouts were made for another release (one line).
+  std::string builtinLayoutNote() const { return runtimeLayoutNote(build().minor); }
 
   // The descriptor at addr (an eface._type or itab._type value). Cached;
   // thread-safe, so that map entries can be rendered on several threads.
@@ -74,6 +83,8 @@ class Program {
   mutable std::mutex dynMu_;  // dynTypes_, synthesized_ and the DWARF reader behind them
   mutable std::unordered_map<uint64_t, DynType> dynTypes_;
   mutable std::deque<Type> synthesized_;  // pointer types DWARF did not spell out
+  mutable std::once_flag builtinOnce_;
+  mutable std::unique_ptr<BuiltinTypes> builtin_;
 };
 
 }  // namespace gms

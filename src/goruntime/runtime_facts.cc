@@ -9,6 +9,7 @@ namespace {
 constexpr std::string_view kMemstats = "goruntime/memstats.cc";
 constexpr std::string_view kClassic = "goruntime/classic_map.cc";
 constexpr std::string_view kSwiss = "goruntime/swiss_map.cc";
+constexpr std::string_view kMemstatsLocate = "goruntime/memstats.cc, goruntime/runtime_globals.cc";
 
 }  // namespace
 
@@ -59,13 +60,22 @@ const std::vector<RuntimeStruct>& runtimeStructs() {
        kAllReleases,
        {{"allocCount"}, {"allocCountBeforeCache"}, {"elemsize"}, {"nelems"}, {"sweepgen"}}},
       {"runtime.mcache", "runtime/mcache.go", kMemstats, kAllReleases, {{"tinyAllocs"}, {"alloc"}}},
-      {"runtime.p", "runtime/runtime2.go", kMemstats, kAllReleases, {{"mcache"}}},
+      {"runtime.p",
+       "runtime/runtime2.go",
+       kMemstatsLocate,
+       kAllReleases,
+       {{"mcache"}, {"id"}, {"status"}}},
       {"runtime.mheap",
        "runtime/mheap.go",
-       kMemstats,
+       kMemstatsLocate,
        kAllReleases,
-       {{"sweepgen"}, {"spanalloc"}, {"cachealloc"}}},
-      {"runtime.fixalloc", "runtime/mfixalloc.go", kMemstats, kAllReleases, {{"inuse"}}},
+       {{"sweepgen"}, {"spanalloc"}, {"cachealloc"}, {"central"}}},
+      {"runtime.mcentral", "runtime/mcentral.go", kMemstatsLocate, kAllReleases, {{"spanclass"}}},
+      {"runtime.fixalloc",
+       "runtime/mfixalloc.go",
+       kMemstatsLocate,
+       kAllReleases,
+       {{"inuse"}, {"arg"}, {"stat"}}},
       {"runtime.gcControllerState",
        "runtime/mgcpacer.go",
        kMemstats,
@@ -86,9 +96,14 @@ const std::vector<RuntimeStruct>& runtimeStructs() {
       // ---- goroutines and stacks ----
       {"runtime.g",
        "runtime/runtime2.go",
-       "goruntime/goroutines.cc, goruntime/stack.cc, cli/cmd_diff.cc",
+       "goruntime/goroutines.cc, goruntime/stack.cc, cli/cmd_diff.cc, goruntime/runtime_globals.cc",
        kAllReleases,
-       {{"goid"}, {"stack"}, {"atomicstatus"}}},
+       {{"goid"}, {"stack"}, {"atomicstatus"}, {"m"}}},
+      {"runtime.m",
+       "runtime/runtime2.go",
+       "goruntime/runtime_globals.cc",
+       kAllReleases,
+       {{"g0"}, {"allpSnapshot", Releases{23, 99}, true}}},
       {"runtime.stack",
        "runtime/runtime2.go",
        "goruntime/stack.cc, cli/cmd_diff.cc",

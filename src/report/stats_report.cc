@@ -67,6 +67,7 @@ void writeMemStatsJson(JsonWriter& w, const MemStats& m, bool withPauses) {
   w.field("goalFromMemoryLimit", e.goalFromMemoryLimit);
   w.field("mappedReady", e.mappedReady);
   w.field("lastPauseNs", e.lastPauseNs);
+  w.field("layout", e.layout);
   w.stringArray("notes", e.notes);
   w.endObject();
   w.endObject();
@@ -128,6 +129,7 @@ void reportMemStatsText(Out& o, const MemStats& m, const std::string& target) {
             count(live), humanBytes(live * c.Size));
     shown++;
   }
+  if (!e.layout.empty() && e.layout != "DWARF") o.print("  {:<13}{}\n", "layouts", e.layout);
   for (const auto& n : e.notes) o.print("  note: {}\n", n);
 }
 

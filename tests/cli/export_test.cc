@@ -18,87 +18,11 @@
 #include <regex>
 #include <thread>
 
+#include "support/child.h"
 #include "support/fixture.h"
 
 namespace gms::test {
 namespace {
-
-// A background process (the exporter, Prometheus): stdout on a pipe (for the
-// exporter's start line), stderr in a file; SIGKILLed if still running when
-// destroyed.
-class Child {
- public:
-  Child(const std::vector<std::string>& argv, const std::string& errPath) : errPath_(errPath) {
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(p[1], 1);
-      int e = open(errPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (e >= 0) dup2(e, 2);
-      int devnull = open("/dev/null", O_RDONLY);
-      if (devnull >= 0) dup2(devnull, 0);
-      std::vector<char*> av;
-      for (auto& a : argv) av.push_back(const_cast<char*>(a.c_str()));
-      av.push_back(nullptr);
-      execvp(av[0], av.data());
-      _exit(127);
-    }
-    close(p[1]);
-    out_ = p[0];
-  }
-  ~Child() {
-    if (pid_ > 0 && !exited_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (out_ >= 0) close(out_);
-  }
-  int pid() const { return pid_; }
-
-  // The first line on stdout ("" if none came within the bound).
-  std::string firstLine(int boundSec = 60) {
-    std::string line;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(boundSec);
-    while (std::chrono::steady_clock::now() < deadline) {
-      pollfd p{out_, POLLIN, 0};
-      if (poll(&p, 1, 200) <= 0) continue;
-      char c;
-      if (read(out_, &c, 1) != 1) break;
-      if (c == '\n') return line;
-      line.push_back(c);
-    }
-    return "";
-  }
-
-  // Waits (bounded) for the exit; exit code, 128+signal, or -1 if still running.
-  int wait(int boundSec) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(boundSec);
-    while (std::chrono::steady_clock::now() < deadline) {
-      int st = 0;
-      if (waitpid(pid_, &st, WNOHANG) == pid_) {
-        exited_ = true;
-        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-      }
-      usleep(10000);
-    }
-    return -1;
-  }
-  int stop(int sig = SIGTERM, int boundSec = 60) {
-    kill(pid_, sig);
-    return wait(boundSec);
-  }
-  std::string err() const {
-    std::ifstream f(errPath_);
-    return std::string((std::istreambuf_iterator<char>(f)), {});
-  }
-
- private:
-  int pid_ = -1;
-  int out_ = -1;
-  bool exited_ = false;
-  std::string errPath_;
-};
 
 // A running exporter and the port it serves on.
 struct Exporter {
@@ -119,38 +43,6 @@ Exporter startExporter(int pid, const std::vector<std::string>& extra, const std
   if (std::regex_match(line, m, re) && std::stoi(m[1]) == pid) e.port = std::stoi(m[2]);
   EXPECT_GT(e.port, 0) << "start line: '" << line << "' stderr: " << e.child->err();
   return e;
-}
-
-std::string get(int port, const std::string& path, int* status = nullptr) {
-  httplib::Client c("127.0.0.1", port);
-  c.set_read_timeout(60, 0);
-  auto r = c.Get(path.c_str());
-  if (status) *status = r ? r->status : -1;
-  return r ? r->body : "";
-}
-
-// The value of the sample whose line starts with `prefix` (name, or name and
-// the first labels); NaN if absent.
-double value(const std::string& body, const std::string& prefix) {
-  std::istringstream in(body);
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind(prefix, 0) == 0 &&
-        (line[prefix.size()] == ' ' || prefix.back() == ',' || line[prefix.size()] == '{'))
-      return std::stod(line.substr(line.rfind(' ') + 1));
-  return std::nan("");
-}
-
-int freePort() {
-  int s = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t n = sizeof a;
-  getsockname(s, reinterpret_cast<sockaddr*>(&a), &n);
-  close(s);
-  return ntohs(a.sin_port);
 }
 
 void expectRunningUntraced(int pid) {
@@ -178,29 +70,32 @@ TEST_P(Export, MemStatsAgreeWithReadMemStats) {
   const auto& want = proc->truth()["MemStats"];
   auto e = startExporter(proc->pid(), {"--map", "main.Map"}, "memstats-" + tc.name);
   ASSERT_GT(e.port, 0);
-  std::string body = get(e.port, "/metrics");
-  EXPECT_EQ(value(body, "gomemscope_up"), 1) << body;
-  EXPECT_EQ(value(body, "go_gc_cycles_total"), want["NumGC"].get<double>());
-  EXPECT_EQ(value(body, "go_gc_duration_seconds_count"), want["NumGC"].get<double>());
-  EXPECT_EQ(value(body, "go_memstats_last_gc_time_seconds"), want["LastGC"].get<double>() / 1e9);
-  EXPECT_GE(value(body, "go_memstats_mallocs_total"), want["Mallocs"].get<double>());
-  EXPECT_GE(value(body, "go_memstats_alloc_bytes_total"), want["TotalAlloc"].get<double>());
-  EXPECT_GE(value(body, "go_memstats_sys_bytes"), want["Sys"].get<double>() * 0.9);
-  EXPECT_EQ(value(body, "go_memstats_by_size_mallocs_total{size=\"8\"}"),
+  std::string body = httpGet(e.port, "/metrics");
+  EXPECT_EQ(metricValue(body, "gomemscope_up"), 1) << body;
+  EXPECT_EQ(metricValue(body, "go_gc_cycles_total"), want["NumGC"].get<double>());
+  EXPECT_EQ(metricValue(body, "go_gc_duration_seconds_count"), want["NumGC"].get<double>());
+  EXPECT_EQ(metricValue(body, "go_memstats_last_gc_time_seconds"),
+            want["LastGC"].get<double>() / 1e9);
+  EXPECT_GE(metricValue(body, "go_memstats_mallocs_total"), want["Mallocs"].get<double>());
+  EXPECT_GE(metricValue(body, "go_memstats_alloc_bytes_total"), want["TotalAlloc"].get<double>());
+  EXPECT_GE(metricValue(body, "go_memstats_sys_bytes"), want["Sys"].get<double>() * 0.9);
+  EXPECT_EQ(metricValue(body, "go_memstats_by_size_mallocs_total{size=\"8\"}"),
             want["BySize"][1]["Mallocs"].get<double>());
-  EXPECT_EQ(value(body, "go_info{version=\"" + proc->truth()["go"].get<std::string>() + "\"}"), 1);
-  EXPECT_EQ(value(body, "gomemscope_map_len{map=\"main.Map\","), 50000);  // the fixture's loop
-  EXPECT_GT(value(body, "go_threads"), 0);
-  EXPECT_GE(value(body, "gomemscope_target_stopped_seconds"), 0);
-  EXPECT_EQ(value(body, "gomemscope_scrapes_total"), 1);
+  EXPECT_EQ(
+      metricValue(body, "go_info{version=\"" + proc->truth()["go"].get<std::string>() + "\"}"), 1);
+  EXPECT_EQ(metricValue(body, "gomemscope_map_len{map=\"main.Map\","),
+            50000);  // the fixture's loop
+  EXPECT_GT(metricValue(body, "go_threads"), 0);
+  EXPECT_GE(metricValue(body, "gomemscope_target_stopped_seconds"), 0);
+  EXPECT_EQ(metricValue(body, "gomemscope_scrapes_total"), 1);
   // Each scrape reads afresh.
-  std::string again = get(e.port, "/metrics");
-  EXPECT_EQ(value(again, "gomemscope_scrapes_total"), 2);
-  EXPECT_EQ(value(again, "gomemscope_scrape_errors_total"), 0);
+  std::string again = httpGet(e.port, "/metrics");
+  EXPECT_EQ(metricValue(again, "gomemscope_scrapes_total"), 2);
+  EXPECT_EQ(metricValue(again, "gomemscope_scrape_errors_total"), 0);
   int status = 0;
-  EXPECT_NE(get(e.port, "/", &status).find("href=\"/metrics\""), std::string::npos);
+  EXPECT_NE(httpGet(e.port, "/", &status).find("href=\"/metrics\""), std::string::npos);
   EXPECT_EQ(status, 200);
-  get(e.port, "/nothing", &status);
+  httpGet(e.port, "/nothing", &status);
   EXPECT_EQ(status, 404);
   EXPECT_EQ(e.child->stop(SIGTERM), 0) << e.child->err();
   EXPECT_TRUE(proc->alive());
@@ -218,34 +113,34 @@ TEST_P(Export, MapsAndListsAgreeWithTheFixture) {
                           "main.MSwissDir", "--map", "main.MNil", "--map", "main.Cfg.ByName"},
                          "maps-" + tc.name);
   ASSERT_GT(e.port, 0);
-  std::string body = get(e.port, "/metrics");
+  std::string body = httpGet(e.port, "/metrics");
   std::string impl = swiss ? "swiss" : "classic";
   for (const char* m : {"main.MStrInt", "main.MGrowing", "main.MSwissDir", "main.MNil"}) {
-    EXPECT_EQ(value(body, std::string("gomemscope_map_len{map=\"") + m + "\","),
+    EXPECT_EQ(metricValue(body, std::string("gomemscope_map_len{map=\"") + m + "\","),
               maps[m]["len"].get<double>())
         << m << "\n"
         << body;
-    EXPECT_EQ(value(body, std::string("gomemscope_map_up{map=\"") + m + "\"}"), 1) << m;
+    EXPECT_EQ(metricValue(body, std::string("gomemscope_map_up{map=\"") + m + "\"}"), 1) << m;
   }
   EXPECT_NE(body.find("gomemscope_map_len{map=\"main.MStrInt\",type=\"map[string]int\",impl=\"" +
                       impl + "\"}"),
             std::string::npos)
       << body;
-  EXPECT_EQ(value(body, "gomemscope_map_len{map=\"main.Cfg.ByName\","), 3);
+  EXPECT_EQ(metricValue(body, "gomemscope_map_len{map=\"main.Cfg.ByName\","), 3);
   if (swiss) {
-    EXPECT_EQ(value(body, "gomemscope_map_tables{map=\"main.MSwissDir\","),
+    EXPECT_EQ(metricValue(body, "gomemscope_map_tables{map=\"main.MSwissDir\","),
               maps["main.MSwissDir"]["tables"].get<double>());
-    EXPECT_GT(value(body, "gomemscope_map_groups{map=\"main.MSwissDir\","), 0);
-    EXPECT_TRUE(std::isnan(value(body, "gomemscope_map_buckets")));
+    EXPECT_GT(metricValue(body, "gomemscope_map_groups{map=\"main.MSwissDir\","), 0);
+    EXPECT_TRUE(std::isnan(metricValue(body, "gomemscope_map_buckets")));
   } else {
-    EXPECT_EQ(value(body, "gomemscope_map_growing{map=\"main.MGrowing\","), 1);
-    EXPECT_EQ(value(body, "gomemscope_map_buckets{map=\"main.MGrowing\","),
+    EXPECT_EQ(metricValue(body, "gomemscope_map_growing{map=\"main.MGrowing\","), 1);
+    EXPECT_EQ(metricValue(body, "gomemscope_map_buckets{map=\"main.MGrowing\","),
               double(1ull << maps["main.MGrowing"]["B"].get<int>()));
-    EXPECT_EQ(value(body, "gomemscope_map_growing{map=\"main.MStrInt\","), 0);
-    EXPECT_TRUE(std::isnan(value(body, "gomemscope_map_groups")));
+    EXPECT_EQ(metricValue(body, "gomemscope_map_growing{map=\"main.MStrInt\","), 0);
+    EXPECT_TRUE(std::isnan(metricValue(body, "gomemscope_map_groups")));
   }
-  EXPECT_GT(value(body, "gomemscope_map_footprint_bytes{map=\"main.MStrInt\","), 0);
-  EXPECT_EQ(value(body, "gomemscope_map_problems{map=\"main.MStrInt\","), 0);
+  EXPECT_GT(metricValue(body, "gomemscope_map_footprint_bytes{map=\"main.MStrInt\","), 0);
+  EXPECT_EQ(metricValue(body, "gomemscope_map_problems{map=\"main.MStrInt\","), 0);
   EXPECT_EQ(e.child->stop(SIGINT), 0) << e.child->err();
   expectRunningUntraced(proc->pid());
 
@@ -254,14 +149,14 @@ TEST_P(Export, MapsAndListsAgreeWithTheFixture) {
                           {"--list", "main.LLong", "--list", "main.LZero", "--list", "main.LMixed"},
                           "lists-" + tc.name);
   ASSERT_GT(le.port, 0);
-  std::string lb = get(le.port, "/metrics");
+  std::string lb = httpGet(le.port, "/metrics");
   for (const char* l : {"main.LLong", "main.LMixed"})
-    EXPECT_EQ(value(lb, std::string("gomemscope_list_len{list=\"") + l + "\"}"),
+    EXPECT_EQ(metricValue(lb, std::string("gomemscope_list_len{list=\"") + l + "\"}"),
               lists->truth()["lists"][l]["len"].get<double>())
         << l << "\n"
         << lb;
-  EXPECT_EQ(value(lb, "gomemscope_list_len{list=\"main.LZero\"}"), 0);
-  EXPECT_EQ(value(lb, "gomemscope_list_problems{list=\"main.LLong\"}"), 0);
+  EXPECT_EQ(metricValue(lb, "gomemscope_list_len{list=\"main.LZero\"}"), 0);
+  EXPECT_EQ(metricValue(lb, "gomemscope_list_problems{list=\"main.LLong\"}"), 0);
   EXPECT_EQ(le.child->stop(SIGTERM), 0) << le.child->err();
 }
 
@@ -283,7 +178,7 @@ TEST_P(Export, ScrapedByARealPrometheus) {
       << "scrape_configs:\n  - job_name: gomemscope\n    static_configs:\n"
       << "      - targets: ['127.0.0.1:" << e.port << "']\n";
   }
-  int pport = freePort();
+  int pport = freeLoopbackPort();
   Child p({prom, "--config.file=" + dir + "/prometheus.yml", "--storage.tsdb.path=" + dir + "/data",
            "--web.listen-address=127.0.0.1:" + std::to_string(pport)},
           dir + "/prometheus.log");
@@ -298,11 +193,12 @@ TEST_P(Export, ScrapedByARealPrometheus) {
   };
   int status = 0;
   ASSERT_TRUE(until(90, [&] {
-    get(pport, "/-/ready", &status);
+    httpGet(pport, "/-/ready", &status);
     return status == 200;
   })) << p.err();
   auto query = [&](const std::string& q) -> nlohmann::json {
-    std::string body = get(pport, "/api/v1/query?query=" + httplib::detail::encode_query_param(q));
+    std::string body =
+        httpGet(pport, "/api/v1/query?query=" + httplib::detail::encode_query_param(q));
     auto j = nlohmann::json::parse(body, nullptr, false);
     if (j.is_discarded() || j["status"] != "success") return nlohmann::json::array();
     return j["data"]["result"];
@@ -337,7 +233,7 @@ TEST_P(Export, StopsWhenTheTargetExits) {
   auto proc = RunningFixture::start(buildFixture(tc, "maps"));
   auto e = startExporter(proc->pid(), {}, "exit-" + tc.name);
   ASSERT_GT(e.port, 0);
-  EXPECT_EQ(value(get(e.port, "/metrics"), "gomemscope_up"), 1);
+  EXPECT_EQ(metricValue(httpGet(e.port, "/metrics"), "gomemscope_up"), 1);
   int pid = proc->pid();
   proc.reset();  // SIGKILL + reap
   EXPECT_EQ(e.child->wait(60), 0);

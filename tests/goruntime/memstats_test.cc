@@ -31,11 +31,13 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <random>
 
 #include "binary/binary.h"
 #include "control/core_writer.h"
 #include "control/freezer.h"
 #include "goruntime/program.h"
+#include "goruntime/runtime_globals.h"
 #include "support/fixture.h"
 #include "target/core_file.h"
 #include "target/live_process.h"
@@ -197,18 +199,21 @@ void compare(const MemStats& m, const json& truth, const Mode& mode, const std::
               x.goalFromMemoryLimit ? "memory limit" : "GOGC");
 }
 
-class MemStatsVsRuntime : public ::testing::TestWithParam<std::tuple<std::string, int>> {};
+// Toolchain, mode, stripped (-s -w: type descriptors, built-in layouts and
+// runtime globals located without symbols; the same exact assertions).
+class MemStatsVsRuntime : public ::testing::TestWithParam<std::tuple<std::string, int, bool>> {};
 
 TEST_P(MemStatsVsRuntime, LiveAndCoreMatchReadMemStats) {
   const Toolchain& tc = toolchain(std::get<0>(GetParam()));
   GMS_REQUIRE_TOOLCHAIN(tc);
   const Mode& mode = kModes[std::get<1>(GetParam())];
-  std::string exe = buildFixture(tc, "memstats");
+  const bool stripped = std::get<2>(GetParam());
+  std::string exe = buildFixture(tc, "memstats", BuildFlags{.stripped = stripped});
   auto proc = RunningFixture::start(exe, mode.args);
   const json& truth = proc->truth();
   ASSERT_TRUE(truth.contains("MemStats")) << truth.dump();
   ASSERT_GE(truth["MemStats"]["NumGC"].get<uint32_t>(), 2u);
-  std::string tag = tc.name + " " + mode.name;
+  std::string tag = tc.name + " " + mode.name + (stripped ? " stripped" : "");
 
   // If the runtime started an OS thread after ReadMemStats, it allocated
   // (m, g0, gsignal and stacks) after the truth was taken: say so, since
@@ -230,6 +235,12 @@ TEST_P(MemStatsVsRuntime, LiveAndCoreMatchReadMemStats) {
     lp->setFrozen(false);
   }
   compare(live, truth, mode, tag + " live");
+  if (stripped) {
+    EXPECT_NE(live.extras.layout.find("located by the runtime's own invariants"), std::string::npos)
+        << live.extras.layout;
+  } else {
+    EXPECT_EQ(live.extras.layout, "DWARF");
+  }
 
   std::string core = tempDir() + "/memstats-" + tc.name + "-" + mode.name + ".core";
   {
@@ -255,9 +266,11 @@ TEST_P(MemStatsVsRuntime, LiveAndCoreMatchReadMemStats) {
 
 INSTANTIATE_TEST_SUITE_P(Toolchains, MemStatsVsRuntime,
                          ::testing::Combine(::testing::ValuesIn(toolchainNames()),
-                                            ::testing::Values(0, 1)),
+                                            ::testing::Values(0, 1), ::testing::Bool()),
                          [](const auto& info) {
-                           std::string n = std::get<0>(info.param) + "_" + kModes[std::get<1>(info.param)].name;
+                           std::string n = std::get<0>(info.param) + "_" +
+                                           kModes[std::get<1>(info.param)].name +
+                                           (std::get<2>(info.param) ? "_stripped" : "");
                            for (auto& ch : n)
                              if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
                            return n;
@@ -279,21 +292,55 @@ TEST(MemStatsErrors, UnreadableMemoryIsAnErrorNamingTheStructure) {
   }
 }
 
-TEST(MemStatsErrors, StrippedBinaryNamesTheMissingDebugInfo) {
+// Without symbols, a runtime global the invariants cannot single out is
+// refused with its name, never guessed: here static data that is all zeros.
+TEST(MemStatsErrors, StrippedBinaryWithoutTheRuntimesSignaturesIsRefused) {
   const Toolchain& tc = toolchain("go1.19");
   GMS_REQUIRE_TOOLCHAIN(tc);
   auto bin = Binary::open(buildFixture(tc, "memstats", BuildFlags{.stripped = true}));
   FakeTarget t;
+  for (const char* name : {".noptrdata", ".data", ".bss", ".noptrbss"})
+    if (const Section* s = bin->section(name)) t.mem.add(s->addr, std::vector<uint8_t>(s->size));
   Program prog(t, *bin);
   try {
     readMemStats(prog);
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::MissingDebugInfo) << e.what();
-    EXPECT_NE(std::string(e.what()).find("runtime.memstats"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("-s -w"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("cannot locate runtime.mheap_ without symbols"),
+              std::string::npos)
+        << e.what();
   }
 }
+
+// The invariants single out the very globals the symbol table names (run on
+// the build with symbols, where both answers exist).
+class RuntimeGlobals : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(RuntimeGlobals, LocatedWithoutSymbolsWhereTheSymbolTableSaysTheyAre) {
+  {
+    const Toolchain& tc = toolchain(GetParam());
+    GMS_REQUIRE_TOOLCHAIN(tc);
+    std::string exe = buildFixture(tc, "memstats");
+    auto proc = RunningFixture::start(exe, {"-gogc", "150"});
+    auto bin = Binary::open(exe);
+    auto lp = LiveProcess::open(proc->pid());
+    Program prog(*lp, *bin);
+    Freezer f(proc->pid());
+    lp->setFrozen(true);
+    StaticData data(prog);
+    uint64_t mheap = locateMheap(prog, data);
+    EXPECT_EQ(mheap, bin->symbol("runtime.mheap_")->addr) << tc.name;
+    EXPECT_EQ(locateMemstats(prog, mheap), bin->symbol("runtime.memstats")->addr) << tc.name;
+    EXPECT_EQ(locateAllp(prog, data), bin->symbol("runtime.allp")->addr) << tc.name;
+    EXPECT_TRUE(data.contains(bin->symbol("runtime.emptymspan")->addr)) << tc.name;
+    EXPECT_EQ(locateAllgs(prog, data), bin->symbol("runtime.allgs")->addr) << tc.name;
+    lp->setFrozen(false);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Toolchains, RuntimeGlobals, ::testing::ValuesIn(toolchainNames()),
+                         [](const auto& i) { return paramName(i.param); });
 
 TEST(MemStatsErrors, ImplausibleAllpAndGomaxprocsAreCorrupt) {
   const Toolchain& tc = toolchain("go1.19");
@@ -322,6 +369,216 @@ TEST(MemStatsErrors, ImplausibleAllpAndGomaxprocsAreCorrupt) {
     EXPECT_EQ(e.kind(), ErrorKind::Corrupt) << e.what();
     EXPECT_NE(std::string(e.what()).find("runtime.allp"), std::string::npos) << e.what();
   }
+}
+
+}  // namespace
+}  // namespace gms::test
+
+namespace gms::test {
+namespace {
+
+// A stripped process's memory as a core of it holds it, copied into a
+// FakeTarget so that one invariant at a time can be broken: a global whose
+// invariant then singles out nothing (or two candidates) is refused with its
+// name, never guessed; random damage to the static data gives an Error or a
+// result, never a crash or a hang.
+class StrippedImage : public ::testing::Test {
+ protected:
+  using Segments = std::vector<std::pair<uint64_t, std::vector<uint8_t>>>;
+  static void SetUpTestSuite() {
+    const Toolchain& tc = toolchain("go1.26");
+    if (!tc.available) return;
+    exe_ = buildFixture(tc, "memstats", BuildFlags{.stripped = true});
+    auto proc = RunningFixture::start(exe_, {"-gogc", "150"});
+    std::string core = tempDir() + "/memstats-stripped-image.core";
+    {
+      auto lp = LiveProcess::open(proc->pid());
+      Freezer f(proc->pid());
+      lp->setFrozen(true);
+      writeCore(*lp, f, core);
+    }
+    bin_ = Binary::open(exe_).release();
+    auto cf = CoreFile::open(core);
+    base_ = new Segments;
+    // The file's images first, the core's over them (as CoreFile's underlay).
+    for (const Memory* m : {static_cast<const Memory*>(&bin_->fileMemory()), &cf->memory()})
+      for (const Mapping& mp : m->mappings()) {
+        std::vector<uint8_t> b(mp.size());
+        try {
+          m->read(mp.start, b.data(), b.size());
+        } catch (const Error&) {
+          continue;  // a mapping the core holds no bytes of
+        }
+        base_->emplace_back(mp.start, std::move(b));
+      }
+    unlink(core.c_str());
+  }
+  void SetUp() override {
+    GMS_REQUIRE_TOOLCHAIN(toolchain("go1.26"));
+    ASSERT_NE(base_, nullptr);
+    segs_ = *base_;
+    Program p(target(), *bin_);
+    StaticData d(p);
+    mheap_ = locateMheap(p, d);
+    memstats_ = locateMemstats(p, mheap_);
+    allp_ = locateAllp(p, d);
+  }
+  // The image as a target (rebuilt after put()).
+  const FakeTarget& target() {
+    if (!t_) {
+      t_ = std::make_unique<FakeTarget>();
+      for (const auto& [a, b] : segs_) t_->mem.add(a, b);
+    }
+    return *t_;
+  }
+  uint64_t u64(uint64_t addr) { return target().memory().readPtr(addr); }
+  // Writes bytes into the image, in every segment that holds them.
+  void write(uint64_t addr, const uint8_t* b, size_t n) {
+    for (auto& [a, bytes] : segs_)
+      for (size_t i = 0; i < n; ++i)
+        if (addr + i >= a && addr + i - a < bytes.size()) bytes[addr + i - a] = b[i];
+    t_.reset();
+  }
+  void put(uint64_t addr, uint64_t v) {
+    uint8_t b[8];
+    std::memcpy(b, &v, 8);
+    write(addr, b, 8);
+  }
+  const Field& field(const char* type, const char* name) {
+    Program p(target(), *bin_);
+    return *p.runtimeType(type)->field(name);
+  }
+  // readMemStats must fail with MissingDebugInfo and `words` in its message.
+  void expectRefused(const std::string& words) {
+    Program p(target(), *bin_);
+    try {
+      readMemStats(p);
+      ADD_FAILURE() << "accepted; expected: " << words;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::MissingDebugInfo) << e.what();
+      EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
+      EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
+    }
+  }
+
+  static inline std::string exe_;
+  static inline Binary* bin_ = nullptr;
+  static inline Segments* base_ = nullptr;
+  Segments segs_;
+  std::unique_ptr<FakeTarget> t_;
+  uint64_t mheap_ = 0, memstats_ = 0, allp_ = 0;
+};
+
+TEST_F(StrippedImage, IntactImageDecodes) {
+  Program p(target(), *bin_);
+  MemStats m = readMemStats(p);
+  EXPECT_GT(m.Mallocs, 10000u);
+  EXPECT_GT(m.HeapAlloc, 0u);
+  EXPECT_TRUE(m.extras.notes.empty()) << fmt::format("{}", fmt::join(m.extras.notes, "; "));
+}
+
+TEST_F(StrippedImage, MheapWithoutItsSelfPointerIsRefused) {
+  const Field& sa = field("runtime.mheap", "spanalloc");
+  put(mheap_ + sa.offset + sa.type->field("arg")->offset, 0);
+  expectRefused("cannot locate runtime.mheap_ without symbols");
+}
+
+TEST_F(StrippedImage, MheapWithAWrongSpanClassIsRefused) {
+  const Field& central = field("runtime.mheap", "central");
+  uint64_t at = mheap_ + central.offset + 5 * central.type->elem->size;  // central[5].spanclass
+  put(at, u64(at) & ~uint64_t(0xff));
+  expectRefused("cannot locate runtime.mheap_ without symbols");
+}
+
+TEST_F(StrippedImage, SpanallocStatNotIntoMemstatsIsRefused) {
+  const Field& sa = field("runtime.mheap", "spanalloc");
+  uint64_t at = mheap_ + sa.offset + sa.type->field("stat")->offset;
+  put(at, u64(at) + 8);
+  expectRefused("cannot locate runtime.memstats without symbols");
+}
+
+TEST_F(StrippedImage, AllpWithAWrongIdIsRefused) {
+  uint64_t p0 = u64(u64(allp_));  // allp[0]
+  put(p0 + field("runtime.p", "id").offset, u64(p0) + 7);
+  expectRefused("cannot locate runtime.allp without symbols: no single slice header");
+}
+
+TEST_F(StrippedImage, TwoCopiesOfAllpAreRefused) {
+  // A second header like allp's in a zeroed stretch of .bss.
+  const Section* bss = bin_->section(".bss");
+  ASSERT_NE(bss, nullptr);
+  uint64_t spot = 0;
+  for (uint64_t a = (bss->addr + bss->size - 4096) & ~uint64_t(7); a > bss->addr && !spot; a -= 8)
+    if (!u64(a) && !u64(a + 8) && !u64(a + 16) && !u64(a + 24) && !u64(a - 8)) spot = a;
+  ASSERT_NE(spot, 0u);
+  for (int i = 0; i < 3; ++i) put(spot + 8 * i, u64(allp_ + 8 * i));
+  expectRefused("2 found");
+}
+
+TEST_F(StrippedImage, GcControllerThatAgreesWithNothingIsRefused) {
+  // Three of the five counters the located gcController is checked by.
+  Program p(target(), *bin_);
+  MemStats m = readMemStats(p);
+  ASSERT_GT(m.HeapInuse, 0u);
+  const Type* ctl = p.runtimeType("runtime.gcControllerState");
+  // Find it as readMemStats did: the only struct whose heapInUse is HeapInuse.
+  StaticData d(p);
+  uint64_t at = 0;
+  for (const auto& part : d.parts())
+    for (uint64_t q = 0; q + ctl->size <= part.bytes.size(); q += 8) {
+      uint64_t v;
+      std::memcpy(&v, part.bytes.data() + q + ctl->field("heapInUse")->offset, 8);
+      uint64_t r;
+      std::memcpy(&r, part.bytes.data() + q + ctl->field("heapReleased")->offset, 8);
+      if (v == m.HeapInuse && r == m.HeapReleased) at = part.addr + q;
+    }
+  ASSERT_NE(at, 0u);
+  for (const char* f : {"heapInUse", "heapFree", "totalAlloc"})
+    put(at + ctl->field(f)->offset, u64(at + ctl->field(f)->offset) + 4096);
+  expectRefused("cannot locate runtime.gcController without symbols");
+}
+
+TEST_F(StrippedImage, RandomDamageToStaticDataIsAnErrorOrAResult) {
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;
+  for (const char* s : {".data", ".bss", ".noptrbss"})
+    if (const Section* sec = bin_->section(s)) ranges.emplace_back(sec->addr, sec->size);
+  std::mt19937_64 rng(20261204);
+  int errors = 0, results = 0;
+  for (int i = 0; i < 300; ++i) {
+    segs_ = *base_;
+    // Damage near the structures the locator reads (most of the time) or anywhere.
+    for (int k = 0, n = 1 + int(rng() % 8); k < n; ++k) {
+      uint64_t addr;
+      switch (rng() % 4) {
+        case 0:
+          addr = mheap_ + rng() % 93464;
+          break;
+        case 1:
+          addr = memstats_ + rng() % 10440;
+          break;
+        case 2:
+          addr = allp_ + rng() % 24;
+          break;
+        default: {
+          auto [a, sz] = ranges[rng() % ranges.size()];
+          addr = a + rng() % sz;
+        }
+      }
+      std::vector<uint8_t> b(1 + rng() % 8);
+      for (auto& c : b) c = static_cast<uint8_t>(rng());
+      write(addr, b.data(), b.size());
+    }
+    Program p(target(), *bin_);
+    try {
+      readMemStats(p);
+      ++results;
+    } catch (const Error&) {
+      ++errors;
+    }
+  }
+  std::printf("[stripped-image] 300 damaged images: %d results, %d errors\n", results, errors);
+  EXPECT_GT(errors, 0);
+  EXPECT_GT(results, 0);
 }
 
 }  // namespace

@@ -1,0 +1,261 @@
+#include "goruntime/runtime_globals.h"
+
+#include <fmt/ranges.h>
+
+#include <cstring>
+
+#include "common/error.h"
+#include "goruntime/layout.h"
+
+namespace gms {
+
+namespace {
+
+constexpr uint64_t kSpanClasses = 136;  // numSpanClasses = 2 * 68 size classes
+constexpr uint64_t kMaxStatic = uint64_t(1) << 30;
+constexpr uint64_t kMaxProcs = 1 << 16;
+
+const Type* needType(const Program& p, std::string_view name) {
+  const Type* t = p.runtimeType(name);
+  if (!t || t->kind != Kind::Struct)
+    fail(ErrorKind::MissingDebugInfo, "no layout of {} ({}, nor a built-in table)", name,
+         p.types().source());
+  return t;
+}
+
+uint64_t word(const uint8_t* b) {
+  uint64_t v;
+  std::memcpy(&v, b, 8);
+  return v;
+}
+
+std::string notFound(const Program& p, std::string_view what, std::string_view how,
+                     const std::vector<uint64_t>& found) {
+  std::string note = p.builtinLayoutNote();
+  std::string which = found.empty()
+                          ? "none found"
+                          : fmt::format("{} found: {:#x}", found.size(), fmt::join(found, ", "));
+  return fmt::format("cannot locate runtime.{} without symbols: {} ({}){}{}", what, how, which,
+                     note.empty() ? "" : "; ", note);
+}
+
+}  // namespace
+
+StaticData::StaticData(const Program& p) {
+  for (const char* name : {".noptrdata", ".data", ".bss", ".noptrbss"}) {
+    const Section* s = p.binary().section(name);
+    if (!s || !s->addr || !s->size) continue;
+    if (s->size > kMaxStatic) fail(ErrorKind::Corrupt, "section {} is {} bytes", name, s->size);
+    Part part{name, s->addr + p.loadBias(), std::vector<uint8_t>(s->size)};
+    p.mem().read(part.addr, part.bytes.data(), part.bytes.size());
+    parts_.push_back(std::move(part));
+  }
+  if (parts_.empty())
+    fail(ErrorKind::MissingDebugInfo,
+         "{} has no .data/.bss sections to find the runtime's globals in", p.binary().path());
+}
+
+bool StaticData::contains(uint64_t addr) const {
+  for (const auto& part : parts_)
+    if (addr >= part.addr && addr - part.addr < part.bytes.size()) return true;
+  return false;
+}
+
+uint64_t locateMheap(const Program& p, const StaticData& d) {
+  const Type* mheap = needType(p, "runtime.mheap");
+  const Field& spanalloc = requireField(mheap, "spanalloc");
+  const Field& arg = requireField(spanalloc.type, "arg");
+  const Field& central = requireField(mheap, "central");
+  if (!central.type || central.type->kind != Kind::Array || central.type->len != kSpanClasses ||
+      !central.type->elem || central.type->elem->size == 0)
+    fail(ErrorKind::MissingDebugInfo, "runtime.mheap.central is not [{}]struct{{mcentral...}}",
+         kSpanClasses);
+  const uint64_t stride = central.type->elem->size;
+  const Field& mc = requireField(central.type->elem, "mcentral");
+  const uint64_t classOff = central.offset + mc.offset + requireField(mc.type, "spanclass").offset;
+  const uint64_t selfOff = spanalloc.offset + arg.offset;
+  std::vector<uint64_t> found;
+  for (const auto& part : d.parts()) {
+    const uint64_t n = part.bytes.size();
+    if (n < mheap->size) continue;
+    for (uint64_t q = (8 - part.addr % 8) % 8; q + 8 <= n; q += 8) {
+      uint64_t v = word(part.bytes.data() + q);
+      if (v != part.addr + q - selfOff) continue;  // spanalloc.arg == &mheap_
+      uint64_t base = q - selfOff;
+      if (q < selfOff || base + mheap->size > n) continue;
+      bool ok = true;
+      for (uint64_t i = 0; i < kSpanClasses && ok; ++i)
+        ok = part.bytes[base + classOff + i * stride] == i;
+      if (ok) found.push_back(part.addr + base);
+    }
+  }
+  if (found.size() != 1)
+    fail(ErrorKind::MissingDebugInfo, "{}",
+         notFound(
+             p, "mheap_",
+             "no struct whose spanalloc.arg points at itself and whose central[i].spanclass is i",
+             found));
+  return found[0];
+}
+
+uint64_t locateMemstats(const Program& p, uint64_t mheap) {
+  const Type* mh = needType(p, "runtime.mheap");
+  const Type* ms = needType(p, "runtime.mstats");
+  const Field& spanalloc = requireField(mh, "spanalloc");
+  const Field& cachealloc = requireField(mh, "cachealloc");
+  const uint64_t statOff = requireField(spanalloc.type, "stat").offset;
+  uint64_t spanStat = p.mem().readPtr(mheap + spanalloc.offset + statOff);
+  uint64_t cacheStat = p.mem().readPtr(mheap + cachealloc.offset + statOff);
+  const uint64_t mspanSys = requireField(ms, "mspan_sys").offset;
+  const uint64_t mcacheSys = requireField(ms, "mcache_sys").offset;
+  if (spanStat < mspanSys || spanStat - mspanSys != cacheStat - mcacheSys)
+    fail(ErrorKind::MissingDebugInfo,
+         "cannot locate runtime.memstats without symbols: mheap_.spanalloc.stat {:#x} and "
+         "cachealloc.stat {:#x} "
+         "are not &memstats.mspan_sys and &memstats.mcache_sys",
+         spanStat, cacheStat);
+  return spanStat - mspanSys;
+}
+
+uint64_t locateAllp(const Program& p, const StaticData& d) {
+  const Type* pT = needType(p, "runtime.p");
+  const Type* mT = needType(p, "runtime.m");
+  const Type* gT = needType(p, "runtime.g");
+  const Type* cT = needType(p, "runtime.mcache");
+  const Field& id = requireField(pT, "id");
+  const Field& status = requireField(pT, "status");
+  const Field& mcache = requireField(pT, "mcache");
+  const Field& alloc = requireField(cT, "alloc");
+  if (!alloc.type || alloc.type->kind != Kind::Array || alloc.type->len != kSpanClasses)
+    fail(ErrorKind::MissingDebugInfo, "runtime.mcache.alloc is not [{}]*mspan", kSpanClasses);
+  // Go >= 1.26: m.allpSnapshot may hold a copy of allp; m0's is in .bss.
+  const Field* snapshot = optionalField(mT, "allpSnapshot");
+  const Field& g0 = requireField(mT, "g0");
+  const Field& gm = requireField(gT, "m");
+  const Memory& mem = p.mem();
+  // A P as procresize leaves it in allp: id == index, a status (_Pidle ..
+  // _Pdead), an mcache whose empty span classes point at emptymspan (in the
+  // binary's static data).
+  auto isP = [&](uint64_t addr, uint64_t i) {
+    uint8_t b[8];
+    mem.read(addr + id.offset, b, 4);
+    int32_t v;
+    std::memcpy(&v, b, 4);
+    if (v != static_cast<int32_t>(i)) return false;
+    uint32_t st = 0;
+    mem.read(addr + status.offset, &st, 4);
+    if (st > 4) return false;
+    uint64_t c = mem.readPtr(addr + mcache.offset);
+    if (!c || c % 8) return false;
+    std::vector<uint64_t> spans(kSpanClasses);
+    mem.read(c + alloc.offset, spans.data(), spans.size() * 8);
+    for (uint64_t s : spans)
+      if (d.contains(s)) return true;
+    return false;
+  };
+  auto inM = [&](uint64_t q) {  // q is m.allpSnapshot of an m (its g0.m points back)
+    if (!snapshot || q < snapshot->offset) return false;
+    uint64_t m = q - snapshot->offset;
+    uint64_t g = mem.readPtr(m + g0.offset);
+    return g && mem.readPtr(g + gm.offset) == m;
+  };
+  std::vector<uint64_t> found;
+  for (const auto& part : d.parts()) {
+    const uint64_t n = part.bytes.size();
+    for (uint64_t q = (8 - part.addr % 8) % 8; q + 24 <= n; q += 8) {
+      const uint8_t* h = part.bytes.data() + q;
+      uint64_t ptr = word(h), len = word(h + 8), cap = word(h + 16);
+      if (!ptr || ptr % 8 || len == 0 || len > cap || cap > kMaxProcs) continue;
+      try {
+        std::vector<uint64_t> ps(len);
+        mem.read(ptr, ps.data(), len * 8);
+        bool ok = true;
+        for (uint64_t i = 0; i < len && ok; ++i) ok = ps[i] && ps[i] % 8 == 0 && isP(ps[i], i);
+        if (ok && !inM(part.addr + q)) found.push_back(part.addr + q);
+      } catch (const Fault&) {
+        // not a slice of Ps: what it points at is not mapped
+      }
+    }
+  }
+  if (found.size() != 1)
+    fail(ErrorKind::MissingDebugInfo, "{}",
+         notFound(p, "allp",
+                  "no single slice header whose every element is a P with its index as id", found));
+  return found[0];
+}
+
+uint64_t locateAllgs(const Program& p, const StaticData& d) {
+  const Type* gT = needType(p, "runtime.g");
+  const Field& status = requireField(gT, "atomicstatus");
+  const Field& stack = requireField(gT, "stack");
+  const Field& lo = requireField(stack.type, "lo");
+  const Field& hi = requireField(stack.type, "hi");
+  const Field& goid = requireField(gT, "goid");
+  constexpr uint64_t kMaxG = 10'000'000, kChecked = 256;
+  const Memory& mem = p.mem();
+  // A g as allgadd leaves it: a known status (a dead g keeps its slot; its
+  // stack may be freed, lo == hi == 0), and a live g's stack lo < hi.
+  auto isG = [&](uint64_t a) {
+    uint32_t st = 0;
+    mem.read(a + status.offset, &st, 4);
+    st &= ~0x1000u;  // _Gscan
+    if (st > 11 || st == 5 || st == 7) return false;
+    uint64_t l = mem.readPtr(a + stack.offset + lo.offset),
+             h = mem.readPtr(a + stack.offset + hi.offset);
+    if (st == 6) return l <= h;
+    return l < h && h - l <= (uint64_t(1) << 30);
+  };
+  std::vector<uint64_t> found;
+  for (const auto& part : d.parts()) {
+    const uint64_t n = part.bytes.size();
+    for (uint64_t q = (8 - part.addr % 8) % 8; q + 24 <= n; q += 8) {
+      const uint8_t* h = part.bytes.data() + q;
+      uint64_t ptr = word(h), len = word(h + 8), cap = word(h + 16);
+      if (!ptr || ptr % 8 || len == 0 || len > cap || cap > kMaxG) continue;
+      try {
+        // The first kChecked elements, each a distinct g (allgs holds every
+        // g once, the main goroutine, goid 1, first: newproc's first g).
+        std::vector<uint64_t> gs(std::min(len, kChecked));
+        mem.read(ptr, gs.data(), gs.size() * 8);
+        if (!gs[0] || mem.readPtr(gs[0] + goid.offset) != 1) continue;
+        bool ok = true;
+        for (size_t i = 0; i < gs.size() && ok; ++i)
+          ok = gs[i] && gs[i] % 8 == 0 && (i == 0 || gs[i] != gs[i - 1]) && isG(gs[i]);
+        if (ok) found.push_back(part.addr + q);
+      } catch (const Fault&) {
+        // not a slice of gs
+      }
+    }
+  }
+  if (found.size() != 1)
+    fail(ErrorKind::MissingDebugInfo, "{}",
+         notFound(p, "allgs", "no single slice header whose elements are goroutines", found));
+  return found[0];
+}
+
+uint64_t locateGcController(const Program& p, const StaticData& d,
+                            const std::function<int(const uint8_t*)>& score, int need) {
+  const Type* ctl = needType(p, "runtime.gcControllerState");
+  int best = -1;
+  std::vector<uint64_t> at;
+  for (const auto& part : d.parts()) {
+    const uint64_t n = part.bytes.size();
+    for (uint64_t q = (8 - part.addr % 8) % 8; q + ctl->size <= n; q += 8) {
+      int s = score(part.bytes.data() + q);
+      if (s < need || s < best) continue;
+      if (s > best) at.clear(), best = s;
+      at.push_back(part.addr + q);
+    }
+  }
+  if (at.size() != 1)
+    fail(ErrorKind::MissingDebugInfo, "{}",
+         notFound(
+             p, "gcController",
+             fmt::format(
+                 "no single struct whose heap counters agree with memstats.heapStats in {}+ checks",
+                 need),
+             at));
+  return at[0];
+}
+
+}  // namespace gms
