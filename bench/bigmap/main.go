@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"time"
+	"unsafe"
 )
 
 var MStr map[string]int
@@ -29,7 +30,9 @@ func main() {
 			MInt[int64(i)*7919] = int64(i)
 		}
 	}
-	fmt.Printf("GMS-TRUTH {\"n\": %d}\nGMS-READY\n", n)
+	// The header addresses, for decoding a stripped build by address.
+	fmt.Printf("GMS-TRUTH {\"n\": %d, \"MStr\": \"%#x\", \"MInt\": \"%#x\"}\nGMS-READY\n", n,
+		*(*uintptr)(unsafe.Pointer(&MStr)), *(*uintptr)(unsafe.Pointer(&MInt)))
 	for {
 		time.Sleep(time.Hour)
 		_ = MStr
