@@ -35,6 +35,14 @@ int cmdTop(TopOptions& o) {
   applyMaskOptions(o.mask);
   auto s = Session::open(o.target);
   printWarnings(*s);
+  // Program globals are top's roots, found by name: a binary that names
+  // none would list nothing, which is not the answer.
+  if (!s->program().hasDwarf())
+    fail(ErrorKind::MissingDebugInfo,
+         "top walks the program's globals by name, and {}; give --debug-file, or decode a map by "
+         "address "
+         "(map 0xADDR --type 'map[K]V')",
+         s->program().binary().missingDebugInfo());
   DiscoverOptions d;
   if (!o.skip.empty()) d.skipPackages.insert(d.skipPackages.end(), o.skip.begin(), o.skip.end());
   d.onlyPackages = o.only;

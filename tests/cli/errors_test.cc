@@ -143,6 +143,8 @@ TEST_P(CliTargetErrors, StrippedBinaryDegradesClearly) {
   EXPECT_GE(gs["total"].get<int>(), 4) << gs.dump();
   EXPECT_GE(gs["live"].get<int>(), 4) << gs.dump();
   expectOneLineError(runGomemscope({"map", "-p", pid, "main.MStrInt"}), "DWARF");
+  // top's roots are named globals: it refuses rather than list nothing.
+  expectOneLineError(runGomemscope({"top", "-p", pid}), "top walks the program's globals by name");
   // Variables have no names, but the types are there: the message says how to go on.
   expectOneLineError(runGomemscope({"map", "-p", pid, "main.MStrInt"}), "0xADDR --type");
   auto types = runGomemscope({"types", "-e", stripped, "map\\[string\\]int$"});
