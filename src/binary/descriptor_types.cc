@@ -285,6 +285,8 @@ class DescriptorTypes final : public TypeProvider {
       get(r_.u64(addr));      // Inter
       get(r_.u64(addr + 8));  // Type
     } catch (const Error&) {
+      // an unreadable itab names no types; the types it would have named are still reached
+      // elsewhere or absent
     }
   }
 

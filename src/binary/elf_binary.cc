@@ -182,6 +182,7 @@ class ElfBinary final : public Binary {
       try {
         moduledata_ = findModuledata(descriptorSourceOf(*this)).moduledata;
       } catch (const Error&) {
+        // no moduledata: moduledataAddress() is nullopt, and descriptorError() says why
       }
     });
     return moduledata_;
@@ -443,6 +444,7 @@ class ElfBinary final : public Binary {
       try {
         gofunc = findModuledata(descriptorSourceOf(*this)).gofunc;
       } catch (const Error&) {
+        // no moduledata: no funcdata base, so no inline trees (frames name the outer function only)
       }
     }
     if (!gofunc) return;
@@ -454,6 +456,7 @@ class ElfBinary final : public Binary {
         image_->read(gofunc, fd.data(), n);
         pclntab_->setFuncData(std::move(fd));
       } catch (const Error&) {
+        // funcdata outside the file image: no inline trees (frames name the outer function only)
       }
       break;
     }

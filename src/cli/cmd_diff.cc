@@ -77,6 +77,7 @@ std::vector<AddrRange> goroutineStacks(const Program& p) {
         r.hi = p.mem().readPtr(gi.addr + st->offset + hi->offset);
         if (r.lo && r.hi > r.lo && r.hi - r.lo <= (uint64_t(1) << 30)) out.push_back(r);
       } catch (const Fault&) {
+        // a g unreadable in this snapshot: its stack pages are attributed to "other" instead
       }
     }
   } catch (const Error&) {

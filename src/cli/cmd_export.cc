@@ -131,12 +131,15 @@ class Exporter {
         try {
           r.threads = s_.target().threads().size();
         } catch (const Error&) {
+          // threads unknown (the process is going away): go_threads is left out of this scrape,
+          // MemStats still served
         }
         try {
           std::map<std::string, uint64_t> by;
           for (const auto& g : goroutines(p)) by[goroutineStatusName(g.status)]++;
           r.goroutinesByState.assign(by.begin(), by.end());
         } catch (const Error&) {
+          // goroutines unreadable: no per-state samples in this scrape, MemStats still served
         }
       }
       for (auto& m : r.maps) {

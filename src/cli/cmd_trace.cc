@@ -300,6 +300,8 @@ struct GrowthTracer : Tracer {
         }
       }
     } catch (const Error&) {
+      // a header unreadable at the growth: the record still goes out (fn, map, stack) with 0 for
+      // what could not be read
     }
     r.vals[1] = map;
     // The function prologue may call morestack and run the entry again: the
@@ -330,6 +332,8 @@ struct GrowthTracer : Tracer {
         slot = regs.add({ret, BreakKind::Execute, 1});
       }
     } catch (const Error&) {
+      // no slot (all four busy) or an unreadable return address: counted below as not measured
+      // (unmeasured, in the end summary)
     }
     if (slot) {
       inflight[*slot] = InFlight{id, map, R.rsp + 8, st.goid, h.time};
@@ -413,6 +417,8 @@ struct RemovedTracer : Tracer {
         e = rd(mem, e + pl.nextOff);
       }
     } catch (const Error&) {
+      // the list is unreadable mid-walk: the elements seen so far are the snapshot; the next len
+      // write walks again
     }
     return s;
   }
@@ -441,6 +447,8 @@ struct RemovedTracer : Tracer {
         try {
           lst = rd(mem, e + pl.listOff);
         } catch (const Error&) {
+          // an element that cannot be read is not judged removed (lst stays non-zero): no false
+          // report
         }
         if (lst == 0) gone.push_back(e);
       }
@@ -561,6 +569,7 @@ struct WritersTracer : Tracer {
     try {
       last = rd(mem, addr, 1);
     } catch (const Error&) {
+      // the flag byte unreadable at arming: last stays 0 (clear), as in a map not being written
     }
   }
   bool byIterator(const RawStack& st) const {
@@ -585,6 +594,7 @@ struct WritersTracer : Tracer {
     try {
       v = rd(mem, addr, 1);
     } catch (const Error&) {
+      // unreadable now: taken as unchanged (v = last), so no toggle is invented
     }
     bool was = last & bit, is = v & bit;
     uint64_t before = last;
@@ -668,10 +678,22 @@ int keeperMain(int out, int ctl, int pid, Tracer& t) {
   bool parentGone = !writeRecord(out, ready);
   WatchEnd end = WatchEnd::Stopped;
   if (!parentGone) {
+    // A failure of the loop is reported (the parent exits 2 with it, after
+    // the events so far); every thread is disarmed and detached below either way.
+    auto reportFailure = [&](ErrorKind kind, const char* what) {
+      Record er;
+      er.kind = kRecError;
+      er.errKind = uint32_t(kind);
+      std::snprintf(er.message, sizeof er.message, "the watch loop failed: %s", what);
+      writeRecord(out, er);
+    };
     try {
       end = w->run([&](const WatchHit& h) { return t.onHit(*w, h); },
                    [&] { return Keeper::stopRequested(ctl); }, ctl);
-    } catch (...) {
+    } catch (const Error& e) {
+      reportFailure(e.kind(), e.what());
+    } catch (const std::exception& e) {
+      reportFailure(ErrorKind::Internal, e.what());
     }
   }
   w->disarm();

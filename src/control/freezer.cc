@@ -138,6 +138,8 @@ Freezer::~Freezer() {
   try {
     release();
   } catch (...) {
+    // release() only detaches (detachAll is noexcept) and reads the clock; a destructor must not
+    // throw
   }
 }
 
@@ -267,6 +269,8 @@ void Freezer::detachAll() noexcept {
       try {
         waitStopped(i, kCleanupTimeout, false);
       } catch (...) {
+        // not stopped in time, or gone: PTRACE_DETACH below is tried anyway (ESRCH reaps it), and
+        // the kernel detaches whatever is left when gomemscope exits
       }
       if (tids_.size() < before) continue;  // it exited (and was removed)
     }

@@ -179,6 +179,7 @@ void requirePlausibleList(const Program& p, uint64_t addr, std::string_view expr
             "variable; give {:#x}",
             addr, w, w);
     } catch (const Error&) {
+      // only a hint for the error being built: without it the caller's own message stands
     }
   }
   fail(ErrorKind::Corrupt, "{}: no container/list.List at {:#x}: {}{}", expr, addr, s.invalidHeader,

@@ -93,6 +93,7 @@ std::string guessMapAddress(const Program& p, const Type* mapType, uint64_t addr
             addr, w, h.len, w, mapType->name);
     }
   } catch (const Error&) {
+    // only a hint for the error being built: without it the caller's own message stands
   }
   return "";
 }

@@ -26,6 +26,8 @@ StackUnwinder::StackUnwinder(const Program& p) : tab_(p.binary().pclntab()), bia
         stackOff_ = stack.offset;  // stack{lo, hi uintptr}
         haveG_ = goidSize_ <= 8;
       } catch (const Error&) {
+        // no goid layout: haveG_ stays false and every stack says goroutine -1 (unknown), as
+        // documented
       }
     }
   }
@@ -54,6 +56,7 @@ RawStack StackUnwinder::unwind(const Memory& mem, uint64_t rip, uint64_t rsp, ui
       mem.read(fsBase - 8, &g, 8);
       out.goid = goidOf(mem, g, rsp);
     } catch (const Error&) {
+      // an unreadable TLS slot or g: out.goid stays -1 (unknown); the frames are still unwound
     }
   }
   if (out.goid < 0) out.goid = goidOf(mem, r14, rsp);

@@ -1,5 +1,7 @@
 // Bad inputs get one clear line on stderr and a non-zero exit; never a hang,
 // a crash, or a harmed target.
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -109,18 +111,78 @@ TEST_P(CliTargetErrors, MapByAddressMatchesMapByName) {
   EXPECT_EQ(k["len"], j["len"]);
 }
 
+// The file offset of addr in an ELF core (its PT_LOAD segment), or -1.
+int64_t coreOffsetOf(const std::string& core, uint64_t addr) {
+  std::ifstream f(core, std::ios::binary);
+  auto at = [&](uint64_t off, void* out, size_t n) {
+    f.seekg(std::streamoff(off));
+    f.read(static_cast<char*>(out), std::streamsize(n));
+  };
+  uint64_t phoff = 0;
+  uint16_t phentsize = 0, phnum = 0;
+  at(0x20, &phoff, 8);
+  at(0x36, &phentsize, 2);
+  at(0x38, &phnum, 2);
+  for (uint16_t i = 0; i < phnum; ++i) {
+    uint8_t ph[56];
+    at(phoff + uint64_t(i) * phentsize, ph, sizeof ph);
+    uint32_t type;
+    uint64_t off, vaddr, filesz;
+    std::memcpy(&type, ph, 4);
+    std::memcpy(&off, ph + 8, 8);
+    std::memcpy(&vaddr, ph + 16, 8);
+    std::memcpy(&filesz, ph + 32, 8);
+    if (type == 1 && addr >= vaddr && addr - vaddr < filesz) return int64_t(off + (addr - vaddr));
+  }
+  return -1;
+}
+
 TEST_P(CliTargetErrors, TruncatedCoreGivesPartialResultsOrAClearError) {
-  std::string cut = core_ + ".cut";
-  fs::copy_file(core_, cut, fs::copy_options::overwrite_existing);
-  fs::resize_file(cut, fs::file_size(core_) / 2);
-  auto r = runGomemscope({"map", "-c", cut, "-e", maps_, "main.MLarge", "--format", "json"});
-  // Either the map lies in the saved half (exit 0), is partly readable
-  // (exit 1, problems listed), or its header is gone (exit 2, one line).
-  EXPECT_TRUE(r.exitCode == 0 || r.exitCode == 1 || r.exitCode == 2) << r.exitCode;
+  auto full = runGomemscope({"map", "-c", core_, "-e", maps_, "main.MLarge", "--format", "json"});
+  ASSERT_EQ(full.exitCode, 0) << full.err;
+  auto fj = nlohmann::json::parse(full.out);
+  uint64_t header = std::stoull(fj["address"].get<std::string>(), nullptr, 16);
+  int64_t headerOff = coreOffsetOf(core_, header);
+  ASSERT_GT(headerOff, 0) << "the map header is not in the core";
+  auto cutAt = [&](int64_t size, const std::string& name) {
+    std::string cut = core_ + "." + name;
+    fs::copy_file(core_, cut, fs::copy_options::overwrite_existing);
+    fs::resize_file(cut, uintmax_t(size));
+    return runGomemscope({"map", "-c", cut, "-e", maps_, "main.MLarge", "--format", "json"});
+  };
+  // The truncation is said once as a warning; an error is then one more line.
+  auto expectTruncatedError = [](const CommandResult& r) {
+    EXPECT_EQ(r.exitCode, 2) << r.out << r.err;
+    EXPECT_EQ(r.err.rfind("gomemscope: warning: core file truncated", 0), 0u) << r.err;
+    size_t nl = r.err.find('\n');
+    ASSERT_NE(nl, std::string::npos) << r.err;
+    std::string error = r.err.substr(nl + 1);
+    EXPECT_EQ(error.rfind("gomemscope: main.MLarge: ", 0), 0u) << r.err;
+    EXPECT_NE(error.find("not saved in core (core file truncated)"), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(error.begin(), error.end(), '\n'), 1) << r.err;
+  };
+  // Cut before the header: the header is unreadable, exit 2.
+  expectTruncatedError(cutAt(headerOff, "noheader"));
+  // Cut at half: whatever the map's bytes there, the result is never a
+  // silent partial one: complete and equal to the full core's (exit 0),
+  // partial with problems named (exit 1), or one clear line (exit 2).
+  auto r = cutAt(int64_t(fs::file_size(core_) / 2), "half");
   EXPECT_NE(r.err.find("truncated"), std::string::npos) << r.err;
-  if (r.exitCode == 1) {
-    auto j = nlohmann::json::parse(r.out);
-    EXPECT_FALSE(j["problems"].empty());
+  switch (r.exitCode) {
+    case 0:
+      EXPECT_EQ(nlohmann::json::parse(r.out)["entries"], fj["entries"]);
+      break;
+    case 1: {
+      auto j = nlohmann::json::parse(r.out);
+      EXPECT_FALSE(j["problems"].empty()) << r.out;
+      EXPECT_LT(j["entries"].size(), fj["entries"].size());
+      break;
+    }
+    case 2:
+      expectTruncatedError(r);
+      break;
+    default:
+      ADD_FAILURE() << "exit " << r.exitCode << ": " << r.err;
   }
 }
 
