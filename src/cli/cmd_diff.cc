@@ -81,6 +81,7 @@ std::vector<AddrRange> goroutineStacks(const Program& p) {
       }
     }
   } catch (const Error&) {
+    // no goroutine list (e.g. allgs unreadable): no stack ranges, their pages count as "other"
   }
   return out;
 }

@@ -199,6 +199,7 @@ int keeperMain(int out, int ctl, int pid, const DebugRegs& regs,
       try {
         last[i] = readWord(mem, fields[i].addr, fields[i].len);
       } catch (const Error&) {
+        // unreadable at arming: last stays 0, so the first readable value shows as a change from 0
       }
     }
   };
@@ -227,6 +228,7 @@ int keeperMain(int out, int ctl, int pid, const DebugRegs& regs,
         try {
           if (readWord(mem, fields[i].addr, fields[i].len) != last[i]) slots.push_back(int(i));
         } catch (const Error&) {
+          // unreadable now: not counted as changed (no event invented for it)
         }
       }
     }
@@ -261,10 +263,22 @@ int keeperMain(int out, int ctl, int pid, const DebugRegs& regs,
   };
   WatchEnd end = WatchEnd::Stopped;
   if (!parentGone) {
+    // A failure of the loop is reported (the parent exits 2 with it, after
+    // the events so far); every thread is disarmed and detached below either way.
+    auto reportFailure = [&](ErrorKind kind, const char* what) {
+      Record er;
+      er.kind = kRecError;
+      er.errKind = uint32_t(kind);
+      std::snprintf(er.message, sizeof er.message, "the watch loop failed: %s", what);
+      writeRecord(out, er);
+    };
     try {
       end = w->run(
           onHit, [&] { return Keeper::stopRequested(ctl); }, ctl);
-    } catch (...) {
+    } catch (const Error& e) {
+      reportFailure(e.kind(), e.what());
+    } catch (const std::exception& e) {
+      reportFailure(ErrorKind::Internal, e.what());
     }
   }
   w->disarm();
