@@ -182,34 +182,7 @@ void memstatsDeltas(const MemStats& b, const MemStats& a, std::vector<MemStatsDe
     d.after = y;
     out.push_back(std::move(d));
   };
-#define F(name) u(#name, b.name, a.name)
-  F(Alloc);
-  F(TotalAlloc);
-  F(Sys);
-  F(Lookups);
-  F(Mallocs);
-  F(Frees);
-  F(HeapAlloc);
-  F(HeapSys);
-  F(HeapIdle);
-  F(HeapInuse);
-  F(HeapReleased);
-  F(HeapObjects);
-  F(StackInuse);
-  F(StackSys);
-  F(MSpanInuse);
-  F(MSpanSys);
-  F(MCacheInuse);
-  F(MCacheSys);
-  F(BuckHashSys);
-  F(GCSys);
-  F(OtherSys);
-  F(NextGC);
-  F(LastGC);
-  F(PauseTotalNs);
-  F(NumGC);
-  F(NumForcedGC);
-#undef F
+  for (const auto& f : memStatsScalars()) u(f.name, f.get(b), f.get(a));
   MemStatsDelta f;
   f.name = "GCCPUFraction";
   f.integer = false;

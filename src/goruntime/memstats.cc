@@ -574,4 +574,65 @@ MemStats readMemStats(const Program& p) {
   return ms;
 }
 
+const std::vector<MemStatsScalar>& memStatsScalars() {
+  using U = MemStatsUnit;
+  // clang-format off
+#define G(f) [](const MemStats& m) -> uint64_t { return m.f; }
+  static const std::vector<MemStatsScalar> t = {
+      {"Alloc", G(Alloc), U::Bytes, false, false, "go_memstats_alloc_bytes",
+       "Number of bytes allocated and still in use (MemStats.Alloc)."},
+      {"TotalAlloc", G(TotalAlloc), U::Bytes, true, false, "go_memstats_alloc_bytes_total",
+       "Total number of bytes allocated, even if freed (MemStats.TotalAlloc)."},
+      {"Sys", G(Sys), U::Bytes, false, false, "go_memstats_sys_bytes",
+       "Number of bytes obtained from system (MemStats.Sys)."},
+      {"Lookups", G(Lookups), U::Count, true, false, "go_memstats_lookups_total",
+       "Total number of pointer lookups (MemStats.Lookups)."},
+      {"Mallocs", G(Mallocs), U::Count, true, false, "go_memstats_mallocs_total",
+       "Total number of mallocs (MemStats.Mallocs)."},
+      {"Frees", G(Frees), U::Count, true, false, "go_memstats_frees_total",
+       "Total number of frees (MemStats.Frees)."},
+      {"HeapAlloc", G(HeapAlloc), U::Bytes, false, false, "go_memstats_heap_alloc_bytes",
+       "Number of heap bytes allocated and still in use (MemStats.HeapAlloc)."},
+      {"HeapSys", G(HeapSys), U::Bytes, false, false, "go_memstats_heap_sys_bytes",
+       "Number of heap bytes obtained from system (MemStats.HeapSys)."},
+      {"HeapIdle", G(HeapIdle), U::Bytes, false, false, "go_memstats_heap_idle_bytes",
+       "Number of heap bytes waiting to be used (MemStats.HeapIdle)."},
+      {"HeapInuse", G(HeapInuse), U::Bytes, false, false, "go_memstats_heap_inuse_bytes",
+       "Number of heap bytes that are in use (MemStats.HeapInuse)."},
+      {"HeapReleased", G(HeapReleased), U::Bytes, false, false, "go_memstats_heap_released_bytes",
+       "Number of heap bytes released to OS (MemStats.HeapReleased)."},
+      {"HeapObjects", G(HeapObjects), U::Count, false, false, "go_memstats_heap_objects",
+       "Number of allocated objects (MemStats.HeapObjects)."},
+      {"StackInuse", G(StackInuse), U::Bytes, false, false, "go_memstats_stack_inuse_bytes",
+       "Number of bytes in use by the stack allocator (MemStats.StackInuse)."},
+      {"StackSys", G(StackSys), U::Bytes, false, false, "go_memstats_stack_sys_bytes",
+       "Number of bytes obtained from system for stack allocator (MemStats.StackSys)."},
+      {"MSpanInuse", G(MSpanInuse), U::Bytes, false, false, "go_memstats_mspan_inuse_bytes",
+       "Number of bytes in use by mspan structures (MemStats.MSpanInuse)."},
+      {"MSpanSys", G(MSpanSys), U::Bytes, false, false, "go_memstats_mspan_sys_bytes",
+       "Number of bytes used for mspan structures obtained from system (MemStats.MSpanSys)."},
+      {"MCacheInuse", G(MCacheInuse), U::Bytes, false, false, "go_memstats_mcache_inuse_bytes",
+       "Number of bytes in use by mcache structures (MemStats.MCacheInuse)."},
+      {"MCacheSys", G(MCacheSys), U::Bytes, false, false, "go_memstats_mcache_sys_bytes",
+       "Number of bytes used for mcache structures obtained from system (MemStats.MCacheSys)."},
+      {"BuckHashSys", G(BuckHashSys), U::Bytes, false, false, "go_memstats_buck_hash_sys_bytes",
+       "Number of bytes used by the profiling bucket hash table (MemStats.BuckHashSys)."},
+      {"GCSys", G(GCSys), U::Bytes, false, false, "go_memstats_gc_sys_bytes",
+       "Number of bytes used for garbage collection system metadata (MemStats.GCSys)."},
+      {"OtherSys", G(OtherSys), U::Bytes, false, false, "go_memstats_other_sys_bytes",
+       "Number of bytes used for other system allocations (MemStats.OtherSys)."},
+      {"NextGC", G(NextGC), U::Bytes, false, false, "go_memstats_next_gc_bytes",
+       "Number of heap bytes when next garbage collection will take place (MemStats.NextGC)."},
+      // Exported in seconds (go_memstats_last_gc_time_seconds) and as the
+      // go_gc_duration_seconds summary's _sum and _count.
+      {"LastGC", G(LastGC), U::UnixNanos, false, false, nullptr, nullptr},
+      {"PauseTotalNs", G(PauseTotalNs), U::Nanoseconds, true, false, nullptr, nullptr},
+      {"NumGC", G(NumGC), U::Count, true, true, nullptr, nullptr},
+      {"NumForcedGC", G(NumForcedGC), U::Count, true, true, nullptr, nullptr},
+  };
+#undef G
+  // clang-format on
+  return t;
+}
+
 }  // namespace gms

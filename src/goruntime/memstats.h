@@ -114,6 +114,21 @@ struct MemStats {
   } extras;
 };
 
+// The integer fields of runtime.MemStats, in Go's declaration order, with
+// what every sink needs to export them: one table for JSON (stats, export
+// snapshots), diff and Prometheus (client_golang's names and help).
+enum class MemStatsUnit { Bytes, Count, Nanoseconds, UnixNanos };
+struct MemStatsScalar {
+  const char* name;  // "HeapAlloc", as Go spells the field
+  uint64_t (*get)(const MemStats&);
+  MemStatsUnit unit;
+  bool cumulative;         // only grows (a Prometheus counter)
+  bool afterPauses;        // JSON writes it after PauseNs/PauseEnd (NumGC, NumForcedGC)
+  const char* prometheus;  // client_golang's go_memstats_* name; nullptr: exported otherwise
+  const char* help;        // its Prometheus help text
+};
+const std::vector<MemStatsScalar>& memStatsScalars();
+
 // Throws gms::Error: MissingDebugInfo naming the runtime type and field that
 // is missing (no DWARF, or a runtime layout this code does not know),
 // NotFound for a missing runtime global, Fault (with the structure being

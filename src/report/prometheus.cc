@@ -163,64 +163,10 @@ using G = PromType;
 
 // Every runtime.MemStats field but the arrays, under client_golang's names.
 void writeMemStats(PromWriter& w, const MemStats& m) {
-  struct F {
-    const char* name;
-    PromType type;
-    const char* help;
-    uint64_t v;
-  };
-  const F fields[] = {
-      {"go_memstats_alloc_bytes", G::Gauge,
-       "Number of bytes allocated and still in use (MemStats.Alloc).", m.Alloc},
-      {"go_memstats_alloc_bytes_total", G::Counter,
-       "Total number of bytes allocated, even if freed (MemStats.TotalAlloc).", m.TotalAlloc},
-      {"go_memstats_sys_bytes", G::Gauge, "Number of bytes obtained from system (MemStats.Sys).",
-       m.Sys},
-      {"go_memstats_lookups_total", G::Counter,
-       "Total number of pointer lookups (MemStats.Lookups).", m.Lookups},
-      {"go_memstats_mallocs_total", G::Counter, "Total number of mallocs (MemStats.Mallocs).",
-       m.Mallocs},
-      {"go_memstats_frees_total", G::Counter, "Total number of frees (MemStats.Frees).", m.Frees},
-      {"go_memstats_heap_alloc_bytes", G::Gauge,
-       "Number of heap bytes allocated and still in use (MemStats.HeapAlloc).", m.HeapAlloc},
-      {"go_memstats_heap_sys_bytes", G::Gauge,
-       "Number of heap bytes obtained from system (MemStats.HeapSys).", m.HeapSys},
-      {"go_memstats_heap_idle_bytes", G::Gauge,
-       "Number of heap bytes waiting to be used (MemStats.HeapIdle).", m.HeapIdle},
-      {"go_memstats_heap_inuse_bytes", G::Gauge,
-       "Number of heap bytes that are in use (MemStats.HeapInuse).", m.HeapInuse},
-      {"go_memstats_heap_released_bytes", G::Gauge,
-       "Number of heap bytes released to OS (MemStats.HeapReleased).", m.HeapReleased},
-      {"go_memstats_heap_objects", G::Gauge, "Number of allocated objects (MemStats.HeapObjects).",
-       m.HeapObjects},
-      {"go_memstats_stack_inuse_bytes", G::Gauge,
-       "Number of bytes in use by the stack allocator (MemStats.StackInuse).", m.StackInuse},
-      {"go_memstats_stack_sys_bytes", G::Gauge,
-       "Number of bytes obtained from system for stack allocator (MemStats.StackSys).", m.StackSys},
-      {"go_memstats_mspan_inuse_bytes", G::Gauge,
-       "Number of bytes in use by mspan structures (MemStats.MSpanInuse).", m.MSpanInuse},
-      {"go_memstats_mspan_sys_bytes", G::Gauge,
-       "Number of bytes used for mspan structures obtained from system (MemStats.MSpanSys).",
-       m.MSpanSys},
-      {"go_memstats_mcache_inuse_bytes", G::Gauge,
-       "Number of bytes in use by mcache structures (MemStats.MCacheInuse).", m.MCacheInuse},
-      {"go_memstats_mcache_sys_bytes", G::Gauge,
-       "Number of bytes used for mcache structures obtained from system (MemStats.MCacheSys).",
-       m.MCacheSys},
-      {"go_memstats_buck_hash_sys_bytes", G::Gauge,
-       "Number of bytes used by the profiling bucket hash table (MemStats.BuckHashSys).",
-       m.BuckHashSys},
-      {"go_memstats_gc_sys_bytes", G::Gauge,
-       "Number of bytes used for garbage collection system metadata (MemStats.GCSys).", m.GCSys},
-      {"go_memstats_other_sys_bytes", G::Gauge,
-       "Number of bytes used for other system allocations (MemStats.OtherSys).", m.OtherSys},
-      {"go_memstats_next_gc_bytes", G::Gauge,
-       "Number of heap bytes when next garbage collection will take place (MemStats.NextGC).",
-       m.NextGC},
-  };
-  for (const auto& f : fields) {
-    w.family(f.name, f.type, f.help);
-    w.sample(f.v);
+  for (const auto& f : memStatsScalars()) {
+    if (!f.prometheus) continue;
+    w.family(f.prometheus, f.cumulative ? G::Counter : G::Gauge, f.help);
+    w.sample(f.get(m));
   }
   w.family(
       "go_memstats_last_gc_time_seconds", G::Gauge,

@@ -10,12 +10,8 @@ namespace gms {
 
 void writeMemStatsJson(JsonWriter& w, const MemStats& m, bool withPauses) {
   w.beginObject();
-#define F(name) w.field(#name, m.name)
-  F(Alloc); F(TotalAlloc); F(Sys); F(Lookups); F(Mallocs); F(Frees);
-  F(HeapAlloc); F(HeapSys); F(HeapIdle); F(HeapInuse); F(HeapReleased); F(HeapObjects);
-  F(StackInuse); F(StackSys); F(MSpanInuse); F(MSpanSys); F(MCacheInuse); F(MCacheSys);
-  F(BuckHashSys); F(GCSys); F(OtherSys); F(NextGC); F(LastGC); F(PauseTotalNs);
-#undef F
+  for (const auto& f : memStatsScalars())
+    if (!f.afterPauses) w.field(f.name, f.get(m));
   if (withPauses) {
     w.key("PauseNs");
     w.beginArray();
@@ -26,8 +22,8 @@ void writeMemStatsJson(JsonWriter& w, const MemStats& m, bool withPauses) {
     for (uint64_t v : m.PauseEnd) w.uinteger(v);
     w.endArray();
   }
-  w.field("NumGC", uint64_t(m.NumGC));
-  w.field("NumForcedGC", uint64_t(m.NumForcedGC));
+  for (const auto& f : memStatsScalars())
+    if (f.afterPauses) w.field(f.name, f.get(m));
   w.field("GCCPUFraction", m.GCCPUFraction);
   w.field("EnableGC", m.EnableGC);
   w.field("DebugGC", m.DebugGC);
