@@ -533,11 +533,14 @@ MapObservation observationOf(const Found& f) {
   o.overflowBuckets = f.overflowBuckets;
   if (f.impl == MapImpl::Classic) {
     o.nbuckets = f.buckets;
-    while (o.B < 63 && (uint64_t(1) << o.B) < o.nbuckets) o.B++;
+    o.B = f.B;
+    o.oldBuckets = f.oldBuckets;
   } else {
     o.capacity = f.buckets;
-    o.groups = (f.buckets + 7) / 8;
-    o.small = f.buckets <= 8;
+    o.groups = f.groups;
+    o.dirLen = f.dirLen;
+    o.tables = f.tables;
+    o.small = f.small;
   }
   return o;
 }

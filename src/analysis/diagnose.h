@@ -45,8 +45,9 @@ struct MapObservation {
   uint64_t size() const { return impl == "swiss" ? groups : nbuckets; }
 };
 
-// A map as the rules see it, from what discovery already read (B from the
-// bucket count for classic maps; groups and capacity for Swiss maps).
+// A map as the rules see it, from what discovery already read (its decoded
+// shape: B and the old array for classic maps; directory, tables, groups and
+// capacity for Swiss maps).
 MapObservation observationOf(const Found& f);
 
 struct Sample {

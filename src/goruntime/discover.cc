@@ -516,6 +516,12 @@ class Walker {
     f.tombstones = s.tombstones;
     f.growing = s.growing;
     f.sameSizeGrow = s.sameSizeGrow;
+    f.B = s.B;
+    f.oldBuckets = s.oldBucketCount;
+    f.dirLen = s.dirLen;
+    f.tables = s.tables.size();
+    f.groups = s.groups;
+    f.small = s.small;
     f.torn = s.torn;
     f.problems = s.problems.size();
     if (!s.problems.empty()) f.firstProblem = s.problems.front();

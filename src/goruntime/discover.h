@@ -97,6 +97,10 @@ struct Found {
   uint64_t overflowBuckets = 0;  // classic
   uint64_t tombstones = 0;       // swiss
   bool growing = false, sameSizeGrow = false;  // classic, mid-growth
+  uint64_t B = 0, oldBuckets = 0;              // classic: log2 buckets; old array while growing
+  uint64_t dirLen = 0, tables = 0,
+           groups = 0;      // swiss, as decoded (a small map: 1 group, no table)
+  bool small = false;       // swiss: one group, no directory
   bool torn = false;        // a write was in progress
   std::vector<Region> regions;  // DiscoverOptions::keepRegions
 };

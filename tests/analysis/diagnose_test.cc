@@ -242,5 +242,47 @@ TEST(Diagnose, CeilingsUseThePeak) {
   EXPECT_EQ(r.threshold, "Sys <= 100.0 MiB");
 }
 
+// The observation carries the shape discovery decoded, not one guessed from
+// the slot count: a Swiss map's directory and tables, a small map's one
+// group, a classic map's B and old array mid-growth.
+TEST(Observation, CarriesTheDecodedShape) {
+  Found sw;
+  sw.impl = MapImpl::Swiss;
+  sw.buckets = 8192;  // slot capacity
+  sw.groups = 1024;
+  sw.dirLen = 8;
+  sw.tables = 5;  // fewer tables than directory entries (tables not yet split)
+  MapObservation o = observationOf(sw);
+  EXPECT_EQ(o.capacity, 8192u);
+  EXPECT_EQ(o.groups, 1024u);
+  EXPECT_EQ(o.dirLen, 8u);
+  EXPECT_EQ(o.tables, 5u);
+  EXPECT_FALSE(o.small);
+  EXPECT_EQ(o.size(), 1024u);
+
+  Found small;
+  small.impl = MapImpl::Swiss;
+  small.buckets = 8;
+  small.groups = 1;
+  small.small = true;
+  o = observationOf(small);
+  EXPECT_TRUE(o.small);
+  EXPECT_EQ(o.groups, 1u);
+  EXPECT_EQ(o.tables, 0u);
+
+  Found cl;
+  cl.impl = MapImpl::Classic;
+  cl.buckets = 32;
+  cl.B = 5;
+  cl.growing = true;
+  cl.oldBuckets = 16;
+  o = observationOf(cl);
+  EXPECT_EQ(o.B, 5u);
+  EXPECT_EQ(o.nbuckets, 32u);
+  EXPECT_EQ(o.oldBuckets, 16u);
+  EXPECT_TRUE(o.growing);
+  EXPECT_EQ(o.size(), 32u);
+}
+
 }  // namespace
 }  // namespace gms
