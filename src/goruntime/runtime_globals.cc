@@ -39,6 +39,14 @@ std::string notFound(const Program& p, std::string_view what, std::string_view h
                      note.empty() ? "" : "; ", note);
 }
 
+// The addresses of the slice headers {ptr, len, cap} in static data whose
+// first `check` elements (at most), all non-nil aligned pointers, satisfy
+// `elems` (with the header's address); a header whose array is not mapped
+// is no candidate.
+std::vector<uint64_t> sliceHeadersWhere(
+    const Program& p, const StaticData& d, uint64_t maxCap, uint64_t check,
+    const std::function<bool(const std::vector<uint64_t>& elems, uint64_t at)>& elems);
+
 }  // namespace
 
 StaticData::StaticData(const Program& p) {
@@ -159,24 +167,12 @@ uint64_t locateAllp(const Program& p, const StaticData& d) {
     uint64_t g = mem.readPtr(m + g0.offset);
     return g && mem.readPtr(g + gm.offset) == m;
   };
-  std::vector<uint64_t> found;
-  for (const auto& part : d.parts()) {
-    const uint64_t n = part.bytes.size();
-    for (uint64_t q = (8 - part.addr % 8) % 8; q + 24 <= n; q += 8) {
-      const uint8_t* h = part.bytes.data() + q;
-      uint64_t ptr = word(h), len = word(h + 8), cap = word(h + 16);
-      if (!ptr || ptr % 8 || len == 0 || len > cap || cap > kMaxProcs) continue;
-      try {
-        std::vector<uint64_t> ps(len);
-        mem.read(ptr, ps.data(), len * 8);
-        bool ok = true;
-        for (uint64_t i = 0; i < len && ok; ++i) ok = ps[i] && ps[i] % 8 == 0 && isP(ps[i], i);
-        if (ok && !inM(part.addr + q)) found.push_back(part.addr + q);
-      } catch (const Fault&) {
-        // not a slice of Ps: what it points at is not mapped
-      }
-    }
-  }
+  std::vector<uint64_t> found = sliceHeadersWhere(
+      p, d, kMaxProcs, kMaxProcs, [&](const std::vector<uint64_t>& ps, uint64_t at) {
+        for (uint64_t i = 0; i < ps.size(); ++i)
+          if (!isP(ps[i], i)) return false;
+        return !inM(at);
+      });
   if (found.size() != 1)
     fail(ErrorKind::MissingDebugInfo, "{}",
          notFound(p, "allp",
@@ -205,33 +201,48 @@ uint64_t locateAllgs(const Program& p, const StaticData& d) {
     if (st == 6) return l <= h;
     return l < h && h - l <= (uint64_t(1) << 30);
   };
+  // The first kChecked elements, each a distinct g (allgs holds every g
+  // once, the main goroutine, goid 1, first: newproc's first g).
+  std::vector<uint64_t> found =
+      sliceHeadersWhere(p, d, kMaxG, kChecked, [&](const std::vector<uint64_t>& gs, uint64_t) {
+        if (mem.readPtr(gs[0] + goid.offset) != 1) return false;
+        for (size_t i = 0; i < gs.size(); ++i)
+          if ((i > 0 && gs[i] == gs[i - 1]) || !isG(gs[i])) return false;
+        return true;
+      });
+  if (found.size() != 1)
+    fail(ErrorKind::MissingDebugInfo, "{}",
+         notFound(p, "allgs", "no single slice header whose elements are goroutines", found));
+  return found[0];
+}
+
+namespace {
+
+std::vector<uint64_t> sliceHeadersWhere(
+    const Program& p, const StaticData& d, uint64_t maxCap, uint64_t check,
+    const std::function<bool(const std::vector<uint64_t>& elems, uint64_t at)>& elems) {
   std::vector<uint64_t> found;
   for (const auto& part : d.parts()) {
     const uint64_t n = part.bytes.size();
     for (uint64_t q = (8 - part.addr % 8) % 8; q + 24 <= n; q += 8) {
       const uint8_t* h = part.bytes.data() + q;
       uint64_t ptr = word(h), len = word(h + 8), cap = word(h + 16);
-      if (!ptr || ptr % 8 || len == 0 || len > cap || cap > kMaxG) continue;
+      if (!ptr || ptr % 8 || len == 0 || len > cap || cap > maxCap) continue;
       try {
-        // The first kChecked elements, each a distinct g (allgs holds every
-        // g once, the main goroutine, goid 1, first: newproc's first g).
-        std::vector<uint64_t> gs(std::min(len, kChecked));
-        mem.read(ptr, gs.data(), gs.size() * 8);
-        if (!gs[0] || mem.readPtr(gs[0] + goid.offset) != 1) continue;
+        std::vector<uint64_t> es(std::min(len, check));
+        p.mem().read(ptr, es.data(), es.size() * 8);
         bool ok = true;
-        for (size_t i = 0; i < gs.size() && ok; ++i)
-          ok = gs[i] && gs[i] % 8 == 0 && (i == 0 || gs[i] != gs[i - 1]) && isG(gs[i]);
-        if (ok) found.push_back(part.addr + q);
+        for (uint64_t e : es) ok = ok && e && e % 8 == 0;
+        if (ok && elems(es, part.addr + q)) found.push_back(part.addr + q);
       } catch (const Fault&) {
-        // not a slice of gs
+        // not a slice of what is looked for: what it points at is not mapped
       }
     }
   }
-  if (found.size() != 1)
-    fail(ErrorKind::MissingDebugInfo, "{}",
-         notFound(p, "allgs", "no single slice header whose elements are goroutines", found));
-  return found[0];
+  return found;
 }
+
+}  // namespace
 
 uint64_t locateGcController(const Program& p, const StaticData& d,
                             const std::function<int(const uint8_t*)>& score, int need) {
