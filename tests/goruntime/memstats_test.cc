@@ -444,9 +444,26 @@ class StrippedImage : public ::testing::Test {
     std::memcpy(b, &v, 8);
     write(addr, b, 8);
   }
-  const Field& field(const char* type, const char* name) {
+  // The offset of type.path[0].path[1]... (the Program, and with it the
+  // built-in types, lives only in here).
+  uint64_t off(const char* type, std::initializer_list<const char*> path) {
     Program p(target(), *bin_);
-    return *p.runtimeType(type)->field(name);
+    const Type* t = p.runtimeType(type);
+    uint64_t o = 0;
+    for (const char* name : path) {
+      const Field* f = t ? t->field(name) : nullptr;
+      if (!f) {
+        ADD_FAILURE() << type << " has no " << name;
+        return 0;
+      }
+      o += f->offset;
+      t = f->type;
+    }
+    return o;
+  }
+  uint64_t elemSize(const char* type, const char* field) {
+    Program p(target(), *bin_);
+    return p.runtimeType(type)->field(field)->type->elem->size;
   }
   // readMemStats must fail with MissingDebugInfo and `words` in its message.
   void expectRefused(const std::string& words) {
@@ -478,28 +495,26 @@ TEST_F(StrippedImage, IntactImageDecodes) {
 }
 
 TEST_F(StrippedImage, MheapWithoutItsSelfPointerIsRefused) {
-  const Field& sa = field("runtime.mheap", "spanalloc");
-  put(mheap_ + sa.offset + sa.type->field("arg")->offset, 0);
+  put(mheap_ + off("runtime.mheap", {"spanalloc", "arg"}), 0);
   expectRefused("cannot locate runtime.mheap_ without symbols");
 }
 
 TEST_F(StrippedImage, MheapWithAWrongSpanClassIsRefused) {
-  const Field& central = field("runtime.mheap", "central");
-  uint64_t at = mheap_ + central.offset + 5 * central.type->elem->size;  // central[5].spanclass
+  uint64_t at = mheap_ + off("runtime.mheap", {"central"}) +
+                5 * elemSize("runtime.mheap", "central");  // central[5].spanclass
   put(at, u64(at) & ~uint64_t(0xff));
   expectRefused("cannot locate runtime.mheap_ without symbols");
 }
 
 TEST_F(StrippedImage, SpanallocStatNotIntoMemstatsIsRefused) {
-  const Field& sa = field("runtime.mheap", "spanalloc");
-  uint64_t at = mheap_ + sa.offset + sa.type->field("stat")->offset;
+  uint64_t at = mheap_ + off("runtime.mheap", {"spanalloc", "stat"});
   put(at, u64(at) + 8);
   expectRefused("cannot locate runtime.memstats without symbols");
 }
 
 TEST_F(StrippedImage, AllpWithAWrongIdIsRefused) {
   uint64_t p0 = u64(u64(allp_));  // allp[0]
-  put(p0 + field("runtime.p", "id").offset, u64(p0) + 7);
+  put(p0 + off("runtime.p", {"id"}), u64(p0) + 7);
   expectRefused("cannot locate runtime.allp without symbols: no single slice header");
 }
 
