@@ -32,7 +32,6 @@ GDB_ENTRIES=${GDB_ENTRIES:-10000}
 GCORE_MAX=${GCORE_MAX:-1000000}
 BUDGET=${BUDGET:-2400}
 OUT=${OUT:-$ROOT/bench/results.md}
-TOOLS=$(dirname "$GMS")/bench-tools   # Delve built for Go 1.26 lands here
 WORK=$(mktemp -d /var/tmp/gms-bench.XXXXXX)
 PID=
 cleanup() { if [ -n "$PID" ]; then kill -KILL "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi; rm -rf "$WORK"; }
@@ -71,18 +70,16 @@ measure() {
 goFor() { [ "$1" = go1.19 ] && echo /usr/lib/go-1.19/bin/go || command -v go; }
 gorootFor() { "$(goFor "$1")" env GOROOT; }
 
-# Delve: Debian's for Go 1.19 cores; for Go 1.26 one built with the machine's Go.
+# Delve, taken from PATH (this script builds no peer): Debian's `dlv` for Go
+# 1.19 cores; for newer cores $DLV_NEW, else a `dlv` on PATH whose version is
+# 1.24 or later (Delve reads a release's cores only from about the same time).
 dlvFor() {
-  if [ "$1" = go1.19 ]; then command -v dlv || true; return; fi
-  if [ ! -x "$TOOLS/dlv" ]; then
-    mkdir -p "$TOOLS"
-    if ! GOBIN=$TOOLS GOFLAGS=-mod=mod go install github.com/go-delve/delve/cmd/dlv@v1.27.2 \
-        >"$WORK/dlv-install.log" 2>&1; then
-      note "could not build Delve v1.27.2 with $(go version | cut -d' ' -f3) through the module proxy; Go 1.26 cores are not timed with Delve ($(tail -1 "$WORK/dlv-install.log"))"
-      return
-    fi
-  fi
-  echo "$TOOLS/dlv"
+  if [ "$1" = go1.19 ]; then command -v dlv || note "no dlv on PATH: Go 1.19 cores are not timed with Delve"; return; fi
+  local d=${DLV_NEW:-$(command -v dlv || true)}
+  local v
+  v=$([ -n "$d" ] && "$d" version 2>/dev/null | sed -n 's/^Version: 1\.\([0-9]*\)\..*/\1/p' || true)
+  if [ -n "$v" ] && [ "$v" -ge 24 ]; then echo "$d"; return; fi
+  note "no Delve >= 1.24 on PATH (or \$DLV_NEW): $1 cores are not timed with Delve"
 }
 
 # The Markdown report of everything measured so far.
