@@ -117,6 +117,7 @@ struct Diff {
   std::optional<double> seconds;                // after - before, when both times are known
   std::vector<DiffItem> items;                  // every map and list of either side;
                                                 // by |footprint delta| desc, then path
+  std::string itemsUnavailable;  // why maps and lists were not compared ("" if they were)
   bool memstatsAvailable = false;
   std::string memstatsError;
   std::vector<MemStatsDelta> memstats;  // every scalar field, in MemStats order

@@ -145,6 +145,10 @@ int cmdDiff(DiffOptions& o) {
   snapshot(*a, o, before);
   snapshot(*b, o, after);
   Diff d = diff(before, after);
+  // Maps and lists are found from named globals: a binary that names none
+  // has none to compare, which is said rather than shown as "0 changed".
+  if (!a->program().hasDwarf())
+    d.itemsUnavailable = "the executable names no globals (no DWARF); give --debug-file";
   Out out(stdout);
   reportDiff(out, d, o.format == "json" ? Format::Json : Format::Text, o.all);
   return kExitOk;

@@ -96,6 +96,7 @@ void reportJson(Out& o, const Diff& d) {
     w.endObject();
   }
   w.endArray();
+  if (!d.itemsUnavailable.empty()) w.field("itemsUnavailable", d.itemsUnavailable);
   w.key("memstats");
   if (!d.memstatsAvailable) {
     w.null();
@@ -161,8 +162,11 @@ void reportText(Out& o, const Diff& d, bool all) {
   o.print("\n");
   uint64_t changed = d.changedItems();
   uint64_t unchanged = d.items.size() - changed;
-  o.print("maps and lists: {} changed, {} unchanged{}\n", changed, unchanged,
-          unchanged && !all ? " (--all shows them)" : "");
+  if (!d.itemsUnavailable.empty())
+    o.print("maps and lists: not compared ({})\n", d.itemsUnavailable);
+  else
+    o.print("maps and lists: {} changed, {} unchanged{}\n", changed, unchanged,
+            unchanged && !all ? " (--all shows them)" : "");
   struct Row {
     std::string status, len, fp, pages, path, type;
   };

@@ -207,6 +207,20 @@ TEST_P(CliTargetErrors, StrippedBinaryDegradesClearly) {
   expectOneLineError(runGomemscope({"map", "-p", pid, "main.MStrInt"}), "DWARF");
   // top's roots are named globals: it refuses rather than list nothing.
   expectOneLineError(runGomemscope({"top", "-p", pid}), "top walks the program's globals by name");
+  // diff compares MemStats and pages, and says why it compares no maps.
+  std::string c1 = tempDir() + "/stripped-" + GetParam() + "-1.core",
+              c2 = tempDir() + "/stripped-" + GetParam() + "-2.core";
+  ASSERT_EQ(runGomemscope({"core", "-p", pid, "-o", c1}).exitCode, 0);
+  ASSERT_EQ(runGomemscope({"core", "-p", pid, "-o", c2}).exitCode, 0);
+  auto d = runGomemscope({"diff", c1, c2, "-e", stripped});
+  EXPECT_EQ(d.exitCode, 0) << d.err;
+  EXPECT_NE(
+      d.out.find("maps and lists: not compared (the executable names no globals (no DWARF); give "
+                 "--debug-file)"),
+      std::string::npos)
+      << d.out;
+  EXPECT_NE(d.out.find(" fields changed"), std::string::npos) << d.out;
+  EXPECT_EQ(d.out.find("memstats: not compared"), std::string::npos) << d.out;
   // Variables have no names, but the types are there: the message says how to go on.
   expectOneLineError(runGomemscope({"map", "-p", pid, "main.MStrInt"}), "0xADDR --type");
   auto types = runGomemscope({"types", "-e", stripped, "map\\[string\\]int$"});
