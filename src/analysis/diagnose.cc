@@ -518,6 +518,17 @@ Diagnosis diagnose(const std::vector<Sample>& samples, const Rules& rules) {
                             &MemStats::HeapAlloc));
   d.rules.push_back(ceiling(samples, "max-sys", "Sys", rules.limits.maxSys, &MemStats::Sys));
   d.rules.push_back(maxMapLen(maps, rules.limits));
+  for (const auto& smp : samples) {
+    if (smp.mapsUnavailable.empty()) continue;
+    for (auto& r : d.rules)
+      if ((r.rule == "rehash-storm" || r.rule == "unbounded-map" || r.rule == "max-map-len") &&
+          r.status != RuleStatus::Disabled) {
+        r.status = RuleStatus::NotEvaluated;
+        r.observed = "maps not observed: " + smp.mapsUnavailable;
+        r.finding.reset();
+      }
+    break;
+  }
   return d;
 }
 

@@ -54,6 +54,9 @@ struct Sample {
   double t = 0;  // seconds since the first sample
   MemStats m;
   std::vector<MapObservation> maps;
+  // Why maps could not be observed at all ("" when they were): the map
+  // rules are then not evaluated, rather than held over no maps.
+  std::string mapsUnavailable;
 };
 
 enum class RuleStatus { Held, Breached, NotEvaluated, Disabled };

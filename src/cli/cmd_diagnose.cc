@@ -61,6 +61,10 @@ Sample takeSample(Session& s, const Rules& rules, double t) {
   frozenRun(s, none, [&] {
     const Program& p = s.program();
     smp.m = readMemStats(p);
+    if (!p.hasDwarf()) {  // maps are found from named globals
+      smp.mapsUnavailable = "the executable names no globals (no DWARF); give --debug-file";
+      return;
+    }
     Discovery found = discover(p, d);
     for (const auto& f : found.items)
       if (f.kind == FoundKind::Map)

@@ -180,7 +180,7 @@ void reportCheck(Out& out, const Diagnosis& d, const std::string& target, Format
     out.print("all {} rules hold\n", e);
   size_t ne = size_t(std::count_if(d.rules.begin(), d.rules.end(),
                                    [](auto& r) { return r.status == RuleStatus::NotEvaluated; }));
-  if (ne) out.print("{} rule{} not evaluated (need a window: --for)\n", ne, ne == 1 ? "" : "s");
+  if (ne) out.print("{} rule{} not evaluated (each line says why)\n", ne, ne == 1 ? "" : "s");
 }
 
 }  // namespace gms

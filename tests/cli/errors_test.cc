@@ -221,6 +221,16 @@ TEST_P(CliTargetErrors, StrippedBinaryDegradesClearly) {
       << d.out;
   EXPECT_NE(d.out.find(" fields changed"), std::string::npos) << d.out;
   EXPECT_EQ(d.out.find("memstats: not compared"), std::string::npos) << d.out;
+  // check, a rollout gate, does not call map rules held over no maps.
+  auto ck = runGomemscope({"check", "-p", pid, "--for", "2s", "--every", "1s"});
+  // 0, or 1 should the fixture's own GC CPU share breach gc-pressure.
+  EXPECT_NE(ck.exitCode, 2) << ck.err;
+  for (const char* rule : {"rehash-storm", "unbounded-map"})
+    EXPECT_NE(ck.out.find(std::string("skipped   ") + rule +
+                          ": maps not observed: the executable names no globals (no DWARF)"),
+              std::string::npos)
+        << ck.out;
+  EXPECT_NE(ck.out.find("gc-pressure: GCCPUFraction"), std::string::npos) << ck.out;  // evaluated
   // Variables have no names, but the types are there: the message says how to go on.
   expectOneLineError(runGomemscope({"map", "-p", pid, "main.MStrInt"}), "0xADDR --type");
   auto types = runGomemscope({"types", "-e", stripped, "map\\[string\\]int$"});
