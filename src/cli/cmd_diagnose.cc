@@ -62,7 +62,7 @@ Sample takeSample(Session& s, const Rules& rules, double t) {
     const Program& p = s.program();
     smp.m = readMemStats(p);
     if (!p.hasDwarf()) {  // maps are found from named globals
-      smp.mapsUnavailable = "the executable names no globals (no DWARF); give --debug-file";
+      smp.mapsUnavailable = kNoNamedGlobals;
       return;
     }
     Discovery found = discover(p, d);

@@ -147,8 +147,7 @@ int cmdDiff(DiffOptions& o) {
   Diff d = diff(before, after);
   // Maps and lists are found from named globals: a binary that names none
   // has none to compare, which is said rather than shown as "0 changed".
-  if (!a->program().hasDwarf())
-    d.itemsUnavailable = "the executable names no globals (no DWARF); give --debug-file";
+  if (!a->program().hasDwarf()) d.itemsUnavailable = kNoNamedGlobals;
   Out out(stdout);
   reportDiff(out, d, o.format == "json" ? Format::Json : Format::Text, o.all);
   return kExitOk;

@@ -231,6 +231,14 @@ TEST_P(CliTargetErrors, StrippedBinaryDegradesClearly) {
               std::string::npos)
         << ck.out;
   EXPECT_NE(ck.out.find("gc-pressure: GCCPUFraction"), std::string::npos) << ck.out;  // evaluated
+  // The HTML report has MemStats, and says why its maps section is empty.
+  std::string html = tempDir() + "/stripped-" + GetParam() + ".html";
+  auto rep = runGomemscope({"report", "-p", pid, "-o", html});
+  ASSERT_EQ(rep.exitCode, 0) << rep.err;
+  std::ifstream hf(html);
+  std::string page((std::istreambuf_iterator<char>(hf)), {});
+  EXPECT_NE(page.find("The executable names no globals (no DWARF)"), std::string::npos);
+  EXPECT_NE(page.find("HeapAlloc"), std::string::npos);
   // Variables have no names, but the types are there: the message says how to go on.
   expectOneLineError(runGomemscope({"map", "-p", pid, "main.MStrInt"}), "0xADDR --type");
   auto types = runGomemscope({"types", "-e", stripped, "map\\[string\\]int$"});
