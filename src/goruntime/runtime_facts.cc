@@ -103,7 +103,8 @@ const std::vector<RuntimeStruct>& runtimeStructs() {
        "runtime/runtime2.go",
        "goruntime/runtime_globals.cc",
        kAllReleases,
-       {{"g0"}, {"allpSnapshot", Releases{23, 99}, true}}},
+       {{"g0"},
+        {"allpSnapshot", Releases{26, 99}, true}}},  // in 1.26 and 1.27 (not 1.19); optional
       {"runtime.stack",
        "runtime/runtime2.go",
        "goruntime/stack.cc, cli/cmd_diff.cc",

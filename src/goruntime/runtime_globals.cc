@@ -136,7 +136,8 @@ uint64_t locateAllp(const Program& p, const StaticData& d) {
   const Field& alloc = requireField(cT, "alloc");
   if (!alloc.type || alloc.type->kind != Kind::Array || alloc.type->len != kSpanClasses)
     fail(ErrorKind::MissingDebugInfo, "runtime.mcache.alloc is not [{}]*mspan", kSpanClasses);
-  // Go >= 1.26: m.allpSnapshot may hold a copy of allp; m0's is in .bss.
+  // Where runtime.m has allpSnapshot (1.26 and 1.27 do, 1.19 does not), it
+  // may hold a copy of allp; m0's is in .bss.
   const Field* snapshot = optionalField(mT, "allpSnapshot");
   const Field& g0 = requireField(mT, "g0");
   const Field& gm = requireField(gT, "m");
