@@ -27,7 +27,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -43,6 +45,19 @@
 namespace gms {
 
 namespace {
+
+// "0xADDR:TYPE" (an address with its type, as a binary without names needs
+// them) -> {"0xADDR", "TYPE"}; anything else is an expression, as given.
+// Only a hex address before the colon counts: main.m["a:b"] stays a path.
+std::pair<std::string, std::string> splitTypedAddress(const std::string& e) {
+  size_t colon = e.find(':');
+  if (e.size() > 2 && e[0] == '0' && (e[1] == 'x' || e[1] == 'X') && colon != std::string::npos &&
+      colon > 2 && colon + 1 < e.size() &&
+      std::all_of(e.begin() + 2, e.begin() + long(colon),
+                  [](char c) { return std::isxdigit(uint8_t(c)); }))
+    return {e.substr(0, colon), e.substr(colon + 1)};
+  return {e, ""};
+}
 
 struct ExportOptions {
   TargetOptions target;
@@ -144,7 +159,8 @@ class Exporter {
       }
       for (auto& m : r.maps) {
         try {
-          MapRef ref = locatedMap(p, locate(p, m.expr, ""));
+          auto [expr, type] = splitTypedAddress(m.expr);
+          MapRef ref = locatedMap(p, locate(p, expr, type));
           m = promMapOf(m.expr, walkMap(p, ref.type, ref.header, {}, nullptr));
         } catch (const Error& e) {
           m.error = e.what();
@@ -153,7 +169,8 @@ class Exporter {
       }
       for (auto& li : r.lists) {
         try {
-          Located l = deref(p, locate(p, li.expr, ""), li.expr);
+          auto [expr, type] = splitTypedAddress(li.expr);
+          Located l = deref(p, locate(p, expr, type), li.expr);
           if (!l.type || l.type->name != "container/list.List")
             fail(ErrorKind::Usage, "{} is a {}, not a container/list.List", li.expr,
                  l.type ? l.type->name : "value of unknown type");
@@ -319,8 +336,11 @@ void addExportCommand(CLI::App& app, Runner& run) {
   c->add_option("--listen", o->listen,
                 "HOST:PORT to serve on (default 127.0.0.1:9187; port 0: any free port)");
   c->add_option("--map", o->maps,
-                "a map to export (len, buckets/groups, growth, footprint); repeatable");
-  c->add_option("--list", o->lists, "a container/list.List to export (len, footprint); repeatable");
+                "a map to export (len, buckets/groups, growth, footprint): a path, or 0xADDR:TYPE "
+                "(e.g. 0xc000123450:map[string]int, for a binary without names); repeatable");
+  c->add_option("--list", o->lists,
+                "a container/list.List to export (len, footprint): a path, or "
+                "0xADDR:container/list.List; repeatable");
   c->callback([o, &run] { run = [o] { return cmdExport(*o); }; });
 }
 

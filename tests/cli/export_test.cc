@@ -160,6 +160,25 @@ TEST_P(Export, MapsAndListsAgreeWithTheFixture) {
   EXPECT_EQ(le.child->stop(SIGTERM), 0) << le.child->err();
 }
 
+// A binary without names: a map given as 0xADDR:TYPE (the type
+// from the runtime's descriptors), its len as the fixture says.
+TEST_P(Export, TypedAddressesOnAStrippedBinary) {
+  const Toolchain& tc = toolchain(GetParam());
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  auto proc = RunningFixture::start(buildFixture(tc, "maps", BuildFlags{.stripped = true}));
+  const auto& m = proc->truth()["maps"]["main.MStrInt"];
+  std::string spec = m["addr"].get<std::string>() + ":map[string]int";
+  auto e = startExporter(proc->pid(), {"--map", spec}, "typed-" + tc.name);
+  ASSERT_GT(e.port, 0);
+  std::string body = httpGet(e.port, "/metrics");
+  EXPECT_EQ(metricValue(body, "gomemscope_map_up{map=\"" + spec + "\"}"), 1) << body;
+  EXPECT_EQ(metricValue(body, "gomemscope_map_len{map=\"" + spec + "\","), m["len"].get<double>())
+      << body;
+  EXPECT_EQ(metricValue(body, "gomemscope_up"), 1) << body;
+  EXPECT_GT(metricValue(body, "go_memstats_heap_alloc_bytes"), 0) << body;  // stats without names
+  EXPECT_EQ(e.child->stop(SIGTERM), 0) << e.child->err();
+}
+
 TEST_P(Export, ScrapedByARealPrometheus) {
   const Toolchain& tc = toolchain(GetParam());
   GMS_REQUIRE_TOOLCHAIN(tc);
