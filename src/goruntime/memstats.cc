@@ -115,11 +115,15 @@ class RuntimeRoots {
  public:
   explicit RuntimeRoots(const Program& p) : p_(p) {}
 
-  // By name, nullopt when the binary names no such global.
+  // By name; nullopt when a binary without DWARF names no such global (with
+  // DWARF every runtime global is named: a missing one is Error(NotFound)).
   std::optional<Global> named(std::string_view name, std::string_view typeName) const {
     std::optional<Global> g;
     if (p_.hasDwarf()) {
       g = p_.findGlobal(name);
+      if (!g)
+        fail(ErrorKind::NotFound, "DWARF has no runtime global {} (needed for memory statistics)",
+             name);
     } else if (auto s = p_.binary().symbol(name)) {
       g = Global{std::string(name), s->addr + p_.loadBias(), nullptr};
     }
@@ -132,13 +136,10 @@ class RuntimeRoots {
     if (g) bySymbol_ = bySymbol_ || !p_.hasDwarf();
     return g;
   }
-  // By name, else located; with DWARF a missing global is Error(NotFound).
+  // By name, else located.
   Global get(std::string_view name, std::string_view typeName,
              const std::function<uint64_t()>& locate) {
     if (auto g = named(name, typeName)) return *g;
-    if (p_.hasDwarf())
-      fail(ErrorKind::NotFound, "DWARF has no runtime global {} (needed for memory statistics)",
-           name);
     located_ = true;
     Global g{std::string(name), locate(), nullptr};
     if (!typeName.empty()) {
@@ -152,7 +153,6 @@ class RuntimeRoots {
     if (!data_) data_.emplace(p_);
     return *data_;
   }
-  bool located() const { return located_; }
   // Where layouts and globals came from, for MemStats::extras.layout.
   std::string describe() const {
     if (p_.hasDwarf()) return "DWARF";
@@ -299,9 +299,6 @@ MemStats readMemStats(const Program& p) {
   // Without a symbol, emptymspan is the cached "span" that lies in the
   // binary's static data (every real span comes from mheap_.spanalloc).
   std::optional<Global> gEmpty = roots.named("runtime.emptymspan", "runtime.mspan");
-  if (!gEmpty && p.hasDwarf())
-    fail(ErrorKind::NotFound,
-         "DWARF has no runtime global runtime.emptymspan (needed for memory statistics)");
   const Type* mspan = p.runtimeType("runtime.mspan");
   if (!mspan || mspan->kind != Kind::Struct || mspan->size == 0 || mspan->size > kMaxStructSize)
     fail(ErrorKind::MissingDebugInfo, "{} has no struct runtime.mspan", p.types().source());
@@ -335,9 +332,6 @@ MemStats readMemStats(const Program& p) {
   // Without a symbol for gomaxprocs: len(allp), which equals it except
   // while procresize runs with the world stopped.
   std::optional<Global> gProcs = roots.named("runtime.gomaxprocs", "");
-  if (!gProcs && p.hasDwarf())
-    fail(ErrorKind::NotFound,
-         "DWARF has no runtime global runtime.gomaxprocs (needed for memory statistics)");
   int32_t gomaxprocs = static_cast<int32_t>(std::min<uint64_t>(allpHdr[1], kMaxProcs));
   if (gProcs) readNamed(mem, gProcs->addr, &gomaxprocs, 4, "runtime.gomaxprocs");
   if (gomaxprocs < 1 || static_cast<uint64_t>(gomaxprocs) > kMaxProcs)
