@@ -2,6 +2,7 @@
 
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/error.h"
@@ -143,9 +144,13 @@ uint64_t locateAllp(const Program& p, const StaticData& d) {
   const Field& gm = requireField(gT, "m");
   const Memory& mem = p.mem();
   // A P as procresize leaves it in allp: id == index, a status (_Pidle ..
-  // _Pdead), an mcache whose empty span classes point at emptymspan (in the
-  // binary's static data).
-  auto isP = [&](uint64_t addr, uint64_t i) {
+  // _Pdead), and an mcache of its own whose every span class holds either
+  // emptymspan (one address in the binary's static data, the same for every
+  // P) or a span of that very class (mspan.spanclass == i). Weaker checks let
+  // an unrelated slice of two structs pass in a large program.
+  const Type* sT = needType(p, "runtime.mspan");
+  const uint64_t spanclass = requireField(sT, "spanclass").offset;
+  auto isP = [&](uint64_t addr, uint64_t i, uint64_t& empty, std::vector<uint64_t>& caches) {
     uint8_t b[8];
     mem.read(addr + id.offset, b, 4);
     int32_t v;
@@ -155,12 +160,23 @@ uint64_t locateAllp(const Program& p, const StaticData& d) {
     mem.read(addr + status.offset, &st, 4);
     if (st > 4) return false;
     uint64_t c = mem.readPtr(addr + mcache.offset);
-    if (!c || c % 8) return false;
+    if (!c || c % 8 || std::find(caches.begin(), caches.end(), c) != caches.end()) return false;
+    caches.push_back(c);
     std::vector<uint64_t> spans(kSpanClasses);
     mem.read(c + alloc.offset, spans.data(), spans.size() * 8);
-    for (uint64_t s : spans)
-      if (d.contains(s)) return true;
-    return false;
+    for (uint64_t cls = 0; cls < kSpanClasses; ++cls) {
+      uint64_t s = spans[cls];
+      if (!s || s % 8) return false;
+      if (d.contains(s)) {
+        if (empty && s != empty) return false;
+        empty = s;
+        continue;
+      }
+      uint8_t sc = 0;
+      mem.read(s + spanclass, &sc, 1);
+      if (sc != cls) return false;
+    }
+    return empty != 0;
   };
   auto inM = [&](uint64_t q) {  // q is m.allpSnapshot of an m (its g0.m points back)
     if (!snapshot || q < snapshot->offset) return false;
@@ -170,8 +186,10 @@ uint64_t locateAllp(const Program& p, const StaticData& d) {
   };
   std::vector<uint64_t> found = sliceHeadersWhere(
       p, d, kMaxProcs, kMaxProcs, [&](const std::vector<uint64_t>& ps, uint64_t at) {
+        uint64_t empty = 0;
+        std::vector<uint64_t> caches;
         for (uint64_t i = 0; i < ps.size(); ++i)
-          if (!isP(ps[i], i)) return false;
+          if (!isP(ps[i], i, empty, caches)) return false;
         return !inM(at);
       });
   if (found.size() != 1)

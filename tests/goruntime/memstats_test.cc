@@ -530,6 +530,42 @@ TEST_F(StrippedImage, TwoCopiesOfAllpAreRefused) {
   expectRefused("2 found");
 }
 
+// What Debian's prometheus (go1.19) had in its heap on a CI machine: a slice
+// of one struct with 0 where a P's id and status are and a pointer where its
+// mcache is, to memory holding one pointer into static data. It is not taken
+// for a second allp: a P's mcache holds a span of class i, or emptymspan, in
+// every alloc[i].
+TEST_F(StrippedImage, ASliceOfStructsThatOnlyLookLikePsIsNotAllp) {
+  const Section* bss = bin_->section(".bss");
+  ASSERT_NE(bss, nullptr);
+  const uint64_t pSize = off("runtime.p", {"mcache"}) + 8,
+                 cSize = off("runtime.mcache", {"alloc"}) + 136 * 8, need = 24 + 8 + pSize + cSize;
+  uint64_t spot = 0;  // a zeroed stretch of .bss that long
+  for (uint64_t a = bss->addr & ~uint64_t(7), run = 0; a + 8 <= bss->addr + bss->size && !spot;
+       a += 8) {
+    run = u64(a) ? 0 : run + 8;
+    if (run >= need + 64) spot = a + 8 - run + 32;
+  }
+  ASSERT_NE(spot, 0u) << "no zeroed stretch of " << need << " bytes in .bss";
+  const uint64_t arr = spot + 24, fakeP = arr + 8, fakeCache = fakeP + pSize;
+  uint64_t realCache = u64(u64(u64(allp_)) + off("runtime.p", {"mcache"}));
+  uint64_t empty = u64(realCache + off("runtime.mcache", {"alloc"}));  // alloc[0]: emptymspan
+  put(spot, arr);
+  put(spot + 8, 1);
+  put(spot + 16, 1);
+  put(arr, fakeP);
+  put(fakeP + off("runtime.p", {"mcache"}), fakeCache);
+  put(fakeCache + off("runtime.mcache", {"alloc"}), empty);
+  Program p(target(), *bin_);
+  StaticData d(p);
+  EXPECT_EQ(locateAllp(p, d), allp_);
+  // The same struct with every class at emptymspan is a P (an idle one
+  // looks just so): two candidates, refused.
+  for (uint64_t i = 1; i < 136; ++i)
+    put(fakeCache + off("runtime.mcache", {"alloc"}) + 8 * i, empty);
+  expectRefused("2 found");
+}
+
 TEST_F(StrippedImage, GcControllerThatAgreesWithNothingIsRefused) {
   // Three of the five counters the located gcController is checked by.
   Program p(target(), *bin_);
