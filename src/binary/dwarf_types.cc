@@ -1,10 +1,11 @@
 #include "binary/dwarf_types.h"
 
 #include <dwarf.h>
-#include <elfutils/libdw.h>
 #include <elf.h>
+#include <elfutils/libdw.h>
 #include <libelf.h>
 
+#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <unordered_map>
@@ -166,10 +167,15 @@ std::optional<uint64_t> variableAddress(Dwarf_Die* die) {
 }
 
 // The debug sections type loading reads; the rest stay out of libdw's sight.
-bool neededSection(std::string_view name) {
+// With `locations`, also those a variable's location and scope need
+// (location lists, range lists), for frameVars.
+bool neededSection(std::string_view name, bool locations) {
   if (name.starts_with(".zdebug_")) name.remove_prefix(2);
   else if (name.starts_with(".debug_")) name.remove_prefix(1);
   else return false;
+  if (locations && (name == "debug_loc" || name == "debug_loclists" || name == "debug_ranges" ||
+                    name == "debug_rnglists"))
+    return true;
   return name == "debug_info" || name == "debug_abbrev" || name == "debug_str" ||
          name == "debug_str_offsets" || name == "debug_addr" || name == "debug_line_str";
 }
@@ -177,10 +183,10 @@ bool neededSection(std::string_view name) {
 // A minimal ELF64 x86-64 file holding copies of the needed sections with
 // their original flags (so libdw still inflates SHF_COMPRESSED/.zdebug ones):
 // header | section bytes (8-aligned) | .shstrtab | section headers.
-std::vector<char> debugImage(const std::vector<DebugSection>& all) {
+std::vector<char> debugImage(const std::vector<DebugSection>& all, bool locations) {
   std::vector<const DebugSection*> secs;
   for (const auto& s : all)
-    if (neededSection(s.name)) secs.push_back(&s);
+    if (neededSection(s.name, locations)) secs.push_back(&s);
   auto align8 = [](uint64_t v) { return (v + 7) & ~uint64_t(7); };
   std::string shstr(1, '\0');
   std::vector<uint32_t> nameOff;
@@ -248,13 +254,17 @@ struct ElfInit {
 
 class DwarfTypes final : public TypeProvider {
  public:
-  DwarfTypes(std::vector<char> image, Elf* elf, Dwarf* dw, std::pair<uint64_t, uint64_t> typesRange)
+  DwarfTypes(std::vector<char> image, Elf* elf, Dwarf* dw, std::pair<uint64_t, uint64_t> typesRange,
+             std::vector<DebugSection> sections)
       : image_(std::move(image)),
         elf_(elf),
         dw_(dw),
         typesRange_(typesRange),
+        sections_(std::move(sections)),
         s_(std::make_unique<State>()) {}
   ~DwarfTypes() override {
+    if (locDw_) dwarf_end(locDw_);
+    if (locElf_) elf_end(locElf_);
     dwarf_end(dw_);
     elf_end(elf_);
   }
@@ -322,7 +332,148 @@ class DwarfTypes final : public TypeProvider {
     return it == s_->byRuntimeOff.end() ? nullptr : materialize(it->second);
   }
 
+  std::vector<FrameVar> frameVars(uint64_t pc, bool returnAddress) const override {
+    std::vector<FrameVar> out;
+    if (!openLocations()) return out;
+    const uint64_t look = returnAddress && pc ? pc - 1 : pc;
+    auto it = std::upper_bound(funcs_.begin(), funcs_.end(), look,
+                               [](uint64_t a, const FuncRange& f) { return a < f.lo; });
+    if (it == funcs_.begin()) return out;
+    --it;
+    if (look >= it->hi) return out;
+    Dwarf_Die fn;
+    if (!dwarf_offdie(locDw_, it->off, &fn)) return out;
+    // Go's frame base is the CFA; anything else is not a frame this reads.
+    Dwarf_Attribute fb;
+    Dwarf_Op* ops = nullptr;
+    size_t nops = 0;
+    if (dwarf_attr(&fn, DW_AT_frame_base, &fb) && dwarf_getlocation(&fb, &ops, &nops) == 0 &&
+        !(nops == 1 && ops[0].atom == DW_OP_call_frame_cfa))
+      return out;
+    collectScope(&fn, pc, look, std::string(dieName(&fn)), false, out, 0);
+    return out;
+  }
+
  private:
+  struct FuncRange {
+    uint64_t lo = 0, hi = 0;
+    Dwarf_Off off = 0;
+  };
+
+  // A second libdw handle over the same .debug_info plus the location and
+  // range lists, opened on the first frameVars call (DIE offsets are the
+  // same in both, so types still come from dw_'s memo); and every concrete
+  // function's [low_pc, high_pc), sorted.
+  bool openLocations() const {
+    if (locTried_) return locDw_ != nullptr;
+    locTried_ = true;
+    locImage_ = debugImage(sections_, true);
+    locElf_ = elf_memory(locImage_.data(), locImage_.size());
+    if (!locElf_) return false;
+    locDw_ = dwarf_begin_elf(locElf_, DWARF_C_READ, nullptr);
+    if (!locDw_) return false;
+    Dwarf_CU* cu = nullptr;
+    Dwarf_CU* next;
+    Dwarf_Half version;
+    uint8_t unitType;
+    Dwarf_Die cudie, subdie;
+    while (dwarf_get_units(locDw_, cu, &next, &version, &unitType, &cudie, &subdie) == 0) {
+      cu = next;
+      if (dwarf_srclang(&cudie) != DW_LANG_Go) continue;
+      Dwarf_Die die;
+      if (dwarf_child(&cudie, &die) != 0) continue;
+      do {
+        if (dwarf_tag(&die) != DW_TAG_subprogram) continue;
+        Dwarf_Addr lo = 0, hi = 0;
+        if (dwarf_lowpc(&die, &lo) != 0 || dwarf_highpc(&die, &hi) != 0 || hi <= lo) continue;
+        funcs_.push_back({lo, hi, dwarf_dieoffset(&die)});
+      } while (dwarf_siblingof(&die, &die) == 0);
+    }
+    std::sort(funcs_.begin(), funcs_.end(),
+              [](const FuncRange& a, const FuncRange& b) { return a.lo < b.lo; });
+    return true;
+  }
+
+  // The variables of a scope (a function, a lexical block or an inlined
+  // call) in scope at look: those of the nested scopes that contain it first.
+  void collectScope(Dwarf_Die* scope, uint64_t pc, uint64_t look, const std::string& function,
+                    bool inlined, std::vector<FrameVar>& out, int depth) const {
+    if (depth > 64) return;  // nesting no compiler emits
+    Dwarf_Die child;
+    if (dwarf_child(scope, &child) != 0) return;
+    std::vector<Dwarf_Off> own;
+    do {
+      int tag = dwarf_tag(&child);
+      if (tag == DW_TAG_variable || tag == DW_TAG_formal_parameter) {
+        own.push_back(dwarf_dieoffset(&child));
+      } else if (tag == DW_TAG_lexical_block) {
+        if (dwarf_haspc(&child, look) == 1)
+          collectScope(&child, pc, look, function, inlined, out, depth + 1);
+      } else if (tag == DW_TAG_inlined_subroutine) {
+        if (dwarf_haspc(&child, look) != 1) continue;
+        std::string name;
+        Dwarf_Attribute a;
+        Dwarf_Die origin;
+        if (dwarf_attr(&child, DW_AT_abstract_origin, &a) && dwarf_formref_die(&a, &origin))
+          name = std::string(dieName(&origin));
+        collectScope(&child, pc, look, name.empty() ? function : name, true, out, depth + 1);
+      }
+    } while (dwarf_siblingof(&child, &child) == 0);
+    for (Dwarf_Off off : own) {
+      Dwarf_Die v;
+      if (!dwarf_offdie(locDw_, off, &v)) continue;
+      FrameVar fv;
+      Dwarf_Attribute a;
+      const char* nm = dwarf_attr_integrate(&v, DW_AT_name, &a) ? dwarf_formstring(&a) : nullptr;
+      if (!nm || !*nm) continue;
+      fv.name = nm;
+      fv.function = function;
+      fv.inlined = inlined;
+      fv.param = dwarf_tag(&v) == DW_TAG_formal_parameter;
+      Dwarf_Die td;
+      if (dwarf_attr_integrate(&v, DW_AT_type, &a) && dwarf_formref_die(&a, &td))
+        fv.type = materialize(dwarf_dieoffset(&td));
+      if (dwarf_attr(&v, DW_AT_location, &a)) {
+        fv.pieces = location(&a, pc);
+        if (fv.pieces.empty() && look != pc) fv.pieces = location(&a, look);
+      }
+      out.push_back(std::move(fv));
+    }
+  }
+
+  // The location expression valid at pc, as pieces; empty when there is
+  // none or it uses an operation a Go compiler does not emit for variables.
+  static std::vector<VarPiece> location(Dwarf_Attribute* a, uint64_t pc) {
+    Dwarf_Op* ops = nullptr;
+    size_t n = 0;
+    if (dwarf_getlocation_addr(a, pc, &ops, &n, 1) != 1 || !ops || n == 0) return {};
+    std::vector<VarPiece> out;
+    std::optional<VarPiece> cur;
+    for (size_t i = 0; i < n; i++) {
+      const Dwarf_Op& op = ops[i];
+      if (op.atom == DW_OP_fbreg) {
+        cur = VarPiece{VarPiece::Kind::CfaOffset, int64_t(op.number), 0, -1, 0};
+      } else if (op.atom == DW_OP_call_frame_cfa) {
+        cur = VarPiece{VarPiece::Kind::CfaOffset, 0, 0, -1, 0};
+      } else if (op.atom == DW_OP_addr) {
+        cur = VarPiece{VarPiece::Kind::Address, 0, op.number, -1, 0};
+      } else if (op.atom >= DW_OP_reg0 && op.atom <= DW_OP_reg31) {
+        cur = VarPiece{VarPiece::Kind::Register, 0, 0, int(op.atom - DW_OP_reg0), 0};
+      } else if (op.atom == DW_OP_regx) {
+        cur = VarPiece{VarPiece::Kind::Register, 0, 0, int(op.number), 0};
+      } else if (op.atom == DW_OP_piece) {
+        if (!cur) return {};  // a piece optimized away: the value is incomplete
+        cur->size = op.number;
+        out.push_back(*cur);
+        cur.reset();
+      } else {
+        return {};
+      }
+    }
+    if (cur) out.push_back(*cur);
+    return out;
+  }
+
   struct GlobalRef {
     std::string_view name;
     uint64_t addr = 0;
@@ -620,7 +771,13 @@ class DwarfTypes final : public TypeProvider {
   Elf* elf_;
   Dwarf* dw_;
   std::pair<uint64_t, uint64_t> typesRange_;
+  std::vector<DebugSection> sections_;  // data in the Binary's file image
   std::unique_ptr<State> s_;
+  mutable bool locTried_ = false;
+  mutable std::vector<char> locImage_;
+  mutable Elf* locElf_ = nullptr;
+  mutable Dwarf* locDw_ = nullptr;
+  mutable std::vector<FuncRange> funcs_;
 };
 
 }  // namespace
@@ -630,7 +787,7 @@ std::unique_ptr<TypeProvider> openDwarfTypes(const std::string& path,
                                              std::pair<uint64_t, uint64_t> typesRange,
                                              std::string* why) {
   static ElfInit init;
-  std::vector<char> image = debugImage(sections);
+  std::vector<char> image = debugImage(sections, false);
   Elf* elf = elf_memory(image.data(), image.size());
   if (!elf) {
     *why = fmt::format("libelf cannot read the debug sections of {}: {}", path, elf_errmsg(-1));
@@ -642,7 +799,7 @@ std::unique_ptr<TypeProvider> openDwarfTypes(const std::string& path,
     elf_end(elf);
     return nullptr;
   }
-  return std::make_unique<DwarfTypes>(std::move(image), elf, dw, typesRange);
+  return std::make_unique<DwarfTypes>(std::move(image), elf, dw, typesRange, sections);
 }
 
 }  // namespace gms

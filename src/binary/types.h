@@ -75,6 +75,29 @@ struct Global {
   const Type* type = nullptr;
 };
 
+// Where a function's variable lives at one PC, as its DWARF location says.
+// Go's frame base is DW_OP_call_frame_cfa: a stack slot is an offset from the
+// frame's CFA (the caller's SP, just above the return address).
+struct VarPiece {
+  enum class Kind : uint8_t { CfaOffset, Address, Register };
+  Kind kind = Kind::CfaOffset;
+  int64_t offset = 0;  // CfaOffset: from the CFA
+  uint64_t addr = 0;   // Address: a link-time static address
+  int reg = -1;        // Register: DWARF register number
+  uint64_t size = 0;   // bytes of the value this piece holds; 0: all of it
+};
+
+// A local variable or parameter in scope at a PC (of the function itself or
+// of a call inlined into it there).
+struct FrameVar {
+  std::string name;      // as DWARF names it ("&x": x escaped to the heap, this is &x)
+  std::string function;  // the function it belongs to (the inlined one, for an inlined call)
+  const Type* type = nullptr;
+  bool param = false;
+  bool inlined = false;
+  std::vector<VarPiece> pieces;  // empty: no location at this PC (optimized away)
+};
+
 // Looks up types and globals. Implemented over DWARF by DwarfTypes, and over
 // the runtime's type descriptors by DescriptorTypes (descriptor_types.h).
 class TypeProvider {
@@ -94,6 +117,13 @@ class TypeProvider {
   // Where the types come from: "DWARF" or "type descriptors" (which name no
   // globals: globals() is empty then).
   virtual std::string_view source() const { return "DWARF"; }
+  // The locals and parameters DWARF describes at a link-time PC, innermost
+  // scope first; `returnAddress`: pc is an outer frame's return address (its
+  // scope is the call's, at pc-1). Empty without DWARF or outside any
+  // function DWARF knows.
+  virtual std::vector<FrameVar> frameVars(uint64_t /*pc*/, bool /*returnAddress*/) const {
+    return {};
+  }
 };
 
 }  // namespace gms

@@ -1,4 +1,5 @@
-// top and advise: every map and list reachable from globals, and map sizing.
+// top and advise: every map and list reachable from globals and goroutine
+// stacks, and map sizing.
 #include <algorithm>
 #include <optional>
 
@@ -19,6 +20,7 @@ struct TopOptions {
   int64_t limit = -1;
   std::vector<std::string> skip, only;
   int64_t maxObjects = -1;
+  std::vector<std::string> roots;
   MaskOptions mask;
 };
 
@@ -44,6 +46,10 @@ int cmdTop(TopOptions& o) {
          "(map 0xADDR --type 'map[K]V')",
          s->program().binary().missingDebugInfo());
   DiscoverOptions d;
+  if (!o.roots.empty()) {
+    d.roots.globals = std::find(o.roots.begin(), o.roots.end(), "globals") != o.roots.end();
+    d.roots.stacks = std::find(o.roots.begin(), o.roots.end(), "stacks") != o.roots.end();
+  }
   if (!o.skip.empty()) d.skipPackages.insert(d.skipPackages.end(), o.skip.begin(), o.skip.end());
   d.onlyPackages = o.only;
   if (o.maxObjects >= 0) d.maxObjects = uint64_t(o.maxObjects);
@@ -122,13 +128,19 @@ int cmdAdvise(AdviseOptions& o) {
 
 void addTopCommand(CLI::App& app, Runner& run) {
   auto o = std::make_shared<TopOptions>();
-  auto* c = app.add_subcommand("top", "every map and list reachable from globals, ranked by footprint");
+  auto* c = app.add_subcommand(
+      "top", "every map and list reachable from globals and goroutine stacks, ranked by footprint");
   addTargetOptions(c, o->target);
   c->add_option("--format", o->format, "output format")->check(CLI::IsMember({"text", "json", "csv"}));
   c->add_option("--limit", o->limit, "rows shown (default 30 in text, all otherwise; 0 = all)");
   c->add_option("--skip", o->skip, "also skip globals of these packages (prefix/... patterns)");
   c->add_option("--only", o->only, "walk only globals of these packages");
   c->add_option("--max-objects", o->maxObjects, "stop after visiting this many objects (budget)");
+  c->add_option("--roots", o->roots,
+                "where the walk starts: globals, stacks (locals and parameters of every "
+                "goroutine's frames), or both (the default); comma-separated")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"globals", "stacks"}));
   addMaskOptions(c, o->mask);
   c->callback([o, &run] { run = [o] { return cmdTop(*o); }; });
 }

@@ -11,6 +11,7 @@
 #include "goruntime/alloc.h"
 #include "goruntime/layout.h"
 #include "goruntime/list.h"
+#include "goruntime/stack_roots.h"
 
 namespace gms {
 
@@ -61,10 +62,11 @@ constexpr int kMaxDepthCap = 1000;  // the walk recurses: keep the stack bounded
 constexpr size_t kWalkStack = size_t(256) << 20;  // reserved for the walking thread
 
 struct Seg {
-  enum K : uint8_t { Root, Field, Index, MapValue, MapKey, Assert } kind;
+  enum K : uint8_t { Root, Local, Field, Index, MapValue, MapKey, Assert } kind;
   const std::string* name = nullptr;  // Root, Field, Assert
   uint64_t n = 0;                     // Index; MapValue/MapKey: key address
   const Type* keyType = nullptr;      // MapValue/MapKey
+  const StackVar* local = nullptr;    // Local
 };
 
 // The visited set: (address, type) pairs in an open-addressing table (a
@@ -173,7 +175,7 @@ class Walker {
     for (const Global* g : roots)
       if (reach(g->type)) visited_.insert(g->addr + p_.loadBias(), g->type);
     for (const Global* g : roots) {
-      if (stop_) break;
+      if (stop_ || !o_.roots.globals) break;
       out_.stats.globals++;
       if (!reach(g->type)) continue;
       uint64_t addr = g->addr + p_.loadBias();
@@ -185,6 +187,10 @@ class Walker {
       object(addr, g->type, 0);
       path_.pop_back();
     }
+    if (o_.roots.stacks && !stop_) walkStacks();
+    for (auto it = stale_.rbegin(); it != stale_.rend(); ++it)
+      out_.items.erase(out_.items.begin() + static_cast<std::ptrdiff_t>(*it));
+    if (!stale_.empty()) out_.stats.maps -= stale_.size();
     out_.stats.elapsed = std::chrono::steady_clock::now() - start_;
     std::stable_sort(out_.items.begin(), out_.items.end(), [](const Found& a, const Found& b) {
       if (a.footprint != b.footprint) return a.footprint > b.footprint;
@@ -193,6 +199,31 @@ class Walker {
   }
 
  private:
+  // Every goroutine's locals and parameters, as roots of their own.
+  void walkStacks() {
+    try {
+      stacks_ = stackRoots(p_);
+    } catch (const Error& e) {
+      error(fmt::format("goroutine stacks not walked: {}", e.what()));
+      return;
+    }
+    out_.stats.goroutines = stacks_.stats.goroutines;
+    out_.stats.stackVarsUnavailable = stacks_.stats.unavailable;
+    for (const std::string& pr : stacks_.stats.problems) error(pr);
+    for (const StackVar& v : stacks_.vars) {
+      if (stop_) break;
+      out_.stats.stackVars++;
+      if (!reach(v.type)) continue;
+      path_.push_back({Seg::Local, nullptr, 0, nullptr, &v});
+      if (!count()) {
+        path_.pop_back();
+        break;
+      }
+      object(v.addr, v.type, 0);
+      path_.pop_back();
+    }
+  }
+
   // ---- budget and errors ----
 
   // Counts one object; false (and stop) once over budget.
@@ -496,10 +527,15 @@ class Walker {
       wo.regions = o_.keepRegions;
       s = walkMap(p_, t, hdr, wo, fn);
     } catch (const Error& e) {
-      error(fmt::format("map {} at {:#x}: {}", t->name, hdr, e.what()));
       Found& f = out_.items[idx];
       f.problems = 1;
       f.firstProblem = e.what();
+      if (!path_.empty() && path_.front().kind == Seg::Local) {  // a stale slot (below)
+        stale_.push_back(idx);
+        out_.stats.staleStackValues++;
+        return;
+      }
+      error(fmt::format("map {} at {:#x}: {}", t->name, hdr, e.what()));
       return;
     }
     addBytes(s.footprint.total());
@@ -526,6 +562,13 @@ class Walker {
     f.problems = s.problems.size();
     if (!s.problems.empty()) f.firstProblem = s.problems.front();
     f.regions = std::move(s.regions);
+    // A stack slot DWARF places a variable in may still hold an older value
+    // at that PC: a "map" there that fails the header checks is such a
+    // stale word, not a corrupt map; it is left out (and counted).
+    if (!s.invalidHeader.empty() && !path_.empty() && path_.front().kind == Seg::Local) {
+      stale_.push_back(idx);
+      out_.stats.staleStackValues++;
+    }
   }
 
   void visitList(uint64_t addr, int depth) {
@@ -618,6 +661,13 @@ class Walker {
           st.kind = PathStep::Kind::Global;
           st.name = *g.name;
           break;
+        case Seg::Local:
+          st.kind = PathStep::Kind::Local;
+          st.name = g.local->name;
+          st.frame = g.local->function;
+          st.index = static_cast<uint64_t>(g.local->goid);
+          st.occurrence = g.local->occurrence;
+          break;
         case Seg::Field:
           st.kind = PathStep::Kind::Field;
           st.name = *g.name;
@@ -658,6 +708,8 @@ class Walker {
   std::unordered_map<uint64_t, size_t> maps_, lists_;  // address → index in items
   std::unordered_map<const Type*, bool> reach_;
   std::unordered_map<uint64_t, uint64_t> itabs_;       // itab → type descriptor
+  StackRoots stacks_;                                  // Seg::Local points into it
+  std::vector<size_t> stale_;                          // items to drop (ascending)
 };
 
 }  // namespace

@@ -14,8 +14,12 @@
 // visiting its entries, so a 10^6-entry map[int64]*T with a map-free T costs
 // one bulk read of its buckets.
 //
+// With DiscoverOptions::roots.stacks, every goroutine's locals and parameters
+// (DWARF) are roots too, after the globals: a map a global also holds keeps
+// the global's path.
+//
 // Not followed: channels (buffered elements), func values (closure
-// captures), unsafe.Pointer/uintptr, goroutine stacks, container/list
+// captures), unsafe.Pointer/uintptr, container/list
 // Element.next/prev (a list is walked from its List), and anything behind an
 // interface whose dynamic type has no DWARF type (counted in the stats).
 //
@@ -51,7 +55,15 @@ bool packageMatches(std::string_view pkg, std::string_view pattern);
 // "net/http.DefaultServeMux", "gopkg.in/yaml.v3" for "gopkg.in/yaml%2ev3.x".
 std::string packageOf(std::string_view globalName);
 
+// Where the walk starts: package-level variables, and the locals and
+// parameters of every goroutine's frames (goruntime/stack_roots.h).
+struct DiscoverRoots {
+  bool globals = true;
+  bool stacks = true;
+};
+
 struct DiscoverOptions {
+  DiscoverRoots roots;
   std::vector<std::string> skipPackages = defaultSkipPackages();
   // When not empty, only globals of packages matching one of these patterns
   // are roots (skipPackages still applies).
@@ -113,6 +125,11 @@ struct DiscoverError {
 struct DiscoverStats {
   uint64_t globals = 0;          // globals not skipped (each one a root)
   uint64_t globalsSkipped = 0;   // by package (skip/only)
+  uint64_t goroutines = 0;       // goroutines whose stacks were walked
+  uint64_t stackVars = 0;        // locals and parameters walked (each one a root)
+  uint64_t stackVarsUnavailable = 0;  // optimized away at their PC, or in registers
+  uint64_t staleStackValues = 0;      // "maps" under a stack root whose header fails its checks
+                                      // (a slot still holding an older value): left out
   uint64_t objects = 0;          // roots, pointees, slice arrays, interface boxes,
                                  // maps, lists, map entries and list elements visited
   uint64_t bytesRead = 0;        // approximate (map/list walks count their footprint)
@@ -132,7 +149,8 @@ struct Discovery {
   DiscoverStats stats;
 };
 
-// Walks the program's globals. Throws only when the program has no DWARF
+// Walks the program's globals and goroutine stacks (as roots says). Throws
+// only when the program has no DWARF
 // (Error(MissingDebugInfo)); anything unreadable is recorded and skipped.
 // A live target should be frozen for the call. The walk runs on a thread of
 // its own (with a 256 MiB stack reservation, so maxDepth fits even in a

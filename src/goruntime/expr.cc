@@ -1,5 +1,7 @@
 #include "goruntime/expr.h"
 
+#include <fmt/ranges.h>
+
 #include <charconv>
 #include <vector>
 
@@ -7,6 +9,7 @@
 #include "goruntime/list.h"
 #include "goruntime/maps.h"
 #include "goruntime/path.h"
+#include "goruntime/stack_roots.h"
 
 namespace gms {
 
@@ -212,10 +215,35 @@ class Evaluator {
   size_t at_ = 0;
 };
 
+// "goroutine N FUNC[#K]: var..." (goruntime/stack_roots.h).
+Located resolveLocal(const Program& p, std::string_view expr, const StackRootRef& r, size_t rest) {
+  StackRoots roots = stackRoots(p, r.goid);
+  if (roots.stats.goroutines == 0) {
+    std::string why = roots.stats.problems.empty() ? "" : ": " + roots.stats.problems.front();
+    fail(ErrorKind::NotFound, "no live goroutine {} in this program{}", r.goid, why);
+  }
+  std::vector<std::string> have;
+  for (const StackVar& v : roots.vars) {
+    if (v.function == r.function && v.occurrence == r.occurrence && v.name == r.name)
+      return Evaluator(p, expr, Located{std::string(expr), v.addr, v.type, false}).run(rest);
+    if (v.function == r.function && v.occurrence == r.occurrence) have.push_back(v.name);
+  }
+  std::string frame =
+      r.occurrence > 1 ? fmt::format("{}#{}", r.function, r.occurrence) : r.function;
+  if (have.empty())
+    fail(ErrorKind::NotFound,
+         "goroutine {} has no frame of {} with variables in memory ({} variables optimized away "
+         "or in registers in its frames)",
+         r.goid, frame, roots.stats.unavailable);
+  fail(ErrorKind::NotFound, "goroutine {} {}: no variable {} in memory there (it has: {})", r.goid,
+       frame, r.name, fmt::join(have, ", "));
+}
+
 }  // namespace
 
 Located resolve(const Program& p, std::string_view expr) {
   (void)p.types();  // fails clearly when the binary has no DWARF
+  if (auto local = parseStackRoot(expr)) return resolveLocal(p, expr, local->first, local->second);
   // The longest prefix ending at a '.', '[' or '{' (or the end) that names a global.
   size_t slash = expr.rfind('/', std::min(expr.find_first_of("[{("), expr.size()));
   size_t from = slash == std::string_view::npos ? 0 : slash;

@@ -124,6 +124,12 @@ std::string render(const Path& p, const MaskPolicy* policy) {
       case PathStep::Kind::Global:
         s += g.name;
         break;
+      case PathStep::Kind::Local:
+        s += fmt::format("goroutine {} {}", g.index, g.frame);
+        if (g.occurrence > 1) s += fmt::format("#{}", g.occurrence);
+        s += ": ";
+        s += g.name;
+        break;
       case PathStep::Kind::Field:
         s += '.';
         s += g.name;

@@ -12,6 +12,10 @@
 //   main.srv                     a global: full package path + name
 //                                (net/http.DefaultServeMux,
 //                                gmsfixture/discover/store.Default)
+//   goroutine 17 main.worker: m  a local or parameter of a goroutine's frame
+//                                (the goroutine id, the function, #2 for its
+//                                second frame from the innermost, then the
+//                                variable; goruntime/stack_roots.h)
 //   .field                       struct field; pointers are transparent, as in
 //                                Go (main.srv.sessions whether srv is a
 //                                struct or a pointer to one); an embedded
@@ -69,11 +73,14 @@ PathKey decodePathKey(const Memory& m, uint64_t addr, const Type* t,
                       uint64_t maxString = kPathKeyShown);
 
 struct PathStep {
-  enum class Kind : uint8_t { Global, Field, Index, Assert, MapValue, MapKey };
+  enum class Kind : uint8_t { Global, Local, Field, Index, Assert, MapValue, MapKey };
   Kind kind = Kind::Global;
-  std::string name;    // Global: full name; Field: field name; Assert: type name (%T)
-  uint64_t index = 0;  // Index
+  std::string
+      name;  // Global: full name; Local: variable; Field: field name; Assert: type name (%T)
+  uint64_t index = 0;  // Index; Local: the goroutine id
   PathKey key;         // MapValue, MapKey
+  std::string frame;   // Local: the function
+  uint32_t occurrence = 1;  // Local: 1 for the innermost frame of that function
   bool operator==(const PathStep&) const = default;
 };
 

@@ -101,9 +101,16 @@ const std::vector<RuntimeStruct>& runtimeStructs() {
       // ---- goroutines and stacks ----
       {"runtime.g",
        "runtime/runtime2.go",
-       "goruntime/goroutines.cc, goruntime/stack.cc, cli/cmd_diff.cc, goruntime/runtime_globals.cc",
+       "goruntime/goroutines.cc, goruntime/stack.cc, cli/cmd_diff.cc, "
+       "goruntime/runtime_globals.cc, "
+       "goruntime/stack_roots.cc",
        kAllReleases,
-       {{"goid"}, {"stack"}, {"atomicstatus"}, {"m"}}},
+       {{"goid"}, {"stack"}, {"atomicstatus"}, {"m"}, {"sched"}, {"syscallsp"}, {"syscallpc"}}},
+      {"runtime.gobuf",
+       "runtime/runtime2.go",
+       "goruntime/stack_roots.cc",
+       kAllReleases,
+       {{"sp"}, {"pc"}}},
       {"runtime.m",
        "runtime/runtime2.go",
        "goruntime/runtime_globals.cc",
@@ -112,7 +119,7 @@ const std::vector<RuntimeStruct>& runtimeStructs() {
         {"allpSnapshot", Releases{26, 99}, true}}},  // in 1.26 and 1.27 (not 1.19); optional
       {"runtime.stack",
        "runtime/runtime2.go",
-       "goruntime/stack.cc, cli/cmd_diff.cc",
+       "goruntime/stack.cc, cli/cmd_diff.cc, goruntime/stack_roots.cc",
        kAllReleases,
        {{"lo"}, {"hi"}}},
       // ---- type descriptors ----

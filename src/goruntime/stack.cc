@@ -61,25 +61,39 @@ RawStack StackUnwinder::unwind(const Memory& mem, uint64_t rip, uint64_t rsp, ui
   }
   if (out.goid < 0) out.goid = goidOf(mem, r14, rsp);
 
-  uint64_t pc = rip, sp = rsp;
+  walk(mem, rip, rsp, kMaxDepth, out);
+  return out;
+}
+
+RawStack StackUnwinder::unwindFrom(const Memory& mem, uint64_t pc, uint64_t sp,
+                                   size_t maxDepth) const {
+  RawStack out;
+  walk(mem, pc, sp, maxDepth, out);
+  return out;
+}
+
+void StackUnwinder::walk(const Memory& mem, uint64_t pc, uint64_t sp, size_t maxDepth,
+                         RawStack& out) const {
   for (size_t depth = 0;; depth++) {
-    if (depth >= kMaxDepth) {
+    if (depth >= maxDepth) {
       out.truncated = true;
       break;
     }
     out.pcs.push_back(pc);
+    out.cfas.push_back(0);
     // Outer frames hold return addresses: look up the call instruction.
     uint64_t look = depth == 0 ? pc : pc - 1;
     if (look < bias_) break;
     auto f = tab_->funcFor(look - bias_);
     if (!f) break;
+    auto delta = tab_->spDelta(look - bias_);
+    if (!delta || *delta < 0 || (*delta & 7)) break;
+    uint64_t retAt = sp + uint64_t(*delta);
+    out.cfas.back() = retAt + 8;
     if (f->name == "runtime.goexit" || f->name == "runtime.mstart" || f->name == "runtime.rt0_go" ||
         f->name == "runtime.mcall" || f->name == "runtime.morestack" ||
         f->name == "runtime.systemstack_switch")
       break;
-    auto delta = tab_->spDelta(look - bias_);
-    if (!delta || *delta < 0 || (*delta & 7)) break;
-    uint64_t retAt = sp + uint64_t(*delta);
     uint64_t ret = 0;
     try {
       mem.read(retAt, &ret, 8);
@@ -92,7 +106,6 @@ RawStack StackUnwinder::unwind(const Memory& mem, uint64_t rip, uint64_t rsp, ui
     pc = ret;
     sp = nsp;
   }
-  return out;
 }
 
 // One physical frame: `look` is the pc to look up (pc-1 for a return address).

@@ -27,6 +27,9 @@ struct GoFrame {
 struct RawStack {
   int64_t goid = -1;          // -1: no goroutine found (a thread on g0, or not Go code)
   std::vector<uint64_t> pcs;  // innermost first
+  // Each frame's CFA (its caller's SP: just above the return address, where
+  // Go's DWARF frame base is), 0 where the pcsp table does not say.
+  std::vector<uint64_t> cfas;
   bool truncated = false;     // stopped at the depth limit
 };
 
@@ -48,6 +51,11 @@ class StackUnwinder {
   // unreadable or corrupt memory: the walk just ends there.
   RawStack unwind(const Memory& mem, uint64_t rip, uint64_t rsp, uint64_t r14,
                   uint64_t fsBase) const;
+  // The frames of a goroutine that is not running, from the pc/sp its g
+  // saved (g.sched, or g.syscallpc/syscallsp): pc is taken as the innermost
+  // frame's (a return address into it). goid is left -1 for the caller.
+  RawStack unwindFrom(const Memory& mem, uint64_t pc, uint64_t sp,
+                      size_t maxDepth = kMaxDepth) const;
   // As unwind, for a thread stopped by a data watchpoint: that trap comes
   // after the accessing instruction (whose length is unknown), so the
   // innermost pc is rip-1, which lies inside it and symbolizes to its line.
@@ -68,6 +76,7 @@ class StackUnwinder {
 
  private:
   int64_t goidOf(const Memory& mem, uint64_t g, uint64_t rsp) const;
+  void walk(const Memory& mem, uint64_t pc, uint64_t sp, size_t maxDepth, RawStack& out) const;
   GoFrame frameAt(uint64_t look, uint64_t pc) const;
 
   const Pclntab* tab_;

@@ -123,6 +123,10 @@ void reportTop(Out& o, const Discovery& d, const std::string& target, TopFormat 
     w.beginObject();
     w.field("globals", st.globals);
     w.field("globalsSkipped", st.globalsSkipped);
+    w.field("goroutines", st.goroutines);
+    w.field("stackVars", st.stackVars);
+    w.field("stackVarsUnavailable", st.stackVarsUnavailable);
+    w.field("staleStackValues", st.staleStackValues);
     w.field("objects", st.objects);
     w.field("bytesRead", st.bytesRead);
     w.field("maps", st.maps);
@@ -159,10 +163,13 @@ void reportTop(Out& o, const Discovery& d, const std::string& target, TopFormat 
     }
     return;
   }
-  o.print("{}: {} maps and {} lists reachable from {} globals ({} objects visited, {} read, {:.2f} s){}\n",
-          target, st.maps, st.lists, st.globals, st.objects, humanBytes(st.bytesRead),
-          std::chrono::duration<double>(st.elapsed).count(),
-          st.budgetHit ? fmt::format(" — budget hit ({}): results are partial", st.budgetReason) : "");
+  o.print(
+      "{}: {} maps and {} lists reachable from {} globals and {} locals of {} goroutines ({} "
+      "objects "
+      "visited, {} read, {:.2f} s){}\n",
+      target, st.maps, st.lists, st.globals, st.stackVars, st.goroutines, st.objects,
+      humanBytes(st.bytesRead), std::chrono::duration<double>(st.elapsed).count(),
+      st.budgetHit ? fmt::format(" — budget hit ({}): results are partial", st.budgetReason) : "");
   o.print("  {:>3}  {:>10}  {:<4}  {:>9}  {:<7} {:>5}  {:<9}  {:<40}  {}\n", "#", "footprint", "kind", "len",
           "impl", "load", "growth", "path", "type");
   for (size_t i = 0; i < n; i++) {

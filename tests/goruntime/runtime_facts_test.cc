@@ -155,16 +155,16 @@ TEST(RuntimeFacts, UnlistedRuntimeFieldIsRefused) {
   Type g;
   g.name = "runtime.g";
   g.fields.push_back({"goid", 0, nullptr});
-  g.fields.push_back({"sched", 8, nullptr});
+  g.fields.push_back({"lockedm", 8, nullptr});
   EXPECT_EQ(requireField(&g, "goid").offset, 0u);
   try {
-    requireField(&g, "sched");
+    requireField(&g, "lockedm");
     FAIL() << "an unlisted runtime.g field was read";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::Internal);
-    EXPECT_NE(std::string(e.what()).find("runtime.g.sched"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("runtime.g.lockedm"), std::string::npos) << e.what();
   }
-  EXPECT_THROW(optionalField(&g, "sched"), Error);
+  EXPECT_THROW(optionalField(&g, "lockedm"), Error);
   // User types are not the table's business.
   Type user;
   user.name = "main.T";

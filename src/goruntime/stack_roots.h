@@ -1,0 +1,76 @@
+// Roots on goroutine stacks: every live goroutine's frames, unwound with the
+// pclntab, and the locals and parameters DWARF describes at each frame's PC
+// (location lists included, so optimized builds keep the variables live
+// across a call, which Go always spills to the frame).
+//
+// Where a goroutine's frames start: the registers of the thread running it
+// (its g in the thread's TLS slot or R14), else g.syscallpc/syscallsp for a
+// goroutine in a system call, else g.sched (a parked or runnable goroutine).
+// Runtime frames are left out (their locals are the runtime's own state).
+//
+// A variable is a root when its whole value lies in memory: a stack slot at
+// an offset from the frame's CFA, or a static address. One held in
+// registers (only the innermost frame of a running goroutine has them; Go
+// saves no registers across calls) or split over pieces that are not
+// contiguous is counted as unavailable.
+//
+// A root is named as paths write it (goruntime/path.h):
+//   goroutine 17 main.worker: m         the local m of main.worker in goroutine 17
+//   goroutine 1 main.main#2: s          the second (outer) frame of main.main
+// A variable DWARF names "&x" (x escaped to the heap) is the root x, of type *T.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "binary/types.h"
+#include "goruntime/program.h"
+
+namespace gms {
+
+struct StackVar {
+  int64_t goid = 0;
+  std::string function;     // the function the variable belongs to (an inlined one, too)
+  uint32_t occurrence = 1;  // 1: the innermost frame of that function in the goroutine
+  size_t frame = 0;         // index among the goroutine's frames, innermost 0
+  std::string name;         // "m" (DWARF's "&m" is m of type *T)
+  const Type* type = nullptr;
+  uint64_t addr = 0;  // where the value lives (runtime address)
+  bool param = false;
+  // "goroutine 17 main.worker: m"
+  std::string rootText() const;
+};
+
+struct StackRootStats {
+  uint64_t goroutines = 0;            // walked (not dead)
+  uint64_t frames = 0;                // program frames (runtime frames left out)
+  uint64_t variables = 0;             // roots
+  uint64_t unavailable = 0;           // optimized away at that PC, or in registers
+  std::vector<std::string> problems;  // one line each: a goroutine whose stack could not be read
+};
+
+struct StackRoots {
+  std::vector<StackVar> vars;  // by goroutine, then innermost frame first
+  StackRootStats stats;
+};
+
+// The stack roots of every goroutine, or of one (goid). Throws only when the
+// program has no goroutine list or no pclntab; an unreadable goroutine is a
+// problem and is skipped. Without DWARF there are no variables (a note says so).
+StackRoots stackRoots(const Program& p, std::optional<int64_t> goid = std::nullopt);
+
+// Parses the root of a stack path, "goroutine N FUNC[#K]: NAME...": sets
+// goid, function, occurrence and name, and returns where the rest of the
+// expression starts. nullopt when expr does not start with "goroutine ";
+// Error(Usage) when it does but is malformed.
+struct StackRootRef {
+  int64_t goid = 0;
+  std::string function;
+  uint32_t occurrence = 1;
+  std::string name;
+};
+std::optional<std::pair<StackRootRef, size_t>> parseStackRoot(std::string_view expr);
+
+}  // namespace gms

@@ -1,0 +1,108 @@
+// Maps and lists held only by goroutine stacks (tests/fixtures/locals): `top`
+// finds every one from the locals DWARF describes, with the path the fixture
+// itself predicts (goroutine id, function, variable), its len, type and
+// address; `map`/`list`/`print` accept each path back and decode the same
+// object; `--roots globals` leaves them out. Live and from a core, on every
+// toolchain (default builds: optimized).
+#include "support/fixture.h"
+
+namespace gms::test {
+namespace {
+
+using nlohmann::json;
+
+class StackRootsCli : public ::testing::TestWithParam<Case> {};
+
+TEST_P(StackRootsCli, TopFindsWhatOnlyStacksHoldAndEveryPathIsAcceptedBack) {
+  const Toolchain& tc = toolchain(GetParam().toolchain);
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  std::string bin = buildFixture(tc, "locals");
+  auto proc = RunningFixture::start(bin);
+  const json truth = proc->truth();
+  ASSERT_EQ(truth["items"].size(), 6u) << truth.dump();
+  std::vector<std::string> target = {"-p", std::to_string(proc->pid())};
+  if (!GetParam().live) {
+    std::string core = tempDir() + "/locals-" + tc.name + ".core";
+    auto w = runGomemscope({"core", "-p", std::to_string(proc->pid()), "-o", core});
+    ASSERT_EQ(w.exitCode, 0) << w.err;
+    target = {"-c", core, "-e", bin};
+  }
+  auto with = [&](std::vector<std::string> args) {
+    args.insert(args.begin() + 1, target.begin(), target.end());
+    return args;
+  };
+  auto top = runGomemscope(with({"top", "--format", "json", "--limit", "0", "--roots", "stacks"}));
+  ASSERT_EQ(top.exitCode, 0) << top.err;
+  json found = json::parse(top.out);
+  EXPECT_GE(found["stats"]["goroutines"].get<int>(), 6) << found["stats"].dump();
+  for (const json& want : truth["items"]) {
+    std::string path = want["path"];
+    SCOPED_TRACE(path);
+    const json* got = nullptr;
+    for (const json& it : found["items"])
+      if (it["path"] == path) got = &it;
+    ASSERT_NE(got, nullptr) << "not found; top said:\n" << top.out.substr(0, 3000);
+    EXPECT_EQ((*got)["kind"], want["kind"]);
+    EXPECT_EQ((*got)["len"], want["len"]);
+    EXPECT_EQ((*got)["type"], want["type"]);
+    EXPECT_EQ((*got)["address"], want["addr"]);
+    bool isMap = want["kind"] == "map";
+    auto back =
+        runGomemscope(with({isMap ? "map" : "list", path, "--format", "json", "--limit", "0"}));
+    ASSERT_EQ(back.exitCode, 0) << back.err;
+    json b = json::parse(back.out);
+    EXPECT_EQ(b["address"], want["addr"]);
+    EXPECT_EQ(b["len"], want["len"]);
+    if (isMap) {
+      EXPECT_EQ(b["entries"].size(), want["len"].get<size_t>());
+    }
+  }
+  // Values through a stack path: the fixture's own contents.
+  std::string worker;
+  for (const json& it : truth["items"])
+    if (it["path"].get<std::string>().find("main.worker: m") != std::string::npos)
+      worker = it["path"];
+  auto pr = runGomemscope(with({"print", worker + "[\"k1234\"]"}));
+  EXPECT_EQ(pr.exitCode, 0) << pr.err;
+  EXPECT_NE(pr.out.find("= 1234"), std::string::npos) << pr.out;
+  // Not with globals only: nothing names them.
+  auto globalsOnly =
+      runGomemscope(with({"top", "--format", "json", "--limit", "0", "--roots", "globals"}));
+  ASSERT_EQ(globalsOnly.exitCode, 0) << globalsOnly.err;
+  for (const json& it : json::parse(globalsOnly.out)["items"])
+    EXPECT_EQ(it["path"].get<std::string>().rfind("goroutine ", 0), std::string::npos) << it.dump();
+}
+
+TEST_P(StackRootsCli, StackPathsThatNameNothingAreOneLineErrors) {
+  if (!GetParam().live) GTEST_SKIP() << "the live case covers it";
+  const Toolchain& tc = toolchain(GetParam().toolchain);
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  auto proc = RunningFixture::start(buildFixture(tc, "locals"));
+  std::string worker;
+  for (const json& it : proc->truth()["items"])
+    if (it["path"].get<std::string>().find("main.worker: m") != std::string::npos)
+      worker = it["path"];
+  ASSERT_FALSE(worker.empty());
+  std::string goroutine = worker.substr(0, worker.find(" main."));
+  const std::string pid = std::to_string(proc->pid());
+  for (auto [expr, words] : std::vector<std::pair<std::string, std::string>>{
+           {goroutine + " main.worker: nosuch", "no variable nosuch"},
+           {goroutine + " main.nosuch: m", "no frame of main.nosuch"},
+           {"goroutine 999999 main.worker: m", "no live goroutine 999999"},
+           {"goroutine main.worker: m", "a stack path is"},
+           {goroutine + " main.worker m", "no 'FUNCTION: '"},
+           {goroutine + " main.worker#0: m", "counted from #1"}}) {
+    SCOPED_TRACE(expr);
+    auto r = runGomemscope({"map", "-p", pid, expr});
+    EXPECT_EQ(r.exitCode, 2) << r.out << r.err;
+    EXPECT_NE(r.err.find(words), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+  EXPECT_TRUE(proc->alive());
+}
+
+INSTANTIATE_TEST_SUITE_P(Toolchains, StackRootsCli, ::testing::ValuesIn(liveAndCoreCases()),
+                         caseName);
+
+}  // namespace
+}  // namespace gms::test
