@@ -316,6 +316,9 @@ std::vector<ThreadState> Freezer::threadStates() const {
     s.rbp = r.regs.rbp;
     s.r14 = r.regs.r14;
     s.fsBase = r.regs.fs_base;
+    const auto& g = r.regs;
+    s.dwarfRegs = {g.rax, g.rdx, g.rcx, g.rbx, g.rsi, g.rdi, g.rbp, g.rsp, g.r8,
+                   g.r9,  g.r10, g.r11, g.r12, g.r13, g.r14, g.r15, g.rip};
     out.push_back(s);
   }
   return out;

@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <cstring>
 #include <deque>
 #include <exception>
 #include <unordered_map>
@@ -219,7 +220,13 @@ class Walker {
         path_.pop_back();
         break;
       }
-      object(v.addr, v.type, 0);
+      if (v.byValue) {  // the register's word, as if read from memory
+        uint8_t b[8];
+        std::memcpy(b, &v.value, 8);
+        scan(v.type, b, 0, 0);
+      } else {
+        object(v.addr, v.type, 0);
+      }
       path_.pop_back();
     }
   }

@@ -224,8 +224,21 @@ Located resolveLocal(const Program& p, std::string_view expr, const StackRootRef
   }
   std::vector<std::string> have;
   for (const StackVar& v : roots.vars) {
-    if (v.function == r.function && v.occurrence == r.occurrence && v.name == r.name)
-      return Evaluator(p, expr, Located{std::string(expr), v.addr, v.type, false}).run(rest);
+    if (v.function == r.function && v.occurrence == r.occurrence && v.name == r.name) {
+      Located l{std::string(expr), v.addr, v.type, false};
+      if (v.byValue) {  // in a register: the object it points to (a map: its header)
+        if (!v.value) fail(ErrorKind::NotFound, "{} is nil (in a register)", expr.substr(0, rest));
+        l.addr = v.value;
+        if (v.type->kind == Kind::Map)
+          l.headerDirect = true;
+        else if (v.type->elem)
+          l.type = v.type->elem;
+        else
+          fail(ErrorKind::Usage, "{} is a {} held in a register", expr.substr(0, rest),
+               v.type->name);
+      }
+      return Evaluator(p, expr, l).run(rest);
+    }
     if (v.function == r.function && v.occurrence == r.occurrence) have.push_back(v.name);
   }
   std::string frame =

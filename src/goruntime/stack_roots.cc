@@ -69,6 +69,11 @@ std::optional<uint64_t> whereInMemory(const FrameVar& v, uint64_t cfa, uint64_t 
   return start;
 }
 
+bool pointerShaped(const Type* t) {
+  return t->size == 8 && (t->kind == Kind::Pointer || t->kind == Kind::Map ||
+                          t->kind == Kind::Chan || t->kind == Kind::UnsafePointer);
+}
+
 }  // namespace
 
 std::string StackVar::rootText() const {
@@ -157,10 +162,10 @@ StackRoots stackRoots(const Program& p, std::optional<int64_t> only) {
       continue;
     }
     RawStack st;
-    bool live = false;  // frame 0 is at a thread's real PC
+    const ThreadState* thread = nullptr;  // frame 0 is at this thread's real PC
     if (auto t = onThread.find(gi.addr); t != onThread.end()) {
       st = unwinder.unwindFrom(mem, t->second.rip, t->second.rsp, kMaxFrames);
-      live = true;
+      thread = &t->second;
     } else if (gi.status == kGsyscall && word(gb, gl.syscallPc)) {
       st = unwinder.unwindFrom(mem, word(gb, gl.syscallPc), word(gb, gl.syscallSp), kMaxFrames);
     } else if (gi.status == kGrunning) {
@@ -182,7 +187,7 @@ StackRoots stackRoots(const Program& p, std::optional<int64_t> only) {
       out.stats.frames++;
       uint64_t pc = st.pcs[i];
       if (pc < bias) continue;
-      std::vector<FrameVar> vars = tp->frameVars(pc - bias, i > 0 || !live);
+      std::vector<FrameVar> vars = tp->frameVars(pc - bias, i > 0 || !thread);
       std::map<std::string, uint32_t> occ;  // this frame's functions (inlined ones included)
       std::vector<std::string> names;
       for (const FrameVar& v : vars) {
@@ -196,6 +201,23 @@ StackRoots stackRoots(const Program& p, std::optional<int64_t> only) {
         if (std::find(names.begin(), names.end(), key) != names.end()) continue;  // shadowed
         names.push_back(key);
         auto at = whereInMemory(v, i < st.cfas.size() ? st.cfas[i] : 0, bias);
+        if (!at && i == 0 && thread && type && pointerShaped(type) && v.pieces.size() == 1 &&
+            v.pieces[0].kind == VarPiece::Kind::Register && v.pieces[0].reg >= 0 &&
+            size_t(v.pieces[0].reg) < thread->dwarfRegs.size()) {
+          StackVar sv;
+          sv.goid = gi.goid;
+          sv.function = v.function;
+          sv.occurrence = occ[v.function];
+          sv.frame = i;
+          sv.name = std::move(name);
+          sv.type = type;
+          sv.param = v.param;
+          sv.byValue = true;
+          sv.value = thread->dwarfRegs[size_t(v.pieces[0].reg)];
+          out.vars.push_back(std::move(sv));
+          out.stats.variables++;
+          continue;
+        }
         if (!at || !type || !type->size) {
           out.stats.unavailable++;
           continue;

@@ -9,10 +9,12 @@
 // Runtime frames are left out (their locals are the runtime's own state).
 //
 // A variable is a root when its whole value lies in memory: a stack slot at
-// an offset from the frame's CFA, or a static address. One held in
-// registers (only the innermost frame of a running goroutine has them; Go
-// saves no registers across calls) or split over pieces that are not
-// contiguous is counted as unavailable.
+// an offset from the frame's CFA, or a static address; or, in the innermost
+// frame of a goroutine running on a thread (the only frame whose registers
+// are known: Go saves none across calls), when it is pointer-shaped (a
+// pointer, map, chan) and held in one register: a root by value. Anything
+// else (optimized away, split over pieces that are not contiguous, a
+// multi-word value in registers) is counted as unavailable.
 //
 // A root is named as paths write it (goruntime/path.h):
 //   goroutine 17 main.worker: m         the local m of main.worker in goroutine 17
@@ -37,8 +39,12 @@ struct StackVar {
   size_t frame = 0;         // index among the goroutine's frames, innermost 0
   std::string name;         // "m" (DWARF's "&m" is m of type *T)
   const Type* type = nullptr;
-  uint64_t addr = 0;  // where the value lives (runtime address)
+  uint64_t addr = 0;  // where the value lives (runtime address); 0 when byValue
   bool param = false;
+  // Held in a register, not in memory: value is the pointer itself (for a
+  // map, its header address).
+  bool byValue = false;
+  uint64_t value = 0;
   // "goroutine 17 main.worker: m"
   std::string rootText() const;
 };

@@ -28,6 +28,9 @@ constexpr uint64_t kNumGregs = 27;  // user_regs_struct
 // r15 r14 r13 r12 rbp rbx r11 r10 r9 r8 rax rcx rdx rsi rdi orig_rax rip cs
 // eflags rsp ss fs_base gs_base ds es fs gs
 constexpr int kRegR14 = 1, kRegRbp = 4, kRegRip = 16, kRegRsp = 19, kRegFsBase = 21;
+// DWARF register number -> user_regs_struct index (rax rdx rcx rbx rsi rdi
+// rbp rsp r8 .. r15 rip).
+constexpr int kDwarfToUserRegs[17] = {10, 12, 11, 5, 13, 14, 4, 19, 9, 8, 7, 6, 3, 2, 1, 0, 16};
 // x86-64 struct elf_prpsinfo: pr_pid follows state/sname/zomb/nice, pr_flag,
 // pr_uid and pr_gid.
 constexpr uint64_t kPrpsinfoPid = 24;
@@ -258,6 +261,8 @@ void CoreData::parseNote(std::string_view owner, uint32_t type, ByteView desc) {
       t.rip = regs.u64(kRegRip * 8);
       t.rsp = regs.u64(kRegRsp * 8);
       t.fsBase = regs.u64(kRegFsBase * 8);
+      for (size_t d = 0; d < t.dwarfRegs.size(); d++)
+        t.dwarfRegs[d] = regs.u64(kDwarfToUserRegs[d] * 8);
       threads.push_back(t);
       break;
     }

@@ -12,6 +12,7 @@
 // what the process itself would have read).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -95,6 +96,9 @@ struct ThreadState {
   int tid = 0;
   bool hasRegs = false;
   uint64_t rip = 0, rsp = 0, rbp = 0, r14 = 0, fsBase = 0;
+  // The general registers by DWARF number (x86-64 psABI): rax rdx rcx rbx
+  // rsi rdi rbp rsp r8..r15 rip, for variables DWARF places in registers.
+  std::array<uint64_t, 17> dwarfRegs{};
 };
 
 // A target: memory plus what is known about the process it came from.

@@ -19,7 +19,7 @@ TEST_P(StackRootsCli, TopFindsWhatOnlyStacksHoldAndEveryPathIsAcceptedBack) {
   std::string bin = buildFixture(tc, "locals");
   auto proc = RunningFixture::start(bin);
   const json truth = proc->truth();
-  ASSERT_EQ(truth["items"].size(), 6u) << truth.dump();
+  ASSERT_EQ(truth["items"].size(), 7u) << truth.dump();
   std::vector<std::string> target = {"-p", std::to_string(proc->pid())};
   if (!GetParam().live) {
     std::string core = tempDir() + "/locals-" + tc.name + ".core";
@@ -65,6 +65,19 @@ TEST_P(StackRootsCli, TopFindsWhatOnlyStacksHoldAndEveryPathIsAcceptedBack) {
   auto pr = runGomemscope(with({"print", worker + "[\"k1234\"]"}));
   EXPECT_EQ(pr.exitCode, 0) << pr.err;
   EXPECT_NE(pr.out.find("= 1234"), std::string::npos) << pr.out;
+  // The commands about one map take the path too.
+  auto adv = runGomemscope(with({"advise", worker, "--format", "json"}));
+  EXPECT_EQ(adv.exitCode, 0) << adv.err;
+  std::string html =
+      tempDir() + "/locals-" + tc.name + (GetParam().live ? "-live" : "-core") + ".html";
+  auto rep = runGomemscope(with({"report", "--map", worker, "-o", html}));
+  EXPECT_EQ(rep.exitCode, 0) << rep.err;
+  if (GetParam().live) {
+    auto wr = runGomemscope(
+        {"trace", "writers", "-p", std::to_string(proc->pid()), worker, "--for", "300ms"});
+    EXPECT_EQ(wr.exitCode, 0) << wr.err;
+    EXPECT_NE(wr.err.find("tracing writers of " + worker), std::string::npos) << wr.err;
+  }
   // Not with globals only: nothing names them.
   auto globalsOnly =
       runGomemscope(with({"top", "--format", "json", "--limit", "0", "--roots", "globals"}));
