@@ -82,7 +82,8 @@ TEST_P(StackRootsCli, TopFindsWhatOnlyStacksHoldAndEveryPathIsAcceptedBack) {
   auto globalsOnly =
       runGomemscope(with({"top", "--format", "json", "--limit", "0", "--roots", "globals"}));
   ASSERT_EQ(globalsOnly.exitCode, 0) << globalsOnly.err;
-  for (const json& it : json::parse(globalsOnly.out)["items"])
+  const json globals = json::parse(globalsOnly.out);
+  for (const json& it : globals["items"])
     EXPECT_EQ(it["path"].get<std::string>().rfind("goroutine ", 0), std::string::npos) << it.dump();
 }
 
