@@ -77,6 +77,7 @@ std::vector<LayoutTable> makeTables() {
                 {"runtime.mheap",
                  92672,
                  {{"sweepgen", 65848, "uint32"},
+                  {"allspans", 65856, "[]*runtime.mspan"},
                   {"central", 66112,
                    "[136]struct { runtime.mcentral runtime.mcentral; runtime.pad [24]uint8 }"},
                   {"spanalloc", 92224, "runtime.fixalloc"},
@@ -143,6 +144,7 @@ std::vector<LayoutTable> makeTables() {
                 {"runtime.mheap",
                  93464,
                  {{"sweepgen", 65856, "uint32"},
+                  {"allspans", 65864, "[]*runtime.mspan"},
                   {"central", 66208,
                    "[136]struct { runtime.mcentral runtime.mcentral; runtime.pad [24]uint8 }"},
                   {"spanalloc", 92320, "runtime.fixalloc"},
@@ -226,6 +228,21 @@ const Type* BuiltinTypes::build(std::string_view spelling) {
       t.size = b.size;
       return &t;
     }
+  if (spelling.starts_with("[]") || spelling.starts_with('*')) {  // a slice or pointer
+    bool slice = spelling[0] == '[';
+    std::string_view elemName = spelling.substr(slice ? 2 : 1);
+    // The element when the table or the basics know it (a span pointer's
+    // mspan is the descriptors' business: left unresolved).
+    const Type* elem = nullptr;
+    if (elemName.starts_with('*') || elemName.starts_with("[]")) elem = build(elemName);
+    else if (const Type* e = find(elemName)) elem = e;
+    Type& t = types_.emplace_back();
+    t.name = std::string(spelling);
+    t.kind = slice ? Kind::Slice : Kind::Pointer;
+    t.size = slice ? 24 : 8;
+    t.elem = elem;
+    return &t;
+  }
   if (spelling.size() > 2 && spelling[0] == '[') {
     auto close = spelling.find(']');
     uint64_t n = 0;

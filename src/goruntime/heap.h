@@ -1,0 +1,73 @@
+// The Go heap as the runtime's span table describes it: every in-use span
+// of mheap_.allspans (start, pages, size class, element size, allocation
+// bits), sorted, so that any address maps to the heap object holding it.
+//
+// An object is allocated when its index is below the span's freeindex or
+// its allocBits bit is set (runtime/mheap.go, mspan.freeindex). Go >= 1.22
+// records the type of some objects itself: a span of one large object keeps
+// it in mspan.largeType, and an object of a size class above 512 bytes
+// whose span is not noscan starts with an 8-byte malloc header pointing at
+// its type (runtime/mbitmap.go, heapBitsInSpan / mallocHeaderSize).
+//
+// Spans whose fields break the runtime's invariants (no pages, objects that
+// do not fit, overlapping another span) are left out and named in
+// problems(), never trusted.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "goruntime/program.h"
+
+namespace gms {
+
+struct HeapSpan {
+  uint64_t addr = 0;   // the mspan
+  uint64_t start = 0;  // first byte
+  uint64_t end = 0;    // start + npages * 8192
+  uint64_t elemsize = 0;
+  uint64_t nelems = 0;
+  uint64_t freeindex = 0;
+  uint64_t allocBits = 0;  // *gcBits
+  uint64_t largeType = 0;  // Go >= 1.22, one-object spans: its type descriptor (0: noscan)
+  uint8_t spanclass = 0;   // sizeclass << 1 | noscan
+  uint8_t sizeclass() const { return spanclass >> 1; }
+  bool noscan() const { return spanclass & 1; }
+};
+
+struct HeapObject {
+  uint64_t base = 0;
+  uint64_t size = 0;  // the slot's size (the size class; a large object's span bytes)
+  const HeapSpan* span = nullptr;
+  uint64_t index = 0;  // in its span
+  bool allocated = false;
+  // The runtime's record of its type: a descriptor address (Go >= 1.22,
+  // a large object or one with a malloc header), 0 when none.
+  uint64_t typeDescriptor = 0;
+  // Bytes before the object's own data (the malloc header), 0 or 8.
+  uint64_t headerBytes = 0;
+};
+
+class HeapIndex {
+ public:
+  // Reads mheap_ (by name, else located by its invariants) and every span of
+  // allspans. Throws Error when mheap_ or allspans cannot be read at all.
+  explicit HeapIndex(const Program& p);
+
+  // The object whose slot holds addr; nullopt outside every in-use span.
+  std::optional<HeapObject> find(uint64_t addr) const;
+  const std::vector<HeapSpan>& spans() const { return spans_; }  // in use, by start
+  uint64_t inUseBytes() const { return inUse_; }
+  const std::vector<std::string>& problems() const { return problems_; }
+
+ private:
+  const Program& p_;
+  std::vector<HeapSpan> spans_;
+  uint64_t inUse_ = 0;
+  bool headers_ = false;  // Go >= 1.22
+  std::vector<std::string> problems_;
+};
+
+}  // namespace gms
