@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(cmake ninja-build g++ pkg-config make
       libdw-dev libelf-dev libcli11-dev libfmt-dev nlohmann-json3-dev
       libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev
-      libyaml-cpp-dev golang-1.19-go gdb
+      libyaml-cpp-dev zlib1g-dev golang-1.19-go gdb
       binutils  # objcopy/strip make the --debug-file tests' split debug files
       prometheus chromium fonts-dejavu-core  # exporter and HTML report end-to-end tests
       clang libfuzzer-14-dev libclang-rt-14-dev  # make fuzz (libFuzzer targets)

@@ -33,6 +33,7 @@ int cliMain(int argc, char** argv) {
       "  gomemscope list -p 4242 main.cache.ll\n"
       "  gomemscope types -p 4242 Session\n"
       "  gomemscope core -p 4242 -o app.core\n"
+      "  gomemscope heap -p 4242 -o heap.pb.gz\n"
       "  gomemscope diagnose -p 4242 --for 30s\n"
       "  gomemscope watch -p 4242 main.sessions --field len --count 20");
   Runner run;
@@ -43,6 +44,7 @@ int cliMain(int argc, char** argv) {
   addTypesCommand(app, run);
   addStatsCommand(app, run);
   addTopCommand(app, run);
+  addHeapCommand(app, run);
   addAdviseCommand(app, run);
   addCoreCommand(app, run);
   addWatchCommand(app, run);

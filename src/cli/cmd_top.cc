@@ -1,13 +1,20 @@
-// top and advise: every map and list reachable from globals and goroutine
-// stacks, and map sizing.
+// top, heap and advise: every map and list reachable from globals, goroutine
+// stacks and typed heap objects; the live heap by reference chain; map sizing.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <optional>
 
 #include "analysis/advice.h"
 #include "cli/commands.h"
 #include "goruntime/discover.h"
+#include "goruntime/heap_graph.h"
 #include "goruntime/layout.h"
 #include "goruntime/maps.h"
+#include "report/heap_report.h"
 #include "report/top_report.h"
 
 namespace gms {
@@ -24,6 +31,14 @@ struct TopOptions {
   MaskOptions mask;
 };
 
+struct HeapOptions {
+  TargetOptions target;
+  std::string format = "text";
+  std::string output;
+  int64_t limit = -1;
+  int64_t maxObjects = -1;
+};
+
 struct AdviseOptions {
   TargetOptions target;
   std::string format = "text";
@@ -37,18 +52,35 @@ int cmdTop(TopOptions& o) {
   applyMaskOptions(o.mask);
   auto s = Session::open(o.target);
   printWarnings(*s);
-  // Program globals are top's roots, found by name: a binary that names
-  // none would list nothing, which is not the answer.
-  if (!s->program().hasDwarf())
-    fail(ErrorKind::MissingDebugInfo,
-         "top walks the program's globals by name, and {}; give --debug-file, or decode a map by "
-         "address "
-         "(map 0xADDR --type 'map[K]V')",
-         s->program().binary().missingDebugInfo());
   DiscoverOptions d;
+  auto asked = [&](const char* r) {
+    return std::find(o.roots.begin(), o.roots.end(), r) != o.roots.end();
+  };
   if (!o.roots.empty()) {
-    d.roots.globals = std::find(o.roots.begin(), o.roots.end(), "globals") != o.roots.end();
-    d.roots.stacks = std::find(o.roots.begin(), o.roots.end(), "stacks") != o.roots.end();
+    d.roots.globals = asked("globals");
+    d.roots.stacks = asked("stacks");
+    d.roots.heap = asked("heap");
+  }
+  // Globals and locals are found by name: a binary that names none has
+  // only the heap objects whose type the runtime records.
+  if (!s->program().hasDwarf()) {
+    if (d.roots.globals && d.roots.stacks && !o.roots.empty())
+      fail(ErrorKind::MissingDebugInfo,
+           "top finds globals and locals by name, and {}; --roots heap walks the heap objects "
+           "whose type the runtime records; give --debug-file for the rest",
+           s->program().binary().missingDebugInfo());
+    if ((d.roots.globals || d.roots.stacks) && !o.roots.empty())
+      fail(ErrorKind::MissingDebugInfo,
+           "--roots {} needs names, and {}; --roots heap walks the heap objects whose type the "
+           "runtime records; give --debug-file for the rest",
+           d.roots.globals ? "globals" : "stacks", s->program().binary().missingDebugInfo());
+    d.roots.globals = d.roots.stacks = false;
+    if (!s->program().build().atLeast(1, 22))
+      fail(ErrorKind::MissingDebugInfo,
+           "top finds globals and locals by name, and {}; and go1.{} records no type in heap "
+           "objects (Go 1.22 does): give --debug-file, or decode a map by address (map 0xADDR "
+           "--type 'map[K]V')",
+           s->program().binary().missingDebugInfo(), s->program().build().minor);
   }
   if (!o.skip.empty()) d.skipPackages.insert(d.skipPackages.end(), o.skip.begin(), o.skip.end());
   d.onlyPackages = o.only;
@@ -56,9 +88,52 @@ int cmdTop(TopOptions& o) {
   Out out(stdout);
   Discovery found;
   frozenRun(*s, out, [&] { found = discover(s->program(), d); });
-  TopFormat f = o.format == "json" ? TopFormat::Json : o.format == "csv" ? TopFormat::Csv : TopFormat::Text;
+  TopFormat f = o.format == "json"  ? TopFormat::Json
+                : o.format == "csv" ? TopFormat::Csv
+                                    : TopFormat::Text;
   uint64_t limit = o.limit >= 0 ? uint64_t(o.limit) : (f == TopFormat::Text ? 30 : 0);
   reportTop(out, found, s->target().describe(), f, limit);
+  return 0;
+}
+
+int cmdHeap(HeapOptions& o) {
+  auto s = Session::open(o.target);
+  printWarnings(*s);
+  HeapGraphOptions h;
+  if (o.maxObjects >= 0) h.maxObjects = uint64_t(o.maxObjects);
+  HeapGraph g;
+  Out none(nullptr);
+  frozenRun(*s, none, [&] { g = heapGraph(s->program(), h); });
+  if (!o.output.empty()) {
+    std::vector<uint8_t> pb = heapPprof(g, !o.output.ends_with(".pb"));
+    int fd = ::open(o.output.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) fail(ErrorKind::Os, "cannot write {}: {}", o.output, std::strerror(errno));
+    size_t done = 0;
+    while (done < pb.size()) {
+      ssize_t n = ::write(fd, pb.data() + done, pb.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        int e = errno;
+        ::close(fd);
+        fail(ErrorKind::Os, "cannot write {}: {}", o.output, std::strerror(e));
+      }
+      done += size_t(n);
+    }
+    if (::close(fd) != 0)
+      fail(ErrorKind::Os, "cannot write {}: {}", o.output, std::strerror(errno));
+    fmt::print(stderr,
+               "gomemscope: wrote {} ({} chains, {} in {} objects); open it with: go tool pprof "
+               "-top {}\n",
+               o.output,
+               std::count_if(g.nodes.begin(), g.nodes.end(),
+                             [](const HeapChainNode& n) { return n.objects != 0; }),
+               humanBytes(g.bytes), g.objects, o.output);
+    if (o.format == "text" && o.limit < 0) return 0;
+  }
+  Out out(stdout);
+  uint64_t limit = o.limit >= 0 ? uint64_t(o.limit) : (o.format == "text" ? 20 : 0);
+  reportHeap(out, g, s->target().describe(), o.format == "json" ? Format::Json : Format::Text,
+             limit);
   return 0;
 }
 
@@ -75,10 +150,14 @@ TypeShape shapeOf(const Type* t) {
         for (const auto& f : x->fields) a = std::max(a, align(f.type, depth + 1));
         return a;
       }
-      case Kind::Array: return x->len ? align(x->elem, depth + 1) : 1;
-      case Kind::Complex64: return 4;
-      case Kind::Complex128: return 8;
-      default: return std::clamp<uint64_t>(x->size, 1, 8);
+      case Kind::Array:
+        return x->len ? align(x->elem, depth + 1) : 1;
+      case Kind::Complex64:
+        return 4;
+      case Kind::Complex128:
+        return 8;
+      default:
+        return std::clamp<uint64_t>(x->size, 1, 8);
     }
   };
   sh.align = align(t, 0);
@@ -91,7 +170,8 @@ int cmdAdvise(AdviseOptions& o) {
   std::vector<MapAdvice> out;
   std::string title;
   if (o.target.pid || !o.target.core.empty()) {
-    if (o.expr.empty()) fail(ErrorKind::Usage, "advise on a target needs a map expression, e.g. main.cache");
+    if (o.expr.empty())
+      fail(ErrorKind::Usage, "advise on a target needs a map expression, e.g. main.cache");
     auto s = Session::open(o.target);
     printWarnings(*s);
     const Program& p = s->program();
@@ -111,12 +191,17 @@ int cmdAdvise(AdviseOptions& o) {
     shape.impl = mapImplOf(mt);
     out.push_back(adviseMap(shape, keys, hint));
     title = fmt::format("{} ({}) holds {} keys; footprint now {}{}", o.expr, mt->name, sum.len,
-                        humanBytes(sum.footprint.total()), o.keys ? fmt::format("; advice for {} keys", keys) : "");
+                        humanBytes(sum.footprint.total()),
+                        o.keys ? fmt::format("; advice for {} keys", keys) : "");
   } else {
-    if (!o.keys) fail(ErrorKind::Usage, "give --keys N with --key and --value types, or a target and a map");
-    if (o.keyType.empty() || o.valueType.empty()) fail(ErrorKind::Usage, "give --key and --value types");
-    out.push_back(adviseMap(mapShapeFromGoTypes(o.keyType, o.valueType, 19, MapImpl::Classic), o.keys, hint));
-    out.push_back(adviseMap(mapShapeFromGoTypes(o.keyType, o.valueType, 26, MapImpl::Swiss), o.keys, hint));
+    if (!o.keys)
+      fail(ErrorKind::Usage, "give --keys N with --key and --value types, or a target and a map");
+    if (o.keyType.empty() || o.valueType.empty())
+      fail(ErrorKind::Usage, "give --key and --value types");
+    out.push_back(
+        adviseMap(mapShapeFromGoTypes(o.keyType, o.valueType, 19, MapImpl::Classic), o.keys, hint));
+    out.push_back(
+        adviseMap(mapShapeFromGoTypes(o.keyType, o.valueType, 26, MapImpl::Swiss), o.keys, hint));
     title = fmt::format("map[{}]{} with {} keys", o.keyType, o.valueType, o.keys);
   }
   Out w(stdout);
@@ -129,25 +214,49 @@ int cmdAdvise(AdviseOptions& o) {
 void addTopCommand(CLI::App& app, Runner& run) {
   auto o = std::make_shared<TopOptions>();
   auto* c = app.add_subcommand(
-      "top", "every map and list reachable from globals and goroutine stacks, ranked by footprint");
+      "top",
+      "every map and list reachable from globals, goroutine stacks and typed heap objects, "
+      "ranked by footprint");
   addTargetOptions(c, o->target);
-  c->add_option("--format", o->format, "output format")->check(CLI::IsMember({"text", "json", "csv"}));
+  c->add_option("--format", o->format, "output format")
+      ->check(CLI::IsMember({"text", "json", "csv"}));
   c->add_option("--limit", o->limit, "rows shown (default 30 in text, all otherwise; 0 = all)");
   c->add_option("--skip", o->skip, "also skip globals of these packages (prefix/... patterns)");
   c->add_option("--only", o->only, "walk only globals of these packages");
   c->add_option("--max-objects", o->maxObjects, "stop after visiting this many objects (budget)");
   c->add_option("--roots", o->roots,
                 "where the walk starts: globals, stacks (locals and parameters of every "
-                "goroutine's frames), or both (the default); comma-separated")
+                "goroutine's frames), heap (every heap object whose type the runtime records, "
+                "Go >= 1.22: path (*T)(0xADDR)), comma-separated; default all three (heap "
+                "only on a binary without DWARF)")
       ->delimiter(',')
-      ->check(CLI::IsMember({"globals", "stacks"}));
+      ->check(CLI::IsMember({"globals", "stacks", "heap"}));
   addMaskOptions(c, o->mask);
   c->callback([o, &run] { run = [o] { return cmdTop(*o); }; });
 }
 
+void addHeapCommand(CLI::App& app, Runner& run) {
+  auto o = std::make_shared<HeapOptions>();
+  auto* c = app.add_subcommand(
+      "heap",
+      "the live heap by reference chain: every heap object attributed to the chain through which "
+      "a global or a goroutine stack reaches it; -o writes a pprof profile");
+  addTargetOptions(c, o->target);
+  c->add_option("-o,--output", o->output,
+                "write a pprof profile (inuse_space, inuse_objects) for go tool pprof; gzip "
+                "unless the name ends in .pb");
+  c->add_option("--format", o->format, "output format")->check(CLI::IsMember({"text", "json"}));
+  c->add_option("--limit", o->limit,
+                "roots and chains shown (default 20 in text, all in JSON; 0 = all)");
+  c->add_option("--max-objects", o->maxObjects,
+                "stop after reaching this many objects (budget; the result says it is partial)");
+  c->callback([o, &run] { run = [o] { return cmdHeap(*o); }; });
+}
+
 void addAdviseCommand(CLI::App& app, Runner& run) {
   auto o = std::make_shared<AdviseOptions>();
-  auto* c = app.add_subcommand("advise", "map sizing advice: what make(map[K]V, hint) allocates, classic and Swiss");
+  auto* c = app.add_subcommand(
+      "advise", "map sizing advice: what make(map[K]V, hint) allocates, classic and Swiss");
   addTargetOptions(c, o->target);
   c->add_option("expr", o->expr, "a map in the target (with -p or -c), e.g. main.cache");
   c->add_option("--keys", o->keys, "number of keys (default: the map's current len)");

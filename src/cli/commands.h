@@ -16,6 +16,7 @@ void addPrintCommand(CLI::App& app, Runner& run);
 void addTypesCommand(CLI::App& app, Runner& run);
 void addStatsCommand(CLI::App& app, Runner& run);
 void addTopCommand(CLI::App& app, Runner& run);
+void addHeapCommand(CLI::App& app, Runner& run);
 void addAdviseCommand(CLI::App& app, Runner& run);
 void addCoreCommand(CLI::App& app, Runner& run);
 void addWatchCommand(CLI::App& app, Runner& run);

@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "goruntime/alloc.h"
+#include "goruntime/heap.h"
 #include "goruntime/layout.h"
 #include "goruntime/list.h"
 #include "goruntime/stack_roots.h"
@@ -17,10 +18,10 @@
 namespace gms {
 
 std::vector<std::string> defaultSkipPackages() {
-  return {"runtime", "runtime/...", "internal/...", "vendor/...", "sync",    "sync/...",
-          "reflect", "unicode",     "unicode/...",  "syscall",    "unique",  "weak",
+  return {"runtime", "runtime/...", "internal/...", "vendor/...", "sync",     "sync/...",
+          "reflect", "unicode",     "unicode/...",  "syscall",    "unique",   "weak",
           "iter",    "unsafe",      "errors",       "math",       "math/...", "strconv",
-          "sort",    "slices",      "maps",         "cmp",        "go:...",  "type:..."};
+          "sort",    "slices",      "maps",         "cmp",        "go:...",   "type:..."};
 }
 
 bool packageMatches(std::string_view pkg, std::string_view pattern) {
@@ -59,13 +60,13 @@ namespace {
 constexpr size_t kMaxErrors = 100;
 constexpr uint64_t kChunk = uint64_t(4) << 20;        // bulk reads of arrays
 constexpr uint64_t kMaxObject = uint64_t(256) << 20;  // a larger single object is corrupt here
-constexpr int kMaxDepthCap = 1000;  // the walk recurses: keep the stack bounded
-constexpr size_t kWalkStack = size_t(256) << 20;  // reserved for the walking thread
+constexpr int kMaxDepthCap = 1000;                    // the walk recurses: keep the stack bounded
+constexpr size_t kWalkStack = size_t(256) << 20;      // reserved for the walking thread
 
 struct Seg {
-  enum K : uint8_t { Root, Local, Field, Index, MapValue, MapKey, Assert } kind;
-  const std::string* name = nullptr;  // Root, Field, Assert
-  uint64_t n = 0;                     // Index; MapValue/MapKey: key address
+  enum K : uint8_t { Root, Local, Object, Field, Index, MapValue, MapKey, Assert } kind;
+  const std::string* name = nullptr;  // Root, Field, Assert; Object: its type (%T)
+  uint64_t n = 0;                     // Index; MapValue/MapKey: key address; Object: address
   const Type* keyType = nullptr;      // MapValue/MapKey
   const StackVar* local = nullptr;    // Local
 };
@@ -189,6 +190,7 @@ class Walker {
       path_.pop_back();
     }
     if (o_.roots.stacks && !stop_) walkStacks();
+    if (o_.roots.heap && !stop_) walkHeap();
     for (auto it = stale_.rbegin(); it != stale_.rend(); ++it)
       out_.items.erase(out_.items.begin() + static_cast<std::ptrdiff_t>(*it));
     if (!stale_.empty()) out_.stats.maps -= stale_.size();
@@ -228,6 +230,62 @@ class Walker {
         object(v.addr, v.type, 0);
       }
       path_.pop_back();
+    }
+  }
+
+  // Every allocated heap object whose type the runtime recorded, as roots
+  // of their own: (*T)(0xADDR) for each T the object holds (an array made
+  // by make([]T, n) records T: each element is a root).
+  void walkHeap() {
+    if (!p_.build().atLeast(1, 22)) {
+      out_.stats.heapNote = fmt::format(
+          "go1.{} records no type in heap objects (malloc headers came in Go 1.22): no heap roots",
+          p_.build().minor);
+      return;
+    }
+    std::optional<HeapIndex> heap;
+    try {
+      heap.emplace(p_);
+    } catch (const Error& e) {
+      out_.stats.heapNote = fmt::format("heap not walked: {}", e.what());
+      error(out_.stats.heapNote);
+      return;
+    }
+    for (const std::string& pr : heap->problems()) error(pr);
+    std::unordered_map<uint64_t, const std::string*> names;  // descriptor -> %T
+    for (const HeapSpan& s : heap->spans()) {
+      if (stop_) break;
+      if (!heap->recordsTypes(s)) continue;
+      for (uint64_t i = 0; i < s.nelems && !stop_; i++) {
+        auto o = heap->find(s.start + i * s.elemsize);
+        if (!o || !o->allocated || !o->typeDescriptor) continue;
+        out_.stats.heapObjects++;
+        const DynType* dt;
+        try {
+          dt = &p_.dynamicType(o->typeDescriptor);
+        } catch (const Error& e) {
+          error(fmt::format("heap object {:#x}: type descriptor {:#x} unreadable: {}", o->base,
+                            o->typeDescriptor, e.what()));
+          continue;
+        }
+        // A map's own arrays (Swiss groups, classic buckets) belong to the
+        // map: their entries are walked from its header, never as roots.
+        if (dt->name.starts_with("map.group[") || dt->name.starts_with("map.bucket[")) continue;
+        const Type* t = dt->type;
+        if (!t || !t->size || !reach(t)) continue;
+        out_.stats.heapRoots++;
+        auto [it, fresh] = names.try_emplace(o->typeDescriptor, nullptr);
+        if (fresh) it->second = &heapNames_.emplace_back(dt->name);
+        uint64_t data = o->base + o->headerBytes;
+        uint64_t n = std::max<uint64_t>(1, (o->size - o->headerBytes) / t->size);
+        for (uint64_t k = 0; k < n && !stop_; k++) {
+          uint64_t a = data + k * t->size;
+          if (!visited_.insert(a, t)) continue;  // reached from a global or a stack
+          path_.push_back({Seg::Object, it->second, a});
+          if (count()) object(a, t, 0);
+          path_.pop_back();
+        }
+      }
     }
   }
 
@@ -284,8 +342,12 @@ class Walker {
         if (y && seen.insert(y).second) todo.push_back(y);
       };
       switch (x->kind) {
-        case Kind::Map: found = true; break;
-        case Kind::Interface: found = o_.followInterfaces; break;
+        case Kind::Map:
+          found = true;
+          break;
+        case Kind::Interface:
+          found = o_.followInterfaces;
+          break;
         case Kind::Struct:
           if (x == listT_ || x == elemT_) {
             found = true;
@@ -300,7 +362,8 @@ class Walker {
         case Kind::Array:
           if (x->len) push(x->elem);
           break;
-        default: break;
+        default:
+          break;
       }
     }
     if (found) {
@@ -363,7 +426,8 @@ class Walker {
       try {
         b = fetch(base + i * es, n * es, depth);
       } catch (const Error& e) {
-        error(fmt::format("elements {}..{} at {:#x} unreadable: {}", i, i + n, base + i * es, e.what()));
+        error(fmt::format("elements {}..{} at {:#x} unreadable: {}", i, i + n, base + i * es,
+                          e.what()));
         continue;
       }
       if (!addBytes(n * es)) return;
@@ -448,7 +512,8 @@ class Walker {
       case Kind::Interface:
         iface(t, b, addr, depth);
         return;
-      default: return;
+      default:
+        return;
     }
   }
 
@@ -607,7 +672,8 @@ class Walker {
         try {
           b = fetch(e.valueAddr, eface->size, depth + 1);
         } catch (const Error& err) {
-          error(fmt::format("list element {} value at {:#x} unreadable: {}", n, e.valueAddr, err.what()));
+          error(fmt::format("list element {} value at {:#x} unreadable: {}", n, e.valueAddr,
+                            err.what()));
           return true;
         }
         path_.push_back({Seg::Index, nullptr, n});
@@ -643,8 +709,10 @@ class Walker {
       uint64_t l = loadU64(b + elemList_->offset);
       if (l) {
         path_.push_back({Seg::Field, &elemList_->name});
-        if (depth + 1 > maxDepth_) out_.stats.depthLimited++;
-        else visitList(l, depth + 1);
+        if (depth + 1 > maxDepth_)
+          out_.stats.depthLimited++;
+        else
+          visitList(l, depth + 1);
         path_.pop_back();
       }
     }
@@ -674,6 +742,11 @@ class Walker {
           st.frame = g.local->function;
           st.index = static_cast<uint64_t>(g.local->goid);
           st.occurrence = g.local->occurrence;
+          break;
+        case Seg::Object:
+          st.kind = PathStep::Kind::Object;
+          st.name = *g.name;
+          st.index = g.n;
           break;
         case Seg::Field:
           st.kind = PathStep::Kind::Field;
@@ -712,11 +785,12 @@ class Walker {
   std::deque<std::vector<uint8_t>> bufs_;
   VisitedSet visited_;
   std::unordered_map<SliceKey, uint64_t, SliceKeyHash> slices_;  // backing array → elements visited
-  std::unordered_map<uint64_t, size_t> maps_, lists_;  // address → index in items
+  std::unordered_map<uint64_t, size_t> maps_, lists_;            // address → index in items
   std::unordered_map<const Type*, bool> reach_;
-  std::unordered_map<uint64_t, uint64_t> itabs_;       // itab → type descriptor
-  StackRoots stacks_;                                  // Seg::Local points into it
-  std::vector<size_t> stale_;                          // items to drop (ascending)
+  std::unordered_map<uint64_t, uint64_t> itabs_;  // itab → type descriptor
+  StackRoots stacks_;                             // Seg::Local points into it
+  std::deque<std::string> heapNames_;             // Seg::Object points into it
+  std::vector<size_t> stale_;                     // items to drop (ascending)
 };
 
 }  // namespace

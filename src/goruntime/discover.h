@@ -16,7 +16,8 @@
 //
 // With DiscoverOptions::roots.stacks, every goroutine's locals and parameters
 // (DWARF) are roots too, after the globals: a map a global also holds keeps
-// the global's path.
+// the global's path. With roots.heap, so is every heap object whose type the
+// runtime records, after both.
 //
 // Not followed: channels (buffered elements), func values (closure
 // captures), unsafe.Pointer/uintptr, container/list
@@ -60,6 +61,12 @@ std::string packageOf(std::string_view globalName);
 struct DiscoverRoots {
   bool globals = true;
   bool stacks = true;
+  // Every allocated heap object whose type the runtime records (Go >= 1.22:
+  // a malloc header above 512 bytes, largeType for a large object;
+  // goruntime/heap.h), as a root of its own, path (*T)(0xADDR), after the
+  // globals and stacks: what they reach keeps their path. This is what a
+  // binary without DWARF has: its globals and locals have no names.
+  bool heap = true;
 };
 
 struct DiscoverOptions {
@@ -79,7 +86,7 @@ struct DiscoverOptions {
   uint64_t maxObjects = 50'000'000;
   uint64_t maxBytes = uint64_t(8) << 30;
   std::chrono::milliseconds maxTime{0};
-  bool keysInPaths = true;      // ["alice"] rather than [*]
+  bool keysInPaths = true;  // ["alice"] rather than [*]
   // Keep in Found::regions the memory each map (WalkOptions::regions) and
   // list (its List and Element objects) owns; for `gomemscope diff`.
   bool keepRegions = false;
@@ -90,30 +97,30 @@ enum class FoundKind { Map, List };
 
 struct Found {
   FoundKind kind = FoundKind::Map;
-  Path path;                // first path that reached it (goruntime/path.h)
-  std::string typeName;     // "map[string]*main.Session", "container/list.List"
+  Path path;             // first path that reached it (goruntime/path.h)
+  std::string typeName;  // "map[string]*main.Session", "container/list.List"
   const Type* type = nullptr;
-  uint64_t addr = 0;        // map header / List address
-  uint64_t len = 0;         // header count / List len
-  uint64_t found = 0;       // entries / elements actually reached
-  uint64_t footprint = 0;   // bytes: MapFootprint::total() / ListSummary::footprint
-  uint64_t problems = 0;    // decoder problems (0 for a sound structure)
+  uint64_t addr = 0;       // map header / List address
+  uint64_t len = 0;        // header count / List len
+  uint64_t found = 0;      // entries / elements actually reached
+  uint64_t footprint = 0;  // bytes: MapFootprint::total() / ListSummary::footprint
+  uint64_t problems = 0;   // decoder problems (0 for a sound structure)
   std::string firstProblem;
-  uint64_t otherRefs = 0;   // further references to the same map/list met
+  uint64_t otherRefs = 0;  // further references to the same map/list met
   // Maps only.
   MapImpl impl = MapImpl::Classic;
   MapFootprint mapFootprint;
-  double loadFactor = 0;    // MapSummary::loadFactor(): entries per bucket / per slot
-  double load = 0;          // MapSummary::load(): 1.0 = the next insert grows it
-  uint64_t buckets = 0;     // classic: 2^B buckets; swiss: slot capacity
+  double loadFactor = 0;         // MapSummary::loadFactor(): entries per bucket / per slot
+  double load = 0;               // MapSummary::load(): 1.0 = the next insert grows it
+  uint64_t buckets = 0;          // classic: 2^B buckets; swiss: slot capacity
   uint64_t overflowBuckets = 0;  // classic
   uint64_t tombstones = 0;       // swiss
   bool growing = false, sameSizeGrow = false;  // classic, mid-growth
   uint64_t B = 0, oldBuckets = 0;              // classic: log2 buckets; old array while growing
   uint64_t dirLen = 0, tables = 0,
-           groups = 0;      // swiss, as decoded (a small map: 1 group, no table)
-  bool small = false;       // swiss: one group, no directory
-  bool torn = false;        // a write was in progress
+           groups = 0;          // swiss, as decoded (a small map: 1 group, no table)
+  bool small = false;           // swiss: one group, no directory
+  bool torn = false;            // a write was in progress
   std::vector<Region> regions;  // DiscoverOptions::keepRegions
 };
 
@@ -123,35 +130,39 @@ struct DiscoverError {
 };
 
 struct DiscoverStats {
-  uint64_t globals = 0;          // globals not skipped (each one a root)
-  uint64_t globalsSkipped = 0;   // by package (skip/only)
-  uint64_t goroutines = 0;       // goroutines whose stacks were walked
-  uint64_t stackVars = 0;        // locals and parameters walked (each one a root)
+  uint64_t globals = 0;               // globals not skipped (each one a root)
+  uint64_t globalsSkipped = 0;        // by package (skip/only)
+  uint64_t goroutines = 0;            // goroutines whose stacks were walked
+  uint64_t stackVars = 0;             // locals and parameters walked (each one a root)
   uint64_t stackVarsUnavailable = 0;  // optimized away at their PC, or in registers
   uint64_t staleStackValues = 0;      // "maps" under a stack root whose header fails its checks
                                       // (a slot still holding an older value): left out
-  uint64_t objects = 0;          // roots, pointees, slice arrays, interface boxes,
-                                 // maps, lists, map entries and list elements visited
-  uint64_t bytesRead = 0;        // approximate (map/list walks count their footprint)
-  uint64_t maps = 0, lists = 0;  // distinct ones found
-  uint64_t depthLimited = 0;     // objects not visited because of maxDepth
-  uint64_t untypedInterfaces = 0;// dynamic types without a DWARF type
-  uint64_t errors = 0;           // all errors (Discovery::errors keeps the first 100)
+  uint64_t heapObjects = 0;           // heap objects whose type the runtime records (roots.heap)
+  uint64_t heapRoots = 0;          // of those, walked as roots (their type can hold a map or list)
+  std::string heapNote;            // why no heap object is typed (Go < 1.22), or the heap's problem
+  uint64_t objects = 0;            // roots, pointees, slice arrays, interface boxes,
+                                   // maps, lists, map entries and list elements visited
+  uint64_t bytesRead = 0;          // approximate (map/list walks count their footprint)
+  uint64_t maps = 0, lists = 0;    // distinct ones found
+  uint64_t depthLimited = 0;       // objects not visited because of maxDepth
+  uint64_t untypedInterfaces = 0;  // dynamic types without a DWARF type
+  uint64_t errors = 0;             // all errors (Discovery::errors keeps the first 100)
   std::chrono::nanoseconds elapsed{0};
   bool budgetHit = false;
-  std::string budgetReason;      // "objects", "bytes" or "time" (limit exceeded)
+  std::string budgetReason;  // "objects", "bytes" or "time" (limit exceeded)
   double objectsPerSecond() const;
 };
 
 struct Discovery {
-  std::vector<Found> items;             // maps and lists, footprint descending, then path
-  std::vector<DiscoverError> errors;    // first 100
+  std::vector<Found> items;           // maps and lists, footprint descending, then path
+  std::vector<DiscoverError> errors;  // first 100
   DiscoverStats stats;
 };
 
-// Walks the program's globals and goroutine stacks (as roots says). Throws
-// only when the program has no DWARF
+// Walks the program's globals, goroutine stacks and typed heap objects (as
+// roots says). Throws only when the program has no types at all
 // (Error(MissingDebugInfo)); anything unreadable is recorded and skipped.
+// Without DWARF there are no named globals or locals: only heap roots.
 // A live target should be frozen for the call. The walk runs on a thread of
 // its own (with a 256 MiB stack reservation, so maxDepth fits even in a
 // sanitizer build); the call blocks until it is done. Not thread-safe with

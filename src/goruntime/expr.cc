@@ -257,6 +257,11 @@ Located resolveLocal(const Program& p, std::string_view expr, const StackRootRef
 Located resolve(const Program& p, std::string_view expr) {
   (void)p.types();  // fails clearly when the binary has no DWARF
   if (auto local = parseStackRoot(expr)) return resolveLocal(p, expr, local->first, local->second);
+  if (auto obj = parseObjectRoot(expr)) {  // (*T)(0xADDR): the T at ADDR
+    Located l = resolveAddress(p, fmt::format("{:#x}", obj->first.addr), "*" + obj->first.type);
+    l.expr = std::string(expr);
+    return Evaluator(p, expr, l).run(obj->second);
+  }
   // The longest prefix ending at a '.', '[' or '{' (or the end) that names a global.
   size_t slash = expr.rfind('/', std::min(expr.find_first_of("[{("), expr.size()));
   size_t from = slash == std::string_view::npos ? 0 : slash;
@@ -282,8 +287,9 @@ Located resolve(const Program& p, std::string_view expr) {
   if (!g && !p.hasDwarf()) p.global(expr);  // throws: without DWARF globals have no names
   if (!g) {
     if (expr.find('.') == std::string_view::npos)
-      fail(ErrorKind::NotFound, "no global variable '{}' (globals are named with their package, e.g. main.{})",
-           expr, expr);
+      fail(ErrorKind::NotFound,
+           "no global variable '{}' (globals are named with their package, e.g. main.{})", expr,
+           expr);
     fail(ErrorKind::NotFound, "no global variable matches '{}'", expr);
   }
   return Evaluator(p, expr, Located{std::string(expr), g->addr, g->type, false}).run(rest);

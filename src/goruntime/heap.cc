@@ -115,6 +115,10 @@ HeapIndex::HeapIndex(const Program& p) : p_(p) {
   for (const HeapSpan& s : spans_) inUse_ += s.end - s.start;
 }
 
+bool HeapIndex::recordsTypes(const HeapSpan& s) const {
+  return headers_ && !s.noscan() && (s.sizeclass() == 0 || s.elemsize > kMinSizeForMallocHeader);
+}
+
 std::optional<HeapObject> HeapIndex::find(uint64_t addr) const {
   auto it = std::upper_bound(spans_.begin(), spans_.end(), addr,
                              [](uint64_t a, const HeapSpan& s) { return a < s.start; });
@@ -136,10 +140,10 @@ std::optional<HeapObject> HeapIndex::find(uint64_t addr) const {
       o.allocated = false;  // unreadable allocation bits: not known to be allocated
     }
   }
-  if (headers_ && !s.noscan()) {
+  if (recordsTypes(s)) {
     if (s.sizeclass() == 0) {
       o.typeDescriptor = s.largeType;
-    } else if (s.elemsize > kMinSizeForMallocHeader) {
+    } else {
       try {
         o.typeDescriptor = p_.mem().readPtr(o.base);
         o.headerBytes = 8;

@@ -59,6 +59,9 @@ class HeapIndex {
   // The object whose slot holds addr; nullopt outside every in-use span.
   std::optional<HeapObject> find(uint64_t addr) const;
   const std::vector<HeapSpan>& spans() const { return spans_; }  // in use, by start
+  // The runtime records the type of this span's objects (Go >= 1.22, a scan
+  // span of one large object or of objects above 512 bytes).
+  bool recordsTypes(const HeapSpan& s) const;
   uint64_t inUseBytes() const { return inUse_; }
   const std::vector<std::string>& problems() const { return problems_; }
 

@@ -1,5 +1,7 @@
 #include "goruntime/path.h"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -129,6 +131,9 @@ std::string render(const Path& p, const MaskPolicy* policy) {
         if (g.occurrence > 1) s += fmt::format("#{}", g.occurrence);
         s += ": ";
         s += g.name;
+        break;
+      case PathStep::Kind::Object:
+        s += fmt::format("(*{})({:#x})", g.name, g.index);
         break;
       case PathStep::Kind::Field:
         s += '.';
@@ -622,6 +627,39 @@ bool matchesKey(const PathKey& want, const PathKey& have) {
     default:
       return false;
   }
+}
+
+std::optional<std::pair<ObjectRootRef, size_t>> parseObjectRoot(std::string_view e) {
+  if (!e.starts_with("(*")) return std::nullopt;
+  // The type runs to the ')' that closes the first '(' (types may hold
+  // parentheses: func(int) string, struct { F func() }).
+  int depth = 0;
+  size_t close = std::string_view::npos;
+  for (size_t i = 0; i < e.size() && close == std::string_view::npos; i++) {
+    if (e[i] == '(')
+      depth++;
+    else if (e[i] == ')' && --depth == 0)
+      close = i;
+  }
+  auto malformed = [&] {
+    fail(ErrorKind::Usage,
+         "'{}': a heap object path is '(*TYPE)(0xADDRESS)...', e.g. "
+         "(*main.Server)(0xc000012000).cache",
+         e);
+  };
+  if (close == std::string_view::npos || close == 2 || close + 1 >= e.size() || e[close + 1] != '(')
+    malformed();
+  size_t end = e.find(')', close + 2);
+  if (end == std::string_view::npos) malformed();
+  std::string_view num = e.substr(close + 2, end - close - 2);
+  if (!num.starts_with("0x") || num.size() < 3 || num.size() > 18 ||
+      !std::all_of(num.begin() + 2, num.end(),
+                   [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); }))
+    malformed();
+  ObjectRootRef r;
+  r.type = std::string(e.substr(2, close - 2));
+  r.addr = std::stoull(std::string(num.substr(2)), nullptr, 16);
+  return std::pair{r, end + 1};
 }
 
 }  // namespace gms

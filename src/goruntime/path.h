@@ -16,6 +16,10 @@
 //                                (the goroutine id, the function, #2 for its
 //                                second frame from the innermost, then the
 //                                variable; goruntime/stack_roots.h)
+//   (*main.Big)(0xc000123400)    a heap object by its address and the type
+//                                the runtime recorded for it (Go's own
+//                                conversion: the T at that address; T as %T
+//                                spells it)
 //   .field                       struct field; pointers are transparent, as in
 //                                Go (main.srv.sessions whether srv is a
 //                                struct or a pointer to one); an embedded
@@ -40,6 +44,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -73,13 +78,14 @@ PathKey decodePathKey(const Memory& m, uint64_t addr, const Type* t,
                       uint64_t maxString = kPathKeyShown);
 
 struct PathStep {
-  enum class Kind : uint8_t { Global, Local, Field, Index, Assert, MapValue, MapKey };
+  enum class Kind : uint8_t { Global, Local, Object, Field, Index, Assert, MapValue, MapKey };
   Kind kind = Kind::Global;
-  std::string
-      name;  // Global: full name; Local: variable; Field: field name; Assert: type name (%T)
-  uint64_t index = 0;  // Index; Local: the goroutine id
-  PathKey key;         // MapValue, MapKey
-  std::string frame;   // Local: the function
+  // Global: full name; Local: variable; Object: its type (%T); Field: field
+  // name; Assert: type name (%T)
+  std::string name;
+  uint64_t index = 0;       // Index; Local: the goroutine id; Object: its address
+  PathKey key;              // MapValue, MapKey
+  std::string frame;        // Local: the function
   uint32_t occurrence = 1;  // Local: 1 for the innermost frame of that function
   bool operator==(const PathStep&) const = default;
 };
@@ -116,6 +122,15 @@ struct ExprStep {
 // and {..}, with quoted strings and nested brackets inside [..] and {..}.
 // Throws Error(Usage) naming the position on malformed text.
 std::vector<ExprStep> parseExprSteps(std::string_view rest);
+
+// "(*T)(0xADDR)" at the start of an expression: the type text T, the
+// address, and where the rest of the expression starts. nullopt when expr
+// does not start with "(*"; Error(Usage) when it does but is malformed.
+struct ObjectRootRef {
+  std::string type;
+  uint64_t addr = 0;
+};
+std::optional<std::pair<ObjectRootRef, size_t>> parseObjectRoot(std::string_view expr);
 
 // A key written in a path or expression, parsed; Opaque for "*". Its kind
 // is what the text says ("..." a string, 12 an int, {A:1} a struct, ...);

@@ -178,9 +178,17 @@ StackRoots stackRoots(const Program& p, std::optional<int64_t> only) {
       continue;  // never ran
     }
     out.stats.goroutines++;
-    if (!tp) continue;
     const uint64_t lo = word(gb, gl.stackLo), hi = word(gb, gl.stackHi);
     std::vector<GoFrame> frames = unwinder.symbolize(st.pcs);
+    GoroutineStack& gst = out.stacks.emplace_back();
+    gst.goid = gi.goid;
+    gst.hi = hi;
+    gst.sp = thread                                             ? thread->rsp
+             : gi.status == kGsyscall && word(gb, gl.syscallPc) ? word(gb, gl.syscallSp)
+                                                                : word(gb, gl.schedSp);
+    for (size_t i = 0; i < frames.size(); i++)
+      gst.frames.push_back({frames[i].function, i < st.cfas.size() ? st.cfas[i] : 0});
+    if (!tp) continue;
     std::map<std::string, uint32_t> seen;  // function -> frames of it so far
     for (size_t i = 0; i < st.pcs.size() && i < frames.size(); i++) {
       if (isRuntimeFunction(frames[i].function) || frames[i].function == "?") continue;

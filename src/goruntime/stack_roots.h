@@ -57,8 +57,22 @@ struct StackRootStats {
   std::vector<std::string> problems;  // one line each: a goroutine whose stack could not be read
 };
 
+// The used part of a goroutine's stack and its frames, for walks that scan
+// stack words themselves (goruntime/heap_graph.h).
+struct GoroutineStack {
+  int64_t goid = 0;
+  uint64_t sp = 0;  // the innermost frame's SP: [sp, hi) is in use
+  uint64_t hi = 0;  // g.stack.hi
+  struct Frame {
+    std::string function;  // "?" when unknown
+    uint64_t cfa = 0;      // its caller's SP (0: unknown): the frame is [previous cfa or sp, cfa)
+  };
+  std::vector<Frame> frames;  // innermost first
+};
+
 struct StackRoots {
-  std::vector<StackVar> vars;  // by goroutine, then innermost frame first
+  std::vector<StackVar> vars;          // by goroutine, then innermost frame first
+  std::vector<GoroutineStack> stacks;  // every goroutine walked, with or without DWARF
   StackRootStats stats;
 };
 

@@ -28,7 +28,8 @@ std::string csvQuote(const std::string& s) {
 
 void planJson(JsonWriter& w, const MapPlan& p) {
   w.beginObject();
-  if (p.hint) w.field("hint", *p.hint);
+  if (p.hint)
+    w.field("hint", *p.hint);
   else {
     w.key("hint");
     w.null();
@@ -68,15 +69,17 @@ void planJson(JsonWriter& w, const MapPlan& p) {
 std::string planText(const MapAdvice& a, const MapPlan& p) {
   std::string s;
   if (a.shape.impl == MapImpl::Classic) {
-    s = p.buckets ? fmt::format("B={} ({} buckets + {} spare overflow), {} growth{}", p.B, p.buckets,
-                                p.spareOverflow, p.growths, p.growths == 1 ? "" : "s")
+    s = p.buckets ? fmt::format("B={} ({} buckets + {} spare overflow), {} growth{}", p.B,
+                                p.buckets, p.spareOverflow, p.growths, p.growths == 1 ? "" : "s")
                   : std::string("no buckets yet");
     if (p.overflowBuckets >= 0.5) s += fmt::format(", ~{:.0f} overflow buckets", p.overflowBuckets);
   } else if (p.small) {
     s = "small map: one 8-slot group";
   } else {
-    s = fmt::format("directory {:.0f}, {:.0f} tables, {:.0f} groups ({:.0f} slots), {:.0f} grows, {:.0f} splits",
-                    p.dirLen, p.tables, p.groups, p.capacity, p.grows, p.splits);
+    s = fmt::format(
+        "directory {:.0f}, {:.0f} tables, {:.0f} groups ({:.0f} slots), {:.0f} grows, {:.0f} "
+        "splits",
+        p.dirLen, p.tables, p.groups, p.capacity, p.grows, p.splits);
   }
   return s;
 }
@@ -127,6 +130,9 @@ void reportTop(Out& o, const Discovery& d, const std::string& target, TopFormat 
     w.field("stackVars", st.stackVars);
     w.field("stackVarsUnavailable", st.stackVarsUnavailable);
     w.field("staleStackValues", st.staleStackValues);
+    w.field("heapObjects", st.heapObjects);
+    w.field("heapRoots", st.heapRoots);
+    if (!st.heapNote.empty()) w.field("heapNote", st.heapNote);
     w.field("objects", st.objects);
     w.field("bytesRead", st.bytesRead);
     w.field("maps", st.maps);
@@ -164,14 +170,13 @@ void reportTop(Out& o, const Discovery& d, const std::string& target, TopFormat 
     return;
   }
   o.print(
-      "{}: {} maps and {} lists reachable from {} globals and {} locals of {} goroutines ({} "
-      "objects "
-      "visited, {} read, {:.2f} s){}\n",
-      target, st.maps, st.lists, st.globals, st.stackVars, st.goroutines, st.objects,
+      "{}: {} maps and {} lists reachable from {} globals, {} locals of {} goroutines and {} "
+      "typed heap objects ({} objects visited, {} read, {:.2f} s){}\n",
+      target, st.maps, st.lists, st.globals, st.stackVars, st.goroutines, st.heapRoots, st.objects,
       humanBytes(st.bytesRead), std::chrono::duration<double>(st.elapsed).count(),
       st.budgetHit ? fmt::format(" — budget hit ({}): results are partial", st.budgetReason) : "");
-  o.print("  {:>3}  {:>10}  {:<4}  {:>9}  {:<7} {:>5}  {:<9}  {:<40}  {}\n", "#", "footprint", "kind", "len",
-          "impl", "load", "growth", "path", "type");
+  o.print("  {:>3}  {:>10}  {:<4}  {:>9}  {:<7} {:>5}  {:<9}  {:<40}  {}\n", "#", "footprint",
+          "kind", "len", "impl", "load", "growth", "path", "type");
   for (size_t i = 0; i < n; i++) {
     const Found& x = d.items[i];
     bool m = x.kind == FoundKind::Map;
@@ -186,10 +191,12 @@ void reportTop(Out& o, const Discovery& d, const std::string& target, TopFormat 
     o.print(
         "  load: how full each map is against the load it grows at (1.00; classic 6.5 per bucket, "
         "Swiss 7/8 of a table)\n");
+  if (!st.heapNote.empty()) o.print("  heap: {}\n", st.heapNote);
   if (st.errors) o.print("  {} objects could not be read (--format json lists them)\n", st.errors);
 }
 
-void reportAdvice(Out& o, const std::vector<MapAdvice>& advice, const std::string& title, Format f) {
+void reportAdvice(Out& o, const std::vector<MapAdvice>& advice, const std::string& title,
+                  Format f) {
   if (f == Format::Json) {
     JsonWriter w(o);
     w.beginObject();
@@ -226,21 +233,25 @@ void reportAdvice(Out& o, const std::vector<MapAdvice>& advice, const std::strin
   o.print("{}\n", title);
   for (const auto& a : advice) {
     o.print("  {} maps (Go 1.{} layout{}):\n", mapImplName(a.shape.impl), a.shape.goMinor,
-            a.layout.indirectKey || a.layout.indirectValue ? ", keys/values over 128 B stored out of line" : "");
+            a.layout.indirectKey || a.layout.indirectValue
+                ? ", keys/values over 128 B stored out of line"
+                : "");
     auto line = [&](const char* label, const MapPlan& p) {
-      o.print("    {:<27}{} allocated in total{}, {} live at the end; {}\n", label, humanBytes(p.total()),
-              p.exact ? "" : fmt::format(" (±{})", humanBytes(uint64_t(p.stddevBytes))), humanBytes(p.live()),
-              planText(a, p));
+      o.print("    {:<27}{} allocated in total{}, {} live at the end; {}\n", label,
+              humanBytes(p.total()),
+              p.exact ? "" : fmt::format(" (±{})", humanBytes(uint64_t(p.stddevBytes))),
+              humanBytes(p.live()), planText(a, p));
     };
     line("make(map[K]V)", a.withoutHint);
     line(fmt::format("make(map[K]V, {})", a.withHint.hint.value_or(0)).c_str(), a.withHint);
-    o.print("    {:<27}{} — saves {} of allocation{}\n", "recommended hint", a.recommendedHint,
-            humanBytes(uint64_t(std::max(0.0, a.bytesSaved))),
-            a.withoutHint.growths || a.withoutHint.grows >= 1
-                ? fmt::format(" and ~{:.0f} rehashes", a.shape.impl == MapImpl::Classic
-                                                           ? double(a.withoutHint.growths)
-                                                           : a.withoutHint.grows + a.withoutHint.splits)
-                : "");
+    o.print(
+        "    {:<27}{} — saves {} of allocation{}\n", "recommended hint", a.recommendedHint,
+        humanBytes(uint64_t(std::max(0.0, a.bytesSaved))),
+        a.withoutHint.growths || a.withoutHint.grows >= 1
+            ? fmt::format(" and ~{:.0f} rehashes", a.shape.impl == MapImpl::Classic
+                                                       ? double(a.withoutHint.growths)
+                                                       : a.withoutHint.grows + a.withoutHint.splits)
+            : "");
     for (const auto& n : a.notes) o.print("    note: {}\n", n);
   }
 }

@@ -53,17 +53,9 @@ TEST_P(PathsRoundTrip, EveryPathTopPrintsIsAcceptedBack) {
     SCOPED_TRACE(fixture);
     std::string bin = buildFixture(tc, fixture);
     auto proc = RunningFixture::start(bin);
-    std::vector<std::string> target = {"-p", std::to_string(proc->pid())};
-    if (!GetParam().live) {
-      std::string core = tempDir() + "/paths-" + tc.name + "-" + fixture + ".core";
-      auto w = runGomemscope({"core", "-p", std::to_string(proc->pid()), "-o", core});
-      ASSERT_EQ(w.exitCode, 0) << w.err;
-      target = {"-c", core, "-e", bin};
-    }
-    auto withTarget = [&](std::vector<std::string> args) {
-      args.insert(args.begin() + 1, target.begin(), target.end());
-      return args;
-    };
+    const TargetArgs t =
+        targetArgs(*proc, bin, GetParam().live, "paths-" + tc.name + "-" + fixture + ".core");
+    auto withTarget = [&](std::vector<std::string> args) { return t.with(std::move(args)); };
     auto top = runGomemscope(withTarget({"top", "--format", "json", "--limit", "0", "--reveal"}));
     ASSERT_EQ(top.exitCode, 0) << top.err;
     json items = parsed(top, "top")["items"];

@@ -20,17 +20,8 @@ TEST_P(StackRootsCli, TopFindsWhatOnlyStacksHoldAndEveryPathIsAcceptedBack) {
   auto proc = RunningFixture::start(bin);
   const json truth = proc->truth();
   ASSERT_EQ(truth["items"].size(), 7u) << truth.dump();
-  std::vector<std::string> target = {"-p", std::to_string(proc->pid())};
-  if (!GetParam().live) {
-    std::string core = tempDir() + "/locals-" + tc.name + ".core";
-    auto w = runGomemscope({"core", "-p", std::to_string(proc->pid()), "-o", core});
-    ASSERT_EQ(w.exitCode, 0) << w.err;
-    target = {"-c", core, "-e", bin};
-  }
-  auto with = [&](std::vector<std::string> args) {
-    args.insert(args.begin() + 1, target.begin(), target.end());
-    return args;
-  };
+  const TargetArgs t = targetArgs(*proc, bin, GetParam().live, "locals-" + tc.name + ".core");
+  auto with = [&](std::vector<std::string> args) { return t.with(std::move(args)); };
   auto top = runGomemscope(with({"top", "--format", "json", "--limit", "0", "--roots", "stacks"}));
   ASSERT_EQ(top.exitCode, 0) << top.err;
   json found = json::parse(top.out);

@@ -119,6 +119,31 @@ TEST(Path, KeysParseBackAndMatchByValue) {
     EXPECT_TRUE(matchesKey(parsePathKey(renderPathKey(k)), k)) << renderPathKey(k);
 }
 
+TEST(Path, HeapObjectRootsRenderAndParseBack) {
+  Path p = path({{PathStep::Kind::Object, "map[string]func(int) error", 0xc000012340},
+                 field("m"),
+                 {PathStep::Kind::Index, "", 2}});
+  EXPECT_EQ(p.str(), "(*map[string]func(int) error)(0xc000012340).m[2]");
+  auto r = parseObjectRoot(p.str());
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->first.type, "map[string]func(int) error");
+  EXPECT_EQ(r->first.addr, 0xc000012340u);
+  EXPECT_EQ(p.str().substr(r->second), ".m[2]");
+  EXPECT_FALSE(parseObjectRoot("main.x").has_value());
+  EXPECT_FALSE(parseObjectRoot("(main.x)").has_value());
+  for (const char* bad :
+       {"(*main.T)", "(*)(0x10)", "(*main.T)(10)", "(*main.T)(0x)", "(*main.T)(0xzz)",
+        "(*main.T(0x10)", "(*main.T)(0x10", "(*main.T)(0x11112222333344445)"}) {
+    try {
+      parseObjectRoot(bad);
+      ADD_FAILURE() << bad << " parsed";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::Usage) << bad;
+      EXPECT_NE(std::string(e.what()).find("(*TYPE)(0xADDRESS)"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(Path, BadKeysAreUsageErrors) {
   for (const char* bad : {"abc", "\"open", "{X}", "[1,", "1.2.3", "\"\\q\""}) {
     try {

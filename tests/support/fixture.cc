@@ -221,15 +221,15 @@ std::string buildProgram(const Toolchain& tc, const std::filesystem::path& src,
   // parallel test binaries and CI clean clones do not share state.
   std::string gocache = (fs::path(GMS_FIXTURE_CACHE) / "gocache" / tc.name).string();
   std::vector<std::string> env = {"GOCACHE=" + gocache, "GOFLAGS=-mod=mod", "GOTOOLCHAIN=local",
-                                  "CGO_ENABLED=0", "GO111MODULE=on", "GOPROXY=off"};
+                                  "CGO_ENABLED=0",      "GO111MODULE=on",   "GOPROXY=off"};
   if (!flags.experiment.empty()) env.push_back("GOEXPERIMENT=" + flags.experiment);
   std::vector<std::string> full = {"env", "-C", src.string()};
   full.insert(full.end(), env.begin(), env.end());
   full.insert(full.end(), argv.begin(), argv.end());
   auto r = runCommand(full, 600);
   if (r.exitCode != 0)
-    throw std::runtime_error("building fixture " + name + " with " + tc.name + " failed:\n" + r.out +
-                             r.err);
+    throw std::runtime_error("building fixture " + name + " with " + tc.name + " failed:\n" +
+                             r.out + r.err);
   fs::rename(tmp, out);
   return out.string();
 }
@@ -285,8 +285,8 @@ void RunningFixture::waitReady(int timeoutSec, const std::string& what) {
   char buf[65536];
   size_t ready;
   while ((ready = out_.find(readyMarker_, consumed_)) == std::string::npos) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                     std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     pollfd p{outFd_, POLLIN, 0};
     if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0)
       throw std::runtime_error("fixture " + binary_ + " did not " + what + "; output:\n" + out_);
@@ -350,8 +350,8 @@ CommandResult runCommand(const std::vector<std::string>& argv, int timeoutSec) {
   bool outOpen = true, errOpen = true;
   char buf[65536];
   while (outOpen || errOpen) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                     std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) break;
     pollfd p[2] = {{outOpen ? outPipe[0] : -1, POLLIN, 0}, {errOpen ? errPipe[0] : -1, POLLIN, 0}};
     if (poll(p, 2, static_cast<int>(left.count())) <= 0) break;
@@ -406,6 +406,21 @@ std::string tempDir() {
   };
   static Cleanup cleanup{dir};
   return dir;
+}
+
+std::vector<std::string> TargetArgs::with(std::vector<std::string> cmd) const {
+  cmd.insert(cmd.begin() + (cmd.empty() ? 0 : 1), args.begin(), args.end());
+  return cmd;
+}
+
+TargetArgs targetArgs(const RunningFixture& f, const std::string& binary, bool live,
+                      const std::string& coreName) {
+  const std::string pid = std::to_string(f.pid());
+  if (live) return {{"-p", pid}};
+  std::string core = tempDir() + "/" + coreName;
+  auto w = runGomemscope({"core", "-p", pid, "-o", core});
+  if (w.exitCode != 0) throw std::runtime_error("gomemscope core -p " + pid + " failed: " + w.err);
+  return {{"-c", core, "-e", binary}};
 }
 
 }  // namespace gms::test

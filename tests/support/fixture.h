@@ -110,6 +110,18 @@ CommandResult runGomemscope(const std::vector<std::string>& args, int timeoutSec
 // A fresh temporary directory removed at exit of the test binary.
 std::string tempDir();
 
+// How a command reaches a running fixture: -p PID (live), or -c CORE -e BIN
+// with a core of it that `gomemscope core` writes into tempDir() as
+// coreName (throws std::runtime_error when that fails).
+struct TargetArgs {
+  std::vector<std::string> args;
+  // The command with the target after its first word:
+  // with({"map", "main.m"}) is {"map", "-p", "42", "main.m"}.
+  std::vector<std::string> with(std::vector<std::string> cmd) const;
+};
+TargetArgs targetArgs(const RunningFixture& f, const std::string& binary, bool live,
+                      const std::string& coreName);
+
 // A test case: one toolchain, read live (-p) or from a core (-c/-e).
 struct Case {
   std::string toolchain;
@@ -128,4 +140,5 @@ std::string paramName(std::string s);
 
 // Skips the current test with a message when the toolchain is not installed.
 #define GMS_REQUIRE_TOOLCHAIN(tc) \
-  if (!(tc).available) GTEST_SKIP() << "toolchain " << (tc).name << " not installed: " << (tc).missing
+  if (!(tc).available)            \
+  GTEST_SKIP() << "toolchain " << (tc).name << " not installed: " << (tc).missing

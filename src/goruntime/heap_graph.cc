@@ -1,0 +1,460 @@
+#include "goruntime/heap_graph.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+#include <deque>
+#include <unordered_map>
+
+#include "common/error.h"
+#include "goruntime/discover.h"
+#include "goruntime/heap.h"
+#include "goruntime/stack.h"
+#include "goruntime/stack_roots.h"
+
+namespace gms {
+
+namespace {
+
+constexpr uint64_t kMaxRead = uint64_t(256) << 20;  // one object, one stack, one section
+constexpr size_t kMaxProblems = 20;
+constexpr int kMaxTypeDepth = 32;
+
+uint64_t load64(const uint8_t* b) {
+  uint64_t v;
+  std::memcpy(&v, b, 8);
+  return v;
+}
+
+// What a referrer's typed word says of the object it points to.
+struct Hint {
+  const Type* type = nullptr;  // the object is an array of these (nullptr: unknown)
+  std::string name;            // its frame name ("" : unknown)
+  bool inherit = false;        // untyped objects below carry this name (a map's, a chan's)
+};
+
+// An object waiting to be scanned.
+struct Pending {
+  uint64_t base = 0, size = 0;
+  uint32_t header = 0;         // bytes of malloc header before its data
+  const Type* type = nullptr;  // its data is an array of these
+  uint32_t node = 0;
+  uint32_t inherit = 0;  // label untyped pointees take (0: none)
+};
+
+class Walk {
+ public:
+  Walk(const Program& p, const HeapGraphOptions& o, HeapGraph& g)
+      : p_(p), m_(p.mem()), o_(o), g_(g), heap_(p) {
+    for (const std::string& pr : heap_.problems()) problem(pr);
+    const auto& spans = heap_.spans();
+    visited_.resize(spans.size());
+    alloc_.resize(spans.size());
+    if (!spans.empty()) lo_ = spans.front().start, hi_ = spans.back().end;
+    g_.nodes.push_back({});  // the tree's root: no frame
+    g_.labels.push_back("");
+  }
+
+  // Roots in order of ownership, each phase walked to the end before the
+  // next: the program's globals; words of .data/.bss that no global names
+  // (all of them without DWARF); the program's stack frames; the runtime's
+  // frames; the globals of the runtime and of the standard library's
+  // plumbing (discover.h's default skip list). What the program holds keeps
+  // its name, even where a stale stack slot or the runtime's bookkeeping (a
+  // GC worker's stack, a P's write barrier buffer) also points at it.
+  void run() {
+    for (Owner w : {Owner::Program, Owner::Nobody}) {
+      globals(w);
+      drain();
+    }
+    StackRoots roots = goroutineStacks();
+    for (bool runtime : {false, true}) {
+      stacks(roots, runtime);
+      drain();
+    }
+    deferRuntime_ = false;
+    for (const Pending& x : deferred_) queue_.push_back(x);
+    deferred_.clear();
+    globals(Owner::Runtime);
+    drain();
+    unreached();
+  }
+
+ private:
+  // ---- labels and the chain tree ----
+  uint32_t label(const std::string& s) {
+    auto [it, fresh] = labelIds_.try_emplace(s, uint32_t(g_.labels.size()));
+    if (fresh) g_.labels.push_back(s);
+    return it->second;
+  }
+  uint32_t child(uint32_t parent, uint32_t lab) {
+    if (parent && g_.nodes[parent].label == lab) return parent;  // a list of one type: one frame
+    if (parent && g_.nodes[parent].depth >= o_.maxChain) return parent;
+    uint64_t key = (uint64_t(parent) << 32) | lab;
+    auto [it, fresh] = children_.try_emplace(key, uint32_t(g_.nodes.size()));
+    if (fresh) {
+      HeapChainNode n;
+      n.parent = parent;
+      n.label = lab;
+      n.depth = parent ? g_.nodes[parent].depth + 1 : 1;
+      g_.nodes.push_back(n);
+    }
+    return it->second;
+  }
+
+  void problem(std::string s) {
+    if (g_.problems.size() < kMaxProblems) g_.problems.push_back(std::move(s));
+  }
+
+  // ---- allocation and visits ----
+  bool allocated(size_t si, uint64_t i) {
+    const HeapSpan& s = heap_.spans()[si];
+    if (i < s.freeindex) return true;
+    std::vector<uint8_t>& bits = alloc_[si];
+    if (bits.empty()) {
+      bits.assign((s.nelems + 7) / 8 + 1, 0);
+      bits.back() = 1;  // loaded (the last byte is a marker)
+      if (s.allocBits) {
+        try {
+          m_.read(s.allocBits, bits.data(), bits.size() - 1);
+        } catch (const Fault&) {
+          problem(fmt::format("span {:#x}: allocation bits unreadable", s.addr));
+        }
+      }
+    }
+    return (bits[i / 8] >> (i % 8)) & 1;
+  }
+
+  // The word w of a referrer at node `from`: the object it points into,
+  // when allocated and not yet visited, joins the walk.
+  uint32_t inheritOf(uint32_t node) const {
+    return node < inherited_.size() ? inherited_[node] : 0;
+  }
+
+  template <typename HintFn>
+  void reach(uint64_t w, uint32_t from, HintFn&& hint) {
+    if (w < lo_ || w >= hi_) return;
+    auto o = heap_.find(w);
+    if (!o) return;
+    size_t si = static_cast<size_t>(o->span - heap_.spans().data());
+    std::vector<uint64_t>& vis = visited_[si];
+    if (vis.empty()) vis.assign((o->span->nelems + 63) / 64, 0);
+    uint64_t bit = uint64_t(1) << (o->index % 64);
+    if (vis[o->index / 64] & bit) return;
+    if (!allocated(si, o->index)) return;
+    vis[o->index / 64] |= bit;
+    if (g_.reachedObjects >= o_.maxObjects) {
+      g_.budgetHit = true;
+      return;
+    }
+    Pending x{o->base, o->size, static_cast<uint32_t>(o->headerBytes), nullptr, 0, 0};
+    std::string name;
+    uint32_t inherit = 0;
+    if (o->typeDescriptor) {  // what the runtime recorded
+      try {
+        const DynType& dt = p_.dynamicType(o->typeDescriptor);
+        x.type = dt.type && dt.type->size ? dt.type : nullptr;
+        name = dt.name;
+      } catch (const Error& e) {
+        problem(fmt::format("object {:#x}: type descriptor {:#x} unreadable: {}", o->base,
+                            o->typeDescriptor, e.what()));
+      }
+    }
+    if (name.empty()) {  // what the referrer's typed word says
+      Hint h = hint();
+      name = std::move(h.name);
+      x.type = h.type;
+      if (h.inherit) inherit = label(name);
+    }
+    if (!name.empty()) {
+      g_.typedObjects++;
+    } else if (uint32_t in = inheritOf(from)) {  // inside a map or a chan
+      name = g_.labels[in];
+      inherit = in;
+    } else {
+      name = fmt::format("<{} B object>", o->size);
+    }
+    x.node = child(from, label(name));
+    x.inherit = inherit;
+    if (inherit) {
+      if (inherited_.size() <= x.node) inherited_.resize(g_.nodes.size(), 0);
+      inherited_[x.node] = inherit;
+    }
+    HeapChainNode& n = g_.nodes[x.node];
+    n.objects++;
+    n.bytes += o->size;
+    g_.reachedObjects++;
+    g_.reachedBytes += o->size;
+    if (!o->span->noscan()) queue_.push_back(x);
+  }
+
+  // What the word at `off` of a value of type t (its bytes at b) points to.
+  Hint pointee(const Type* t, uint64_t off, const uint8_t* b, int depth = 0) {
+    if (!t || depth > kMaxTypeDepth) return {};
+    switch (t->kind) {
+      case Kind::Struct:
+        for (const Field& f : t->fields)
+          if (f.type && off >= f.offset && off - f.offset < f.type->size)
+            return pointee(f.type, off - f.offset, b + f.offset, depth + 1);
+        return {};
+      case Kind::Array:
+        if (!t->elem || !t->elem->size) return {};
+        return pointee(t->elem, off % t->elem->size, b + off / t->elem->size * t->elem->size,
+                       depth + 1);
+      case Kind::Pointer:
+        if (off || !t->elem || !t->elem->size) return {};
+        return {t->elem, t->elem->name};
+      case Kind::Slice:
+        if (off || !t->elem) return {};
+        return {t->elem->size ? t->elem : nullptr, "[]" + t->elem->name};
+      case Kind::String:
+        return off ? Hint{} : Hint{nullptr, "string"};
+      case Kind::Map:  // the header, typed when the type model has it (hash<K,V>, map<K,V>)
+        if (off) return {};
+        return {t->mapHeader && t->mapHeader->size ? t->mapHeader : nullptr, t->name, true};
+      case Kind::Chan:
+        return off ? Hint{} : Hint{nullptr, t->name, true};
+      case Kind::Func:
+        return off ? Hint{} : Hint{nullptr, "func value (" + t->name + ")"};
+      case Kind::Interface: {
+        if (off != 8) return {};
+        uint64_t tw = load64(b);
+        if (!tw) return {};
+        try {
+          uint64_t desc = t->nonEmptyInterface ? m_.readPtr(tw + 8) : tw;  // itab._type
+          const DynType& dt = p_.dynamicType(desc);
+          if (!dt.directIface) return {dt.type && dt.type->size ? dt.type : nullptr, dt.name};
+          // A pointer-shaped value in the data word itself.
+          if (dt.type && dt.type->kind == Kind::Pointer && dt.type->elem && dt.type->elem->size)
+            return {dt.type->elem, dt.type->elem->name};
+          if (dt.type && dt.type->kind == Kind::Map) return pointee(dt.type, 0, b, depth + 1);
+          return {nullptr, dt.name};
+        } catch (const Error&) {
+          return {};  // not a type word after all: the object stays unnamed
+        }
+      }
+      default:
+        return {};
+    }
+  }
+
+  // ---- roots ----
+  enum class Owner { Program, Nobody, Runtime };
+
+  // The words of .data and .bss inside globals of the program, inside
+  // none, or inside the runtime's and the plumbing's.
+  void globals(Owner owner) {
+    std::vector<const Global*> named;
+    const std::vector<std::string> plumbing = defaultSkipPackages();
+    auto isProgram = [&](const Global* gl) {
+      std::string pkg = packageOf(gl->name);
+      return std::none_of(plumbing.begin(), plumbing.end(),
+                          [&](const std::string& pat) { return packageMatches(pkg, pat); });
+    };
+    if (p_.hasDwarf())
+      for (const Global& gl : p_.types().globals())
+        if (gl.type && gl.type->size) named.push_back(&gl);
+    const uint64_t bias = p_.loadBias();
+    std::sort(named.begin(), named.end(),
+              [](const Global* a, const Global* b) { return a->addr < b->addr; });
+    for (const char* sec : {".data", ".bss"}) {
+      const Section* s = p_.binary().section(sec);
+      if (!s || !s->addr || !s->size) continue;
+      if (s->size > kMaxRead) {
+        if (owner == Owner::Program)
+          problem(fmt::format("section {} is {} bytes: not scanned", sec, s->size));
+        continue;
+      }
+      std::vector<uint8_t> b(s->size);
+      const uint64_t at = s->addr + bias;
+      try {
+        m_.read(at, b.data(), b.size());
+      } catch (const Fault& f) {
+        if (owner == Owner::Program)
+          problem(fmt::format("section {} unreadable: {}", sec, f.what()));
+        continue;
+      }
+      const uint32_t secNode = owner == Owner::Nobody ? child(0, label(sec)) : 0;
+      for (uint64_t k = 0; k + 8 <= b.size(); k += 8) {
+        uint64_t w = load64(b.data() + k);
+        if (w < lo_ || w >= hi_) continue;
+        uint64_t addr = at + k;
+        const Global* gl = nullptr;
+        auto it = std::upper_bound(named.begin(), named.end(), addr - bias,
+                                   [](uint64_t a, const Global* x) { return a < x->addr; });
+        if (it != named.begin() && addr - bias - (*(it - 1))->addr < (*(it - 1))->type->size)
+          gl = *(it - 1);
+        Owner is = !gl ? Owner::Nobody : isProgram(gl) ? Owner::Program : Owner::Runtime;
+        if (is != owner) continue;
+        uint32_t from = gl ? child(0, label(gl->name)) : secNode;
+        g_.rootWords++;
+        reach(w, from, [&]() -> Hint {
+          if (!gl) return {};
+          uint64_t start = gl->addr + bias - at;  // the global's first byte in b
+          if (start + gl->type->size > b.size()) return {};
+          return pointee(gl->type, addr - bias - gl->addr, b.data() + start);
+        });
+      }
+    }
+  }
+
+  StackRoots goroutineStacks() {
+    StackRoots roots;
+    try {
+      roots = stackRoots(p_);
+    } catch (const Error& e) {
+      problem(fmt::format("goroutine stacks not scanned: {}", e.what()));
+      return roots;
+    }
+    for (const std::string& pr : roots.stats.problems)
+      if (!pr.starts_with("no DWARF")) problem(pr);
+    g_.goroutines = roots.stacks.size();
+    return roots;
+  }
+
+  // The words of every goroutine's frames of the program's functions, or of
+  // the runtime's.
+  void stacks(const StackRoots& roots, bool runtime) {
+    // Locals DWARF places in memory: a word inside one is typed by it.
+    std::vector<const StackVar*> vars;
+    for (const StackVar& v : roots.vars)
+      if (!v.byValue && v.type && v.type->size) vars.push_back(&v);
+    std::sort(vars.begin(), vars.end(),
+              [](const StackVar* a, const StackVar* b) { return a->addr < b->addr; });
+    std::vector<uint8_t> b;
+    for (const GoroutineStack& st : roots.stacks) {
+      if (!st.sp || st.hi <= st.sp || st.hi - st.sp > kMaxRead) {
+        problem(
+            fmt::format("goroutine {}: stack [{:#x}, {:#x}) not scanned", st.goid, st.sp, st.hi));
+        continue;
+      }
+      uint64_t sp = st.sp & ~uint64_t(7);
+      b.resize(st.hi - sp);
+      try {
+        m_.read(sp, b.data(), b.size());
+      } catch (const Fault& f) {
+        problem(fmt::format("goroutine {}: stack unreadable: {}", st.goid, f.what()));
+        continue;
+      }
+      size_t fi = 0;
+      for (uint64_t k = 0; k + 8 <= b.size(); k += 8) {
+        uint64_t w = load64(b.data() + k);
+        if (w < lo_ || w >= hi_) continue;
+        uint64_t addr = sp + k;
+        while (fi + 1 < st.frames.size() && st.frames[fi].cfa && addr >= st.frames[fi].cfa) fi++;
+        std::string fn =
+            st.frames.empty() ? fmt::format("goroutine {}", st.goid) : st.frames[fi].function;
+        if (isRuntimeFunction(fn) != runtime) continue;
+        g_.rootWords++;
+        reach(w, child(0, label("stack of " + fn)), [&]() -> Hint {
+          auto it = std::upper_bound(vars.begin(), vars.end(), addr,
+                                     [](uint64_t a, const StackVar* v) { return a < v->addr; });
+          if (it == vars.begin()) return {};
+          const StackVar* v = *(it - 1);
+          if (addr - v->addr >= v->type->size || v->addr < sp || v->addr + v->type->size > st.hi)
+            return {};
+          return pointee(v->type, addr - v->addr, b.data() + (v->addr - sp));
+        });
+      }
+    }
+  }
+
+  // ---- the walk ----
+  // Objects of the runtime's own types (a P, an M, a g) reached from the
+  // program's roots are scanned only in the last phase: their references
+  // are bookkeeping (a P's write barrier buffer, timers), not ownership.
+  void drain() {
+    while (!queue_.empty() && !g_.budgetHit) {
+      Pending x = queue_.front();
+      queue_.pop_front();
+      if (deferRuntime_ && isRuntimeType(g_.labels[g_.nodes[x.node].label])) {
+        deferred_.push_back(x);
+        continue;
+      }
+      scan(x);
+    }
+  }
+  static bool isRuntimeType(std::string_view name) {
+    while (name.starts_with('*')) name.remove_prefix(1);
+    return name.starts_with("runtime.") || name.starts_with("internal/runtime/");
+  }
+
+  void scan(const Pending& x) {
+    uint64_t n = std::min(x.size, kMaxRead);
+    if (n < x.size)
+      problem(fmt::format("object {:#x} of {} B: first {} B scanned", x.base, x.size, n));
+    buf_.resize(n);
+    try {
+      m_.read(x.base, buf_.data(), n);
+    } catch (const Fault& f) {
+      problem(fmt::format("object {:#x} unreadable: {}", x.base, f.what()));
+      return;
+    }
+    const uint64_t es = x.type ? x.type->size : 0;
+    for (uint64_t k = x.header; k + 8 <= n && !g_.budgetHit; k += 8) {
+      uint64_t w = load64(buf_.data() + k);
+      if (w < lo_ || w >= hi_) continue;
+      reach(w, x.node, [&]() -> Hint {
+        if (!es) return {};
+        uint64_t off = k - x.header;
+        uint64_t inst = off / es * es;
+        if (x.header + inst + es > n) return {};
+        return pointee(x.type, off - inst, buf_.data() + x.header + inst);
+      });
+    }
+  }
+
+  void unreached() {
+    const auto& spans = heap_.spans();
+    uint32_t node = 0;
+    for (size_t si = 0; si < spans.size(); si++) {
+      const HeapSpan& s = spans[si];
+      uint64_t size = s.sizeclass() == 0 ? s.end - s.start : s.elemsize;
+      for (uint64_t i = 0; i < s.nelems; i++) {
+        if (!allocated(si, i)) continue;
+        g_.objects++;
+        g_.bytes += size;
+        const auto& vis = visited_[si];
+        if (!vis.empty() && (vis[i / 64] >> (i % 64)) & 1) continue;
+        if (!node) node = child(0, label("(not reached from any root)"));
+        g_.nodes[node].objects++;
+        g_.nodes[node].bytes += size;
+      }
+    }
+  }
+
+  const Program& p_;
+  const Memory& m_;
+  const HeapGraphOptions& o_;
+  HeapGraph& g_;
+  HeapIndex heap_;
+  uint64_t lo_ = 0, hi_ = 0;
+  std::vector<std::vector<uint64_t>> visited_;  // per span, a bit per object
+  std::vector<std::vector<uint8_t>> alloc_;     // per span, allocBits (loaded on demand)
+  std::deque<Pending> queue_;
+  std::vector<Pending> deferred_;  // runtime-typed objects, scanned in the last phase
+  bool deferRuntime_ = true;
+  std::vector<uint8_t> buf_;
+  std::unordered_map<std::string, uint32_t> labelIds_;
+  std::unordered_map<uint64_t, uint32_t> children_;
+  std::vector<uint32_t> inherited_;  // per node: the label its untyped pointees take
+};
+
+}  // namespace
+
+std::vector<uint32_t> HeapGraph::chain(uint32_t n) const {
+  std::vector<uint32_t> out;
+  for (; n; n = nodes[n].parent) out.push_back(nodes[n].label);
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+HeapGraph heapGraph(const Program& p, const HeapGraphOptions& o) {
+  HeapGraph g;
+  Walk w(p, o, g);
+  w.run();
+  return g;
+}
+
+}  // namespace gms

@@ -1,0 +1,123 @@
+// gomemscope heap: the live heap by reference chain, against the heapchain
+// fixture's own figures. Every toolchain, with DWARF and stripped, live and
+// from a core:
+//   - the total is every allocated byte: HeapAlloc as the fixture read it
+//     after two GCs (within 5%: what printing the truth allocated since);
+//   - nearly all of it is reached from a root;
+//   - the bytes kept alive by main.blobs (DWARF: the global's own frame;
+//     stripped: .bss) cover its 2000 1-KiB values and stay within 5% of
+//     the values plus the map's own footprint (`map --format json`);
+//   - with DWARF, the values are their own frame below the map's, named by
+//     type: main.blobs -> map[int]*[1024]uint8 -> ... -> [1024]uint8 (all
+//     but at most two, which a stray word elsewhere may reach first);
+//   - the stack root keeps the 300-node chain, one frame for all of them;
+//   - -o writes a profile that `go tool pprof -top` reads, whose total
+//     equals ours.
+#include <fstream>
+
+#include "support/fixture.h"
+
+namespace gms::test {
+namespace {
+
+using nlohmann::json;
+
+class HeapCli : public ::testing::TestWithParam<std::tuple<std::string, bool, bool>> {};
+
+TEST_P(HeapCli, ChainsAccountForTheHeapAsTheFixtureAllocatedIt) {
+  const auto& [name, stripped, live] = GetParam();
+  const Toolchain& tc = toolchain(name);
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  std::string bin = buildFixture(tc, "heapchain", BuildFlags{.stripped = stripped});
+  auto proc = RunningFixture::start(bin);
+  const json& truth = proc->truth();
+  const TargetArgs t =
+      targetArgs(*proc, bin, live, "heapchain-" + tc.name + (stripped ? "-s" : "") + ".core");
+  auto with = [&](std::vector<std::string> args) { return t.with(std::move(args)); };
+  auto r = runGomemscope(with({"heap", "--format", "json", "--limit", "0"}));
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  json h = json::parse(r.out);
+  const double heapAlloc = truth["HeapAlloc"].get<double>();
+  const double total = h["bytes"].get<double>();
+  EXPECT_NEAR(total, heapAlloc, heapAlloc * 0.05) << r.out.substr(0, 2000);
+  EXPECT_GE(h["reachedBytes"].get<double>(), total * 0.9) << r.out.substr(0, 2000);
+  EXPECT_TRUE(h["problems"].empty()) << h["problems"].dump();
+
+  const uint64_t values = truth["blobValues"];
+  uint64_t mapBytes = 0;
+  if (!stripped) {
+    auto m = runGomemscope(with({"map", "main.blobs", "--format", "json", "--limit", "0"}));
+    ASSERT_EQ(m.exitCode, 0) << m.err;
+    mapBytes = json::parse(m.out)["footprint"]["total"];
+    ASSERT_GT(mapBytes, 0u);
+  }
+  const std::string root = stripped ? ".bss" : "main.blobs";
+  const json* kept = nullptr;
+  for (const json& x : h["roots"])
+    if (x["root"] == root) kept = &x;
+  ASSERT_NE(kept, nullptr) << h["roots"].dump();
+  const uint64_t keptBytes = (*kept)["bytes"];
+  EXPECT_GE(keptBytes, values) << (*kept).dump();
+  if (!stripped) {
+    EXPECT_NEAR(double(keptBytes), double(values + mapBytes), double(values + mapBytes) * 0.05)
+        << "values " << values << " + map " << mapBytes;
+    // The values: one frame of their own, named by type, below the map's.
+    uint64_t valueObjects = 0, valueBytes = 0;
+    bool nodes = false;
+    for (const json& c : h["chains"]) {
+      const json& ch = c["chain"];
+      if (ch.front() == "main.blobs" && ch.back() == "[1024]uint8" && ch.size() >= 3 &&
+          ch[1] == "map[int]*[1024]uint8") {
+        valueObjects += c["objects"].get<uint64_t>();
+        valueBytes += c["bytes"].get<uint64_t>();
+      }
+      if (ch.back() == "main.node" && ch.front().get<std::string>().starts_with("stack of ")) {
+        EXPECT_EQ(c["objects"], truth["nodes"]) << c.dump();
+        nodes = true;
+      }
+    }
+    // All but a stray one or two: a word elsewhere that happens to point at
+    // a value (a stale slot, an integer) may reach it first.
+    std::string where;
+    for (const json& c : h["chains"])
+      if (c.dump().find("1024") != std::string::npos) where += c.dump() + "\n";
+    EXPECT_GE(valueObjects + 2, truth["blobCount"].get<uint64_t>()) << where;
+    EXPECT_LE(valueObjects, truth["blobCount"].get<uint64_t>()) << where;
+    EXPECT_EQ(valueBytes, valueObjects * 1024) << where;
+    EXPECT_TRUE(nodes) << "no stack chain ending in main.node";
+  }
+
+  // The pprof profile: go tool pprof reads it, and its total is ours.
+  std::string pb = tempDir() + "/heap-" + tc.name + (stripped ? "-s" : "") +
+                   (live ? "-live" : "-core") + ".pb.gz";
+  auto w = runGomemscope(with({"heap", "-o", pb}));
+  ASSERT_EQ(w.exitCode, 0) << w.err;
+  EXPECT_NE(w.err.find("go tool pprof"), std::string::npos) << w.err;
+  const Toolchain& go = toolchain("go1.26");
+  if (!go.available) GTEST_SKIP() << "no go on PATH to run go tool pprof";
+  auto top = runCommand({go.goBinary, "tool", "pprof", "-top", "-unit=B", pb}, 120);
+  ASSERT_EQ(top.exitCode, 0) << top.err;
+  // "Showing nodes accounting for X B, 100% of X B total"
+  auto at = top.out.find("% of ");
+  ASSERT_NE(at, std::string::npos) << top.out;
+  uint64_t pprofTotal = std::stoull(top.out.substr(at + 5));
+  // Both are from one moment only when it is a core (live, the fixture is
+  // idle but its runtime may allocate between the two reads).
+  if (!live) {
+    EXPECT_EQ(pprofTotal, uint64_t(total)) << top.out.substr(0, 1500);
+  }
+  EXPECT_NEAR(double(pprofTotal), total, total * 0.05) << top.out.substr(0, 1500);
+  EXPECT_NE(top.out.find(root), std::string::npos) << top.out.substr(0, 3000);
+}
+
+INSTANTIATE_TEST_SUITE_P(Toolchains, HeapCli,
+                         ::testing::Combine(::testing::Values("go1.19", "go1.26", "go1.27"),
+                                            ::testing::Bool(), ::testing::Bool()),
+                         [](const auto& i) {
+                           return paramName(std::get<0>(i.param)) +
+                                  (std::get<1>(i.param) ? "_stripped" : "") +
+                                  (std::get<2>(i.param) ? "_live" : "_core");
+                         });
+
+}  // namespace
+}  // namespace gms::test
