@@ -13,6 +13,7 @@
 #include "binary/descriptor_types.h"
 #include "binary/pclntab.h"
 #include "common/error.h"
+#include "goruntime/heap_graph.h"
 #include "goruntime/list.h"
 #include "goruntime/maps.h"
 #include "goruntime/program.h"
@@ -400,6 +401,21 @@ uint64_t ImageFuzzer::list(const uint8_t* data, size_t size) {
   try {
     Program p(t, *bin_);
     return walkListAt(p, img->root);
+  } catch (const Error&) {
+    return 0;
+  }
+}
+
+uint64_t ImageFuzzer::heap(const uint8_t* data, size_t size) {
+  auto img = decodeImage(data, size);
+  if (!img) return 0;
+  FakeTarget t("fuzz image");
+  for (auto& [addr, bytes] : img->segments) t.mem.add(addr, std::move(bytes));
+  try {
+    Program p(t, *bin_);
+    HeapGraphOptions o;
+    o.maxObjects = 200'000;
+    return heapGraph(p, o).reachedObjects;
   } catch (const Error&) {
     return 0;
   }

@@ -19,6 +19,9 @@
 //  - map, list: the bytes are a MemoryImage (below): the memory a decoder read
 //    from a real fixture core, walked with the real DWARF types of that
 //    fixture's executable (loaded once).
+//  - heap: the same, the memory the heap walk (span table, allocation bits,
+//    objects, .data/.bss, goroutine stacks) read from the hello fixture's
+//    core, walked again: spans, size classes, pointers and stacks mutated.
 #pragma once
 
 #include <cstddef>
@@ -89,6 +92,10 @@ class ImageFuzzer {
   // Entries/elements found (0 when the image does not decode).
   uint64_t map(const uint8_t* data, size_t size);
   uint64_t list(const uint8_t* data, size_t size);
+  // The heap walk (goruntime/heap_graph.h) over the image, bounded: the
+  // image holds what the walk read of a fixture core (typeName and root
+  // unused). Returns the objects reached.
+  uint64_t heap(const uint8_t* data, size_t size);
 
  private:
   std::unique_ptr<Binary> bin_;

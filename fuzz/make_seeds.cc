@@ -15,6 +15,7 @@
 #include "binary/descriptor_types.h"
 #include "common/error.h"
 #include "fuzz/bodies.h"
+#include "goruntime/heap_graph.h"
 #include "goruntime/program.h"
 #include "target/core_file.h"
 
@@ -90,12 +91,41 @@ int descriptorSeed(const char* exe, const char* out) {
   return 0;
 }
 
+// gms_fuzz_seeds --heap CORE EXE OUT.img: what the heap walk reads of CORE,
+// as a heap seed.
+int heapSeed(const char* corePath, const char* exe, const char* out) {
+  auto core = CoreFile::open(corePath);
+  auto bin = Binary::open(exe);
+  core->setUnderlay(&bin->fileMemory());
+  RecordingTarget rt(*core);
+  Program p(rt, *bin);
+  HeapGraph g = heapGraph(p);
+  fuzz::MemoryImage img;
+  img.typeName = "heap";
+  uint64_t total = 0;
+  for (auto [s, e] : rt.mem.merged()) {
+    std::vector<uint8_t> bytes(e - s);
+    core->memory().read(s, bytes.data(), bytes.size());
+    total += bytes.size();
+    img.segments.emplace_back(s, std::move(bytes));
+  }
+  auto enc = fuzz::encodeImage(img);
+  std::ofstream(out, std::ios::binary)
+      .write(reinterpret_cast<const char*>(enc.data()), std::streamsize(enc.size()));
+  std::printf("%s: %llu objects reached, %zu segments, %llu bytes\n", out,
+              static_cast<unsigned long long>(g.reachedObjects), img.segments.size(),
+              static_cast<unsigned long long>(total));
+  return 0;
+}
+
 int run(int argc, char** argv) {
   if (argc == 4 && std::string(argv[1]) == "--descriptors") return descriptorSeed(argv[2], argv[3]);
+  if (argc == 5 && std::string(argv[1]) == "--heap") return heapSeed(argv[2], argv[3], argv[4]);
   if (argc < 5) {
     std::fprintf(stderr,
                  "usage: gms_fuzz_seeds CORE EXE OUTDIR GLOBAL...\n"
-                 "       gms_fuzz_seeds --descriptors EXE OUT.img\n");
+                 "       gms_fuzz_seeds --descriptors EXE OUT.img\n"
+                 "       gms_fuzz_seeds --heap CORE EXE OUT.img\n");
     return 2;
   }
   auto core = CoreFile::open(argv[1]);

@@ -26,7 +26,7 @@ while [ $# -gt 0 ]; do
     *) TARGETS+=("$1"); shift ;;
   esac
 done
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(elf core buildinfo pclntab descriptors classic_map swiss_map list)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(elf core buildinfo pclntab descriptors classic_map swiss_map list heap)
 
 GO19=/usr/lib/go-1.19/bin/go
 GO26=$(command -v go || true)
@@ -53,6 +53,7 @@ exe_for() {
     classic_map) fixture maps "$GO19" ;;
     swiss_map) fixture maps "$GO26" ;;
     list) fixture lists "$GO26" ;;
+    heap) fixture hello "$GO26" ;;
     *) echo "" ;;
   esac
 }
@@ -78,6 +79,16 @@ if [ $SEEDS = 1 ]; then
   # shellcheck disable=SC2086
   make_seeds swiss_map "$(exe_for swiss_map)" $MAPS
   make_seeds list "$(exe_for list)" main.LMixed main.LEmpty main.LZero main.LLong main.LRemoved main.LOfMaps
+  # The heap walk: what it reads of the hello fixture's core.
+  hello=$(exe_for heap)
+  dir="$ROOT/$FUZZ_BUILD/seedwork/heap"
+  rm -rf "$dir"; mkdir -p "$dir" fuzz/corpus/heap
+  "$hello" >"$dir/out" 2>&1 &
+  pid=$!
+  for _ in $(seq 100); do grep -q GMS-READY "$dir/out" && break; sleep 0.2; done
+  "$FUZZ_BUILD/gomemscope" core -p "$pid" -o "$dir/core" 2>/dev/null
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  "$FUZZ_BUILD/fuzz/gms_fuzz_seeds" --heap "$dir/core" "$hello" fuzz/corpus/heap/hello-go1.26.img
   # Type descriptors: the maps fixture of each toolchain, stripped as in production.
   mkdir -p fuzz/corpus/descriptors
   for tc in go1.19 go1.26 go1.27; do

@@ -16,8 +16,9 @@ namespace {
 constexpr uint64_t kPageSize = 8192;
 constexpr uint64_t kMaxSpans = uint64_t(1) << 26;      // 512 GiB of single pages
 constexpr uint64_t kMaxSpanPages = uint64_t(1) << 27;  // 1 TiB in one span
-constexpr uint8_t kSpanInUse = 1;                      // mSpanInUse (runtime/mheap.go)
-constexpr uint64_t kMinSizeForMallocHeader = 512;      // goarch.PtrSize * ptrBits
+constexpr uint64_t kMaxSmallSpanPages = 16;
+constexpr uint8_t kSpanInUse = 1;                  // mSpanInUse (runtime/mheap.go)
+constexpr uint64_t kMinSizeForMallocHeader = 512;  // goarch.PtrSize * ptrBits
 constexpr size_t kMaxProblems = 20;
 
 uint64_t mheapAddress(const Program& p) {
@@ -86,9 +87,13 @@ HeapIndex::HeapIndex(const Program& p) : p_(p) {
     s.allocBits = readUint(b.data(), fAlloc);
     s.spanclass = b[fClass.offset];
     if (fLarge) s.largeType = readUint(b.data(), *fLarge);
-    if (!pages || pages > kMaxSpanPages || s.start % kPageSize || !s.elemsize ||
+    // A small-object span has at most kMaxSmallSpanPages pages of objects
+    // of at least 8 bytes (runtime/sizeclasses.go: class_to_allocnpages
+    // tops at 10); a large-object span holds one object.
+    bool small = s.sizeclass() != 0;
+    if (!pages || pages > kMaxSpanPages || s.start % kPageSize || s.elemsize < 8 ||
         s.nelems * s.elemsize > pages * kPageSize || s.freeindex > s.nelems ||
-        (s.sizeclass() == 0 && s.nelems > 1)) {
+        (!small && s.nelems > 1) || (small && pages > kMaxSmallSpanPages)) {
       problem(
           fmt::format("span {:#x}: start {:#x}, {} pages, {} objects of {} B, freeindex {}: "
                       "not a span the runtime could make",

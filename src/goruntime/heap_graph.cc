@@ -375,9 +375,15 @@ class Walk {
       scan(x);
     }
   }
+  // The scheduler's own records (not a map's or a channel's internals,
+  // which belong to their owner).
   static bool isRuntimeType(std::string_view name) {
     while (name.starts_with('*')) name.remove_prefix(1);
-    return name.starts_with("runtime.") || name.starts_with("internal/runtime/");
+    for (std::string_view t :
+         {"runtime.p", "runtime.m", "runtime.mPadded", "runtime.g", "runtime.sudog",
+          "runtime.timer", "runtime.timeTimer", "runtime.timers"})
+      if (name == t) return true;
+    return false;
   }
 
   void scan(const Pending& x) {

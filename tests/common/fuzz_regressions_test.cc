@@ -108,6 +108,20 @@ TEST(FuzzRegressions, ClassicMap) { replayImages("classic_map", "go1.19", "maps"
 TEST(FuzzRegressions, SwissMap) { replayImages("swiss_map", "go1.26", "maps", true); }
 TEST(FuzzRegressions, List) { replayImages("list", "go1.26", "lists", false); }
 
+// The heap seed is the hello fixture's whole heap: it must still be walked.
+TEST(FuzzRegressions, Heap) {
+  const Toolchain& tc = toolchain("go1.26");
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  fuzz::ImageFuzzer f(buildFixture(tc, "hello"));
+  size_t seeds = replay("heap", [&](const fs::path& p, const std::vector<uint8_t>& b) {
+    uint64_t reached = f.heap(b.data(), b.size());
+    if (p.parent_path().parent_path().filename() == "corpus") {
+      EXPECT_GT(reached, 50u) << "seed no longer walks";
+    }
+  });
+  EXPECT_GT(seeds, 0u);
+}
+
 // The image format round-trips and tolerates truncation.
 TEST(FuzzRegressions, ImageFormat) {
   fuzz::MemoryImage img;
