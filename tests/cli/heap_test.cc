@@ -11,6 +11,8 @@
 //     type: main.blobs -> map[int]*[1024]uint8 -> ... -> [1024]uint8 (all
 //     but at most two, which a stray word elsewhere may reach first);
 //   - the stack root keeps the 300-node chain, one frame for all of them;
+//   - main.index keeps its 60000 entries, though they are linked to each other
+//     and a local holds the newest (globals are walked first);
 //   - -o writes a profile that `go tool pprof -top` reads, whose total
 //     equals ours.
 #include <fstream>
@@ -64,12 +66,17 @@ TEST_P(HeapCli, ChainsAccountForTheHeapAsTheFixtureAllocatedIt) {
     // The values: one frame of their own, named by type, below the map's.
     uint64_t valueObjects = 0, valueBytes = 0;
     bool nodes = false;
+    uint64_t entries = 0;
     for (const json& c : h["chains"]) {
       const json& ch = c["chain"];
       if (ch.front() == "main.blobs" && ch.back() == "[1024]uint8" && ch.size() >= 3 &&
           ch[1] == "map[int]*[1024]uint8") {
         valueObjects += c["objects"].get<uint64_t>();
         valueBytes += c["bytes"].get<uint64_t>();
+      }
+      if (ch.back() == "main.entry") {  // the global's, though a local holds the chain too
+        EXPECT_EQ(ch.front(), "main.index") << c.dump();
+        entries += c["objects"].get<uint64_t>();
       }
       if (ch.back() == "main.node" && ch.front().get<std::string>().starts_with("stack of ")) {
         EXPECT_EQ(c["objects"], truth["nodes"]) << c.dump();
@@ -85,6 +92,7 @@ TEST_P(HeapCli, ChainsAccountForTheHeapAsTheFixtureAllocatedIt) {
     EXPECT_LE(valueObjects, truth["blobCount"].get<uint64_t>()) << where;
     EXPECT_EQ(valueBytes, valueObjects * 1024) << where;
     EXPECT_TRUE(nodes) << "no stack chain ending in main.node";
+    EXPECT_EQ(entries, truth["entries"].get<uint64_t>());
   }
 
   // The pprof profile: go tool pprof reads it, and its total is ours.
