@@ -161,8 +161,12 @@ class Walk {
                             o->typeDescriptor, e.what()));
       }
     }
-    if (name.empty()) {  // what the referrer's typed word says
-      Hint h = hint();
+    // What the referrer's typed word says: where there is no recorded type,
+    // or where it is a type of the same size spelled more precisely (a
+    // map's directory array records the runtime's generic *maps.table, the
+    // map's own header field says *table<K,V>).
+    Hint h = hint();
+    if (name.empty() || (h.type && x.type && h.type->size == x.type->size && h.name != name)) {
       name = std::move(h.name);
       x.type = h.type;
       if (h.inherit) inherit = label(name);
@@ -258,6 +262,14 @@ class Walk {
     const uint64_t bias = p_.loadBias();
     std::sort(named.begin(), named.end(),
               [](const Global* a, const Global* b) { return a->addr < b->addr; });
+    struct Word {
+      uint64_t w, addr;
+      const Global* gl;
+      size_t sec;  // index in secs
+    };
+    std::vector<Word> words;
+    std::vector<std::pair<const char*, uint64_t>> secs;  // name, runtime address
+    std::vector<std::vector<uint8_t>> bytes;
     for (const char* sec : {".data", ".bss"}) {
       const Section* s = p_.binary().section(sec);
       if (!s || !s->addr || !s->size) continue;
@@ -275,7 +287,6 @@ class Walk {
           problem(fmt::format("section {} unreadable: {}", sec, f.what()));
         continue;
       }
-      const uint32_t secNode = owner == Owner::Nobody ? child(0, label(sec)) : 0;
       for (uint64_t k = 0; k + 8 <= b.size(); k += 8) {
         uint64_t w = load64(b.data() + k);
         if (w < lo_ || w >= hi_) continue;
@@ -286,16 +297,33 @@ class Walk {
         if (it != named.begin() && addr - bias - (*(it - 1))->addr < (*(it - 1))->type->size)
           gl = *(it - 1);
         Owner is = !gl ? Owner::Nobody : isProgram(gl) ? Owner::Program : Owner::Runtime;
-        if (is != owner) continue;
-        uint32_t from = gl ? child(0, label(gl->name)) : secNode;
-        g_.rootWords++;
-        reach(w, from, [&]() -> Hint {
-          if (!gl) return {};
-          uint64_t start = gl->addr + bias - at;  // the global's first byte in b
-          if (start + gl->type->size > b.size()) return {};
-          return pointee(gl->type, addr - bias - gl->addr, b.data() + start);
-        });
+        if (is == owner) words.push_back({w, addr, gl, secs.size()});
       }
+      secs.emplace_back(sec, at);
+      bytes.push_back(std::move(b));
+    }
+    // The program's globals one at a time, main's first, then by name, each
+    // walked to the end: what several reach is the first one's (a pool of
+    // fmt that still points at a value of main.m does not take it).
+    if (owner == Owner::Program) {
+      auto isMain = [](const Global* g) { return g->name.starts_with("main."); };
+      std::stable_sort(words.begin(), words.end(), [&](const Word& a, const Word& b) {
+        if (isMain(a.gl) != isMain(b.gl)) return isMain(a.gl);
+        return a.gl->name < b.gl->name;
+      });
+    }
+    for (size_t i = 0; i < words.size(); i++) {
+      const Word& x = words[i];
+      if (owner == Owner::Program && i && x.gl != words[i - 1].gl) drain();
+      uint32_t from = x.gl ? child(0, label(x.gl->name)) : child(0, label(secs[x.sec].first));
+      g_.rootWords++;
+      reach(x.w, from, [&]() -> Hint {
+        if (!x.gl) return {};
+        const std::vector<uint8_t>& b = bytes[x.sec];
+        uint64_t start = x.gl->addr + bias - secs[x.sec].second;  // the global's first byte in b
+        if (start + x.gl->type->size > b.size()) return {};
+        return pointee(x.gl->type, x.addr - bias - x.gl->addr, b.data() + start);
+      });
     }
   }
 

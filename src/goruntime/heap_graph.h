@@ -7,13 +7,22 @@
 // section, ".bss"), then every goroutine's stack from its SP to stack.hi,
 // each word named by the frame holding it ("stack of main.worker").
 //
-// The walk is breadth-first, each object visited once, so an object's chain
-// is one of its shortest paths from a root. Words are scanned
+// Roots are taken in order of ownership, each walked breadth-first to the
+// end before the next, every object visited once: the program's globals one
+// by one (main's first, then by name), .data/.bss words no global names (all
+// of them without DWARF), the program's stack frames, the runtime's frames,
+// then the globals of the runtime and of the standard library's plumbing.
+// Objects of the scheduler's own types (p, m, g, timers) are scanned last
+// whoever reaches them: their references are bookkeeping (write barrier
+// buffers), not ownership. So an object's chain is its shortest path from
+// the first root that reaches it. Words are scanned
 // conservatively: any aligned word of a pointer-holding object (a scan span;
 // noscan spans hold none) that points into an allocated heap object is an
 // edge. An object is named by its type where one is known: the type the
 // runtime records (goruntime/heap.h: Go >= 1.22, objects above 512 bytes and
-// large ones), else the type its referrer's typed field gives (a struct
+// large ones; the referrer's field type instead when it spells the same size
+// more precisely, as a map header's *table<K,V> for the runtime's generic
+// *maps.table), else the type its referrer's typed field gives (a struct
 // field *T, a slice's backing array, a string's bytes, an interface's
 // dynamic type, a map: "map[string]int", whose untyped inner arrays carry its
 // name). An object of unknown type is "<N-byte object>". Consecutive
