@@ -67,15 +67,17 @@ demo: build
 	@scripts/demo.sh $(BUILD)/gomemscope
 
 # The full benchmark matrix (bench/matrix.sh -> bench/results.md), the
-# Google Benchmark micro-benchmarks, and stripped against DWARF builds
-# (bench/stripped.sh -> bench/results-stripped.md); bench-quick: the
-# 10^6-entry headline only.
+# Google Benchmark micro-benchmarks, stripped against DWARF builds
+# (bench/stripped.sh -> bench/results-stripped.md) and the whole heap from a
+# core beside goref and viewcore when on PATH (bench/heap.sh ->
+# bench/results-heap.md); bench-quick: the 10^6-entry headline only.
 bench: deps
 	@scripts/install-deps.sh delve bc time gdb python3
 	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGMS_BUILD_BENCH=ON >/dev/null
 	@ninja -C $(BUILD)
 	bench/matrix.sh $(BUILD)/gomemscope $(BUILD)/bench
 	bench/stripped.sh $(BUILD)/gomemscope
+	bench/heap.sh $(BUILD)/gomemscope
 
 bench-quick: build
 	@scripts/install-deps.sh delve bc

@@ -134,7 +134,15 @@ std::vector<uint8_t> heapPprof(const HeapGraph& g, bool gzip) {
     prof.message(5, fn);
   }
   for (const std::string& w : words) prof.bytes(6, w);
-  for (size_t l = 1; l < g.labels.size(); l++) prof.bytes(6, g.labels[l]);
+  // pprof simplifies a name as it would a C++ template, dropping what lies
+  // between < and > ("<48 B object>" showed as <unknown>, "table<K,V>" as
+  // "table"): the profile spells them with [ ].
+  for (size_t l = 1; l < g.labels.size(); l++) {
+    std::string name = g.labels[l];
+    std::replace(name.begin(), name.end(), '<', '[');
+    std::replace(name.begin(), name.end(), '>', ']');
+    prof.bytes(6, name);
+  }
   auto now = std::chrono::system_clock::now().time_since_epoch();
   prof.uint(
       9, static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count()));

@@ -5,7 +5,9 @@
 // (bytes, the default), one sample per distinct chain with the objects
 // reached at exactly that chain, and one function per frame name: a root
 // ("main.cache", "stack of main.worker", ".bss") or an object's name
-// ("map[string]*main.Session", "main.Session", "[]uint8", "<48 B object>").
+// ("map[string]*main.Session", "main.Session", "[]uint8", "<48 B object>",
+// spelled "[48 B object]" there: pprof drops what it reads as C++ template
+// arguments, between < and >).
 // A sample's stack is its chain leaf first, as pprof expects, so `-top`
 // ranks object kinds by what they hold themselves (flat) and roots by what
 // they keep alive (cum), and `-http`'s flame graph reads root to leaf.

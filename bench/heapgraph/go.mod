@@ -1,0 +1,3 @@
+module gmsbench/heapgraph
+
+go 1.19
