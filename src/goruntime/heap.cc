@@ -17,8 +17,9 @@ constexpr uint64_t kPageSize = 8192;
 constexpr uint64_t kMaxSpans = uint64_t(1) << 26;      // 512 GiB of single pages
 constexpr uint64_t kMaxSpanPages = uint64_t(1) << 27;  // 1 TiB in one span
 constexpr uint64_t kMaxSmallSpanPages = 16;
-constexpr uint8_t kSpanInUse = 1;                  // mSpanInUse (runtime/mheap.go)
-constexpr uint64_t kMinSizeForMallocHeader = 512;  // goarch.PtrSize * ptrBits
+constexpr uint64_t kMaxPageTable = uint64_t(1) << 24;  // pages (128 GiB of address range, 64 MiB)
+constexpr uint8_t kSpanInUse = 1;                      // mSpanInUse (runtime/mheap.go)
+constexpr uint64_t kMinSizeForMallocHeader = 512;      // goarch.PtrSize * ptrBits
 constexpr size_t kMaxProblems = 20;
 
 uint64_t mheapAddress(const Program& p) {
@@ -118,6 +119,36 @@ HeapIndex::HeapIndex(const Program& p) : p_(p) {
   }
   spans_ = std::move(kept);
   for (const HeapSpan& s : spans_) inUse_ += s.end - s.start;
+  if (!spans_.empty() && spans_.size() < UINT32_MAX) {
+    pageBase_ = spans_.front().start / kPageSize;
+    uint64_t n = (spans_.back().end - 1) / kPageSize - pageBase_ + 1;
+    if (n <= kMaxPageTable) {
+      pages_.assign(n, 0);
+      for (size_t i = 0; i < spans_.size(); i++)
+        for (uint64_t pg = spans_[i].start / kPageSize; pg < spans_[i].end / kPageSize; pg++)
+          pages_[pg - pageBase_] = static_cast<uint32_t>(i + 1);
+    }
+  }
+}
+
+std::optional<HeapIndex::Slot> HeapIndex::slot(uint64_t addr) const {
+  size_t si;
+  if (!pages_.empty()) {
+    uint64_t pg = addr / kPageSize;
+    if (pg < pageBase_ || pg - pageBase_ >= pages_.size() || !pages_[pg - pageBase_])
+      return std::nullopt;
+    si = pages_[pg - pageBase_] - 1;
+  } else {
+    auto it = std::upper_bound(spans_.begin(), spans_.end(), addr,
+                               [](uint64_t a, const HeapSpan& s) { return a < s.start; });
+    if (it == spans_.begin()) return std::nullopt;
+    si = static_cast<size_t>(it - spans_.begin()) - 1;
+  }
+  const HeapSpan& s = spans_[si];
+  if (addr < s.start || addr >= s.end) return std::nullopt;
+  uint64_t i = (addr - s.start) / s.elemsize;
+  if (i >= s.nelems) return std::nullopt;  // the tail a size class leaves unused
+  return Slot{static_cast<uint32_t>(si), i};
 }
 
 bool HeapIndex::recordsTypes(const HeapSpan& s) const {
@@ -125,13 +156,10 @@ bool HeapIndex::recordsTypes(const HeapSpan& s) const {
 }
 
 std::optional<HeapObject> HeapIndex::find(uint64_t addr) const {
-  auto it = std::upper_bound(spans_.begin(), spans_.end(), addr,
-                             [](uint64_t a, const HeapSpan& s) { return a < s.start; });
-  if (it == spans_.begin()) return std::nullopt;
-  const HeapSpan& s = *--it;
-  if (addr >= s.end) return std::nullopt;
-  uint64_t i = (addr - s.start) / s.elemsize;
-  if (i >= s.nelems) return std::nullopt;  // the tail a size class leaves unused
+  auto where = slot(addr);
+  if (!where) return std::nullopt;
+  const HeapSpan& s = spans_[where->span];
+  const uint64_t i = where->index;
   HeapObject o;
   o.span = &s;
   o.index = i;

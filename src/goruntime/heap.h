@@ -58,6 +58,13 @@ class HeapIndex {
 
   // The object whose slot holds addr; nullopt outside every in-use span.
   std::optional<HeapObject> find(uint64_t addr) const;
+  // The same without reading the target: the span's index in spans() and
+  // the object's index in its span.
+  struct Slot {
+    uint32_t span = 0;
+    uint64_t index = 0;
+  };
+  std::optional<Slot> slot(uint64_t addr) const;
   const std::vector<HeapSpan>& spans() const { return spans_; }  // in use, by start
   // The runtime records the type of this span's objects (Go >= 1.22, a scan
   // span of one large object or of objects above 512 bytes).
@@ -68,6 +75,10 @@ class HeapIndex {
  private:
   const Program& p_;
   std::vector<HeapSpan> spans_;
+  // Page (8 KiB) from the first span's start -> 1 + index in spans_ (0: no
+  // span); empty when the heap spans too wide a range (then: binary search).
+  uint64_t pageBase_ = 0;
+  std::vector<uint32_t> pages_;
   uint64_t inUse_ = 0;
   bool headers_ = false;  // Go >= 1.22
   std::vector<std::string> problems_;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <deque>
+#include <tuple>
 #include <unordered_map>
 
 #include "common/error.h"
@@ -30,7 +31,7 @@ uint64_t load64(const uint8_t* b) {
 // What a referrer's typed word says of the object it points to.
 struct Hint {
   const Type* type = nullptr;  // the object is an array of these (nullptr: unknown)
-  std::string name;            // its frame name ("" : unknown)
+  uint32_t label = 0;          // its frame name (0: unknown)
   bool inherit = false;        // untyped objects below carry this name (a map's, a chan's)
 };
 
@@ -54,6 +55,7 @@ class Walk {
     if (!spans.empty()) lo_ = spans.front().start, hi_ = spans.back().end;
     g_.nodes.push_back({});  // the tree's root: no frame
     g_.labels.push_back("");
+    stringLabel_ = label("string");
   }
 
   // Roots in order of ownership, each phase walked to the end before the
@@ -126,36 +128,71 @@ class Walk {
     return (bits[i / 8] >> (i % 8)) & 1;
   }
 
-  // The word w of a referrer at node `from`: the object it points into,
-  // when allocated and not yet visited, joins the walk.
+  // The label a node's untyped pointees take (0: none).
   uint32_t inheritOf(uint32_t node) const {
     return node < inherited_.size() ? inherited_[node] : 0;
   }
 
+  // A frame name for a type, spelled one way (cached: no string work per object).
+  enum class Spelling : uint8_t { Plain, SliceOf, FuncValue };
+  uint32_t typeLabel(const Type* t, Spelling sp = Spelling::Plain) {
+    auto [it, fresh] = typeLabels_.try_emplace({t, sp}, 0);
+    if (fresh) {
+      switch (sp) {
+        case Spelling::Plain:
+          it->second = label(t->name);
+          break;
+        case Spelling::SliceOf:
+          it->second = label("[]" + t->name);
+          break;
+        case Spelling::FuncValue:
+          it->second = label("func value (" + t->name + ")");
+          break;
+      }
+    }
+    return it->second;
+  }
+  uint32_t sizeLabel(uint64_t size) {
+    auto [it, fresh] = sizeLabels_.try_emplace(size, 0);
+    if (fresh) it->second = label(fmt::format("<{} B object>", size));
+    return it->second;
+  }
+  // The runtime's type descriptor: its type and name (cached).
+  std::pair<const Type*, uint32_t> described(uint64_t desc) {
+    auto [it, fresh] = descLabels_.try_emplace(desc, std::pair<const Type*, uint32_t>{});
+    if (fresh) {
+      const DynType& dt = p_.dynamicType(desc);
+      it->second = {dt.type && dt.type->size ? dt.type : nullptr, label(dt.name)};
+    }
+    return it->second;
+  }
+
+  // The word w of a referrer at node `from`: the object it points into,
+  // when allocated and not yet visited, joins the walk.
   template <typename HintFn>
   void reach(uint64_t w, uint32_t from, HintFn&& hint) {
     if (w < lo_ || w >= hi_) return;
-    auto o = heap_.find(w);
-    if (!o) return;
-    size_t si = static_cast<size_t>(o->span - heap_.spans().data());
+    auto sl = heap_.slot(w);
+    if (!sl) return;
+    const size_t si = sl->span;
+    const uint64_t idx = sl->index;
     std::vector<uint64_t>& vis = visited_[si];
-    if (vis.empty()) vis.assign((o->span->nelems + 63) / 64, 0);
-    uint64_t bit = uint64_t(1) << (o->index % 64);
-    if (vis[o->index / 64] & bit) return;
-    if (!allocated(si, o->index)) return;
-    vis[o->index / 64] |= bit;
+    if (vis.empty()) vis.assign((heap_.spans()[si].nelems + 63) / 64, 0);
+    const uint64_t bit = uint64_t(1) << (idx % 64);
+    if (vis[idx / 64] & bit) return;
+    if (!allocated(si, idx)) return;
+    vis[idx / 64] |= bit;
     if (g_.reachedObjects >= o_.maxObjects) {
       g_.budgetHit = true;
       return;
     }
+    auto o = heap_.find(w);  // reads the malloc header, where there is one
+    if (!o) return;
     Pending x{o->base, o->size, static_cast<uint32_t>(o->headerBytes), nullptr, 0, 0};
-    std::string name;
-    uint32_t inherit = 0;
+    uint32_t name = 0, inherit = 0;
     if (o->typeDescriptor) {  // what the runtime recorded
       try {
-        const DynType& dt = p_.dynamicType(o->typeDescriptor);
-        x.type = dt.type && dt.type->size ? dt.type : nullptr;
-        name = dt.name;
+        std::tie(x.type, name) = described(o->typeDescriptor);
       } catch (const Error& e) {
         problem(fmt::format("object {:#x}: type descriptor {:#x} unreadable: {}", o->base,
                             o->typeDescriptor, e.what()));
@@ -166,20 +203,20 @@ class Walk {
     // map's directory array records the runtime's generic *maps.table, the
     // map's own header field says *table<K,V>).
     Hint h = hint();
-    if (name.empty() || (h.type && x.type && h.type->size == x.type->size && h.name != name)) {
-      name = std::move(h.name);
+    if (!name || (h.type && x.type && h.type->size == x.type->size && h.label != name)) {
+      name = h.label;
       x.type = h.type;
-      if (h.inherit) inherit = label(name);
+      if (h.inherit) inherit = name;
     }
-    if (!name.empty()) {
+    if (name) {
       g_.typedObjects++;
     } else if (uint32_t in = inheritOf(from)) {  // inside a map or a chan
-      name = g_.labels[in];
+      name = in;
       inherit = in;
     } else {
-      name = fmt::format("<{} B object>", o->size);
+      name = sizeLabel(o->size);
     }
-    x.node = child(from, label(name));
+    x.node = child(from, name);
     x.inherit = inherit;
     if (inherit) {
       if (inherited_.size() <= x.node) inherited_.resize(g_.nodes.size(), 0);
@@ -208,19 +245,19 @@ class Walk {
                        depth + 1);
       case Kind::Pointer:
         if (off || !t->elem || !t->elem->size) return {};
-        return {t->elem, t->elem->name};
+        return {t->elem, typeLabel(t->elem)};
       case Kind::Slice:
         if (off || !t->elem) return {};
-        return {t->elem->size ? t->elem : nullptr, "[]" + t->elem->name};
+        return {t->elem->size ? t->elem : nullptr, typeLabel(t->elem, Spelling::SliceOf)};
       case Kind::String:
-        return off ? Hint{} : Hint{nullptr, "string"};
+        return off ? Hint{} : Hint{nullptr, stringLabel_};
       case Kind::Map:  // the header, typed when the type model has it (hash<K,V>, map<K,V>)
         if (off) return {};
-        return {t->mapHeader && t->mapHeader->size ? t->mapHeader : nullptr, t->name, true};
+        return {t->mapHeader && t->mapHeader->size ? t->mapHeader : nullptr, typeLabel(t), true};
       case Kind::Chan:
-        return off ? Hint{} : Hint{nullptr, t->name, true};
+        return off ? Hint{} : Hint{nullptr, typeLabel(t), true};
       case Kind::Func:
-        return off ? Hint{} : Hint{nullptr, "func value (" + t->name + ")"};
+        return off ? Hint{} : Hint{nullptr, typeLabel(t, Spelling::FuncValue)};
       case Kind::Interface: {
         if (off != 8) return {};
         uint64_t tw = load64(b);
@@ -228,12 +265,13 @@ class Walk {
         try {
           uint64_t desc = t->nonEmptyInterface ? m_.readPtr(tw + 8) : tw;  // itab._type
           const DynType& dt = p_.dynamicType(desc);
-          if (!dt.directIface) return {dt.type && dt.type->size ? dt.type : nullptr, dt.name};
+          if (!dt.directIface)
+            return {dt.type && dt.type->size ? dt.type : nullptr, described(desc).second};
           // A pointer-shaped value in the data word itself.
           if (dt.type && dt.type->kind == Kind::Pointer && dt.type->elem && dt.type->elem->size)
-            return {dt.type->elem, dt.type->elem->name};
+            return {dt.type->elem, typeLabel(dt.type->elem)};
           if (dt.type && dt.type->kind == Kind::Map) return pointee(dt.type, 0, b, depth + 1);
-          return {nullptr, dt.name};
+          return {nullptr, described(desc).second};
         } catch (const Error&) {
           return {};  // not a type word after all: the object stays unnamed
         }
@@ -393,7 +431,10 @@ class Walk {
   // program's roots are scanned only in the last phase: their references
   // are bookkeeping (a P's write barrier buffer, timers), not ownership.
   void drain() {
+    constexpr size_t kAhead = 16;  // objects whose first line is prefetched
     while (!queue_.empty() && !g_.budgetHit) {
+      if (queue_.size() > kAhead)
+        if (const uint8_t* next = m_.view(queue_[kAhead].base, 8)) __builtin_prefetch(next);
       Pending x = queue_.front();
       queue_.pop_front();
       if (deferRuntime_ && isRuntimeType(g_.labels[g_.nodes[x.node].label])) {
@@ -418,23 +459,28 @@ class Walk {
     uint64_t n = std::min(x.size, kMaxRead);
     if (n < x.size)
       problem(fmt::format("object {:#x} of {} B: first {} B scanned", x.base, x.size, n));
-    buf_.resize(n);
-    try {
-      m_.read(x.base, buf_.data(), n);
-    } catch (const Fault& f) {
-      problem(fmt::format("object {:#x} unreadable: {}", x.base, f.what()));
-      return;
+    // Straight from an mmap'd core where it can be (no copy), else a copy.
+    const uint8_t* b = m_.view(x.base, n);
+    if (!b) {
+      buf_.resize(n);
+      try {
+        m_.read(x.base, buf_.data(), n);
+      } catch (const Fault& f) {
+        problem(fmt::format("object {:#x} unreadable: {}", x.base, f.what()));
+        return;
+      }
+      b = buf_.data();
     }
     const uint64_t es = x.type ? x.type->size : 0;
     for (uint64_t k = x.header; k + 8 <= n && !g_.budgetHit; k += 8) {
-      uint64_t w = load64(buf_.data() + k);
+      uint64_t w = load64(b + k);
       if (w < lo_ || w >= hi_) continue;
       reach(w, x.node, [&]() -> Hint {
         if (!es) return {};
         uint64_t off = k - x.header;
         uint64_t inst = off / es * es;
         if (x.header + inst + es > n) return {};
-        return pointee(x.type, off - inst, buf_.data() + x.header + inst);
+        return pointee(x.type, off - inst, b + x.header + inst);
       });
     }
   }
@@ -473,6 +519,15 @@ class Walk {
   std::unordered_map<std::string, uint32_t> labelIds_;
   std::unordered_map<uint64_t, uint32_t> children_;
   std::vector<uint32_t> inherited_;  // per node: the label its untyped pointees take
+  struct TypeKeyHash {
+    size_t operator()(const std::pair<const Type*, Spelling>& k) const {
+      return std::hash<const void*>()(k.first) ^ static_cast<size_t>(k.second);
+    }
+  };
+  std::unordered_map<std::pair<const Type*, Spelling>, uint32_t, TypeKeyHash> typeLabels_;
+  std::unordered_map<uint64_t, uint32_t> sizeLabels_;
+  std::unordered_map<uint64_t, std::pair<const Type*, uint32_t>> descLabels_;
+  uint32_t stringLabel_ = 0;
 };
 
 }  // namespace

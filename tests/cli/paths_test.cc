@@ -3,6 +3,7 @@
 // address, same len), live and from a core, for every fixture that holds
 // maps and lists, under every toolchain. Secret-looking keys are masked in
 // those paths by default and shown with --reveal.
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -60,11 +61,21 @@ TEST_P(PathsRoundTrip, EveryPathTopPrintsIsAcceptedBack) {
     ASSERT_EQ(top.exitCode, 0) << top.err;
     json items = parsed(top, "top")["items"];
     ASSERT_FALSE(items.empty());
+    // Live, a structure decoded with problems (a stale stack slot's map,
+    // which the runtime may free and return to the OS at any moment) may
+    // read differently a moment later: what lies below one is not checked.
+    std::vector<std::string> troubled;
+    for (const auto& it : items)
+      if (GetParam().live && it["problems"].get<int>() > 0) troubled.push_back(it["path"]);
     std::map<std::string, int> shapes;
     for (const auto& it : items) {
       std::string path = it["path"];
       SCOPED_TRACE(path);
       if (path.find("[*]") != std::string::npos || path.find("{*}") != std::string::npos) continue;
+      if (std::any_of(troubled.begin(), troubled.end(), [&](const std::string& t) {
+            return path != t && path.starts_with(t);
+          }))
+        continue;
       if (++shapes[shapeOf(path)] > 3) continue;  // three of each shape
       bool isMap = it["kind"] == "map";
       auto r = runGomemscope(
