@@ -379,45 +379,38 @@ ImageFuzzer::ImageFuzzer(const std::string& exePath) : bin_(Binary::open(exePath
 ImageFuzzer::~ImageFuzzer() = default;
 
 uint64_t ImageFuzzer::map(const uint8_t* data, size_t size) {
-  auto img = decodeImage(data, size);
-  if (!img) return 0;
-  FakeTarget t("fuzz image");
-  for (auto& [addr, bytes] : img->segments) t.mem.add(addr, std::move(bytes));
-  try {
-    Program p(t, *bin_);
-    const Type* mt = p.types().findType(img->typeName);
+  return withImage(data, size, [](const Program& p, const MemoryImage& img) -> uint64_t {
+    const Type* mt = p.types().findType(img.typeName);
     if (!mt || mt->kind != Kind::Map) return 0;
-    return walkMapAt(p, mt, img->root);
-  } catch (const Error&) {
-    return 0;
-  }
+    return walkMapAt(p, mt, img.root);
+  });
 }
 
 uint64_t ImageFuzzer::list(const uint8_t* data, size_t size) {
-  auto img = decodeImage(data, size);
-  if (!img) return 0;
-  FakeTarget t("fuzz image");
-  for (auto& [addr, bytes] : img->segments) t.mem.add(addr, std::move(bytes));
-  try {
-    Program p(t, *bin_);
-    return walkListAt(p, img->root);
-  } catch (const Error&) {
-    return 0;
-  }
+  return withImage(
+      data, size, [](const Program& p, const MemoryImage& img) { return walkListAt(p, img.root); });
 }
 
 uint64_t ImageFuzzer::heap(const uint8_t* data, size_t size) {
+  return withImage(data, size, [](const Program& p, const MemoryImage&) {
+    HeapGraphOptions o;
+    o.maxObjects = 200'000;
+    return heapGraph(p, o).reachedObjects;
+  });
+}
+
+uint64_t ImageFuzzer::withImage(
+    const uint8_t* data, size_t size,
+    const std::function<uint64_t(const Program&, const MemoryImage&)>& walk) {
   auto img = decodeImage(data, size);
   if (!img) return 0;
   FakeTarget t("fuzz image");
   for (auto& [addr, bytes] : img->segments) t.mem.add(addr, std::move(bytes));
   try {
     Program p(t, *bin_);
-    HeapGraphOptions o;
-    o.maxObjects = 200'000;
-    return heapGraph(p, o).reachedObjects;
+    return walk(p, *img);
   } catch (const Error&) {
-    return 0;
+    return 0;  // bad bytes: the expected outcome
   }
 }
 

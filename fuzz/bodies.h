@@ -26,6 +26,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -98,6 +99,10 @@ class ImageFuzzer {
   uint64_t heap(const uint8_t* data, size_t size);
 
  private:
+  // The image's memory as a target, a Program over it, and walk; 0 when the
+  // image does not decode or the walk throws Error.
+  uint64_t withImage(const uint8_t* data, size_t size,
+                     const std::function<uint64_t(const Program&, const MemoryImage&)>& walk);
   std::unique_ptr<Binary> bin_;
 };
 

@@ -65,6 +65,23 @@ class RecordingTarget : public Target {
   RecordingMemory mem;
 };
 
+// Fills img's segments with what rec recorded, read from `from`, and writes
+// the encoded image to path. Returns the bytes of its segments.
+uint64_t writeImage(fuzz::MemoryImage& img, const RecordingMemory& rec, const Memory& from,
+                    const std::string& path) {
+  uint64_t total = 0;
+  for (auto [s, e] : rec.merged()) {
+    std::vector<uint8_t> bytes(e - s);
+    from.read(s, bytes.data(), bytes.size());
+    total += bytes.size();
+    img.segments.emplace_back(s, std::move(bytes));
+  }
+  auto enc = fuzz::encodeImage(img);
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(enc.data()), std::streamsize(enc.size()));
+  return total;
+}
+
 // gms_fuzz_seeds --descriptors EXE OUT.img: the bytes of EXE the type
 // descriptor reader reads, as a descriptors seed.
 int descriptorSeed(const char* exe, const char* out) {
@@ -76,16 +93,7 @@ int descriptorSeed(const char* exe, const char* out) {
   size_t named = fuzz::walkTypes(*openDescriptorTypes(src));
   fuzz::MemoryImage img;
   img.typeName = fuzz::describeSource(src);
-  uint64_t total = 0;
-  for (auto [s, e] : rec.merged()) {
-    std::vector<uint8_t> bytes(e - s);
-    bin->fileMemory().read(s, bytes.data(), bytes.size());
-    total += bytes.size();
-    img.segments.emplace_back(s, std::move(bytes));
-  }
-  auto enc = fuzz::encodeImage(img);
-  std::ofstream(out, std::ios::binary)
-      .write(reinterpret_cast<const char*>(enc.data()), std::streamsize(enc.size()));
+  uint64_t total = writeImage(img, rec, bin->fileMemory(), out);
   std::printf("%s: %zu types, %zu segments, %llu bytes\n", out, named, img.segments.size(),
               static_cast<unsigned long long>(total));
   return 0;
@@ -102,16 +110,7 @@ int heapSeed(const char* corePath, const char* exe, const char* out) {
   HeapGraph g = heapGraph(p);
   fuzz::MemoryImage img;
   img.typeName = "heap";
-  uint64_t total = 0;
-  for (auto [s, e] : rt.mem.merged()) {
-    std::vector<uint8_t> bytes(e - s);
-    core->memory().read(s, bytes.data(), bytes.size());
-    total += bytes.size();
-    img.segments.emplace_back(s, std::move(bytes));
-  }
-  auto enc = fuzz::encodeImage(img);
-  std::ofstream(out, std::ios::binary)
-      .write(reinterpret_cast<const char*>(enc.data()), std::streamsize(enc.size()));
+  uint64_t total = writeImage(img, rt.mem, core->memory(), out);
   std::printf("%s: %llu objects reached, %zu segments, %llu bytes\n", out,
               static_cast<unsigned long long>(g.reachedObjects), img.segments.size(),
               static_cast<unsigned long long>(total));
@@ -154,17 +153,8 @@ int run(int argc, char** argv) {
       std::fprintf(stderr, "%s: %s is neither a map nor a list\n", argv[i], g.type->name.c_str());
       return 2;
     }
-    uint64_t total = 0;
-    for (auto [s, e] : rt.mem.merged()) {
-      std::vector<uint8_t> bytes(e - s);
-      core->memory().read(s, bytes.data(), bytes.size());
-      total += bytes.size();
-      img.segments.emplace_back(s, std::move(bytes));
-    }
-    auto enc = fuzz::encodeImage(img);
     std::string path = std::string(argv[3]) + "/" + argv[i] + ".img";
-    std::ofstream(path, std::ios::binary)
-        .write(reinterpret_cast<const char*>(enc.data()), std::streamsize(enc.size()));
+    uint64_t total = writeImage(img, rt.mem, core->memory(), path);
     std::printf("%s: %s, %zu segments, %llu bytes\n", path.c_str(), img.typeName.c_str(),
                 img.segments.size(), static_cast<unsigned long long>(total));
   }

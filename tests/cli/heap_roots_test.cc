@@ -12,17 +12,15 @@ namespace {
 
 using nlohmann::json;
 
-class HeapRootsCli : public ::testing::TestWithParam<std::tuple<std::string, bool, bool>> {};
+class HeapRootsCli : public ::testing::TestWithParam<BuildCase> {};
 
 TEST_P(HeapRootsCli, TopFindsAMapInATypedHeapObjectAndThePathIsAcceptedBack) {
   const auto& [name, stripped, live] = GetParam();
   const Toolchain& tc = toolchain(name);
   GMS_REQUIRE_TOOLCHAIN(tc);
-  std::string bin = buildFixture(tc, "locals", BuildFlags{.stripped = stripped});
-  auto proc = RunningFixture::start(bin);
-  const json& truth = proc->truth();
-  const TargetArgs t =
-      targetArgs(*proc, bin, live, "heaproots-" + tc.name + (stripped ? "-s" : "") + ".core");
+  StartedFixture f = startFixture(tc, "locals", stripped, live);
+  const json& truth = f.proc->truth();
+  const TargetArgs& t = f.target;
   auto with = [&](std::vector<std::string> args) { return t.with(std::move(args)); };
   std::string big, index;
   for (const json& o : truth["objects"])
@@ -88,14 +86,7 @@ TEST_P(HeapRootsCli, TopFindsAMapInATypedHeapObjectAndThePathIsAcceptedBack) {
   EXPECT_TRUE(seen) << all.out.substr(0, 3000);
 }
 
-INSTANTIATE_TEST_SUITE_P(Toolchains, HeapRootsCli,
-                         ::testing::Combine(::testing::Values("go1.19", "go1.26", "go1.27"),
-                                            ::testing::Bool(), ::testing::Bool()),
-                         [](const auto& i) {
-                           return paramName(std::get<0>(i.param)) +
-                                  (std::get<1>(i.param) ? "_stripped" : "") +
-                                  (std::get<2>(i.param) ? "_live" : "_core");
-                         });
+INSTANTIATE_TEST_SUITE_P(Toolchains, HeapRootsCli, buildCases(), buildCaseName);
 
 }  // namespace
 }  // namespace gms::test

@@ -24,17 +24,15 @@ namespace {
 
 using nlohmann::json;
 
-class HeapCli : public ::testing::TestWithParam<std::tuple<std::string, bool, bool>> {};
+class HeapCli : public ::testing::TestWithParam<BuildCase> {};
 
 TEST_P(HeapCli, ChainsAccountForTheHeapAsTheFixtureAllocatedIt) {
   const auto& [name, stripped, live] = GetParam();
   const Toolchain& tc = toolchain(name);
   GMS_REQUIRE_TOOLCHAIN(tc);
-  std::string bin = buildFixture(tc, "heapchain", BuildFlags{.stripped = stripped});
-  auto proc = RunningFixture::start(bin);
-  const json& truth = proc->truth();
-  const TargetArgs t =
-      targetArgs(*proc, bin, live, "heapchain-" + tc.name + (stripped ? "-s" : "") + ".core");
+  StartedFixture f = startFixture(tc, "heapchain", stripped, live);
+  const json& truth = f.proc->truth();
+  const TargetArgs& t = f.target;
   auto with = [&](std::vector<std::string> args) { return t.with(std::move(args)); };
   auto r = runGomemscope(with({"heap", "--format", "json", "--limit", "0"}));
   ASSERT_EQ(r.exitCode, 0) << r.err;
@@ -120,14 +118,7 @@ TEST_P(HeapCli, ChainsAccountForTheHeapAsTheFixtureAllocatedIt) {
   EXPECT_EQ(top.out.find("<unknown>"), std::string::npos) << top.out.substr(0, 3000);
 }
 
-INSTANTIATE_TEST_SUITE_P(Toolchains, HeapCli,
-                         ::testing::Combine(::testing::Values("go1.19", "go1.26", "go1.27"),
-                                            ::testing::Bool(), ::testing::Bool()),
-                         [](const auto& i) {
-                           return paramName(std::get<0>(i.param)) +
-                                  (std::get<1>(i.param) ? "_stripped" : "") +
-                                  (std::get<2>(i.param) ? "_live" : "_core");
-                         });
+INSTANTIATE_TEST_SUITE_P(Toolchains, HeapCli, buildCases(), buildCaseName);
 
 }  // namespace
 }  // namespace gms::test

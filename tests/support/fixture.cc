@@ -423,4 +423,24 @@ TargetArgs targetArgs(const RunningFixture& f, const std::string& binary, bool l
   return {{"-c", core, "-e", binary}};
 }
 
+StartedFixture startFixture(const Toolchain& tc, const std::string& fixture, bool stripped,
+                            bool live) {
+  StartedFixture f;
+  f.binary = buildFixture(tc, fixture, BuildFlags{.stripped = stripped});
+  f.proc = RunningFixture::start(f.binary);
+  f.target = targetArgs(*f.proc, f.binary, live,
+                        fixture + "-" + tc.name + (stripped ? "-s" : "") + ".core");
+  return f;
+}
+
+::testing::internal::ParamGenerator<BuildCase> buildCases() {
+  return ::testing::Combine(::testing::Values("go1.19", "go1.26", "go1.27"), ::testing::Bool(),
+                            ::testing::Bool());
+}
+
+std::string buildCaseName(const ::testing::TestParamInfo<BuildCase>& i) {
+  return paramName(std::get<0>(i.param)) + (std::get<1>(i.param) ? "_stripped" : "") +
+         (std::get<2>(i.param) ? "_live" : "_core");
+}
+
 }  // namespace gms::test

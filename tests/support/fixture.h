@@ -13,6 +13,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace gms::test {
@@ -121,6 +122,22 @@ struct TargetArgs {
 };
 TargetArgs targetArgs(const RunningFixture& f, const std::string& binary, bool live,
                       const std::string& coreName);
+
+// A test case of (toolchain, stripped, live): the fixture built that way and
+// started, and the target arguments that reach it (a core written of it when
+// not live). Tests skip (GMS_REQUIRE_TOOLCHAIN) before calling it.
+using BuildCase = std::tuple<std::string, bool, bool>;
+struct StartedFixture {
+  std::string binary;
+  std::unique_ptr<RunningFixture> proc;
+  TargetArgs target;
+};
+StartedFixture startFixture(const Toolchain& tc, const std::string& fixture, bool stripped,
+                            bool live);
+// Every toolchain x {DWARF, stripped} x {core, live}, and their gtest names
+// ("go1_26_stripped_live").
+::testing::internal::ParamGenerator<BuildCase> buildCases();
+std::string buildCaseName(const ::testing::TestParamInfo<BuildCase>& i);
 
 // A test case: one toolchain, read live (-p) or from a core (-c/-e).
 struct Case {
