@@ -123,6 +123,7 @@ step core -p "$PID" -o "$OUT/demo.core"
 step diff "$OUT/demo.core" "$PID"
 step map -c "$OUT/demo.core" -e "$OUT/demo" main.cache.items --limit 5
 step list -c "$OUT/demo.core" -e "$OUT/demo" main.cache.ll --limit 5
+step heap -c "$OUT/demo.core" -e "$OUT/demo" --limit 8 -o "$OUT/demo-heap.pb.gz"
 
 cleanup
 echo
@@ -130,4 +131,4 @@ if [ $failures -ne 0 ]; then
   echo "demo: $failures step(s) failed" >&2
   exit 1
 fi
-echo "demo: all steps passed (core dump kept in $OUT/demo.core, HTML report in $OUT/demo-report.html)"
+echo "demo: all steps passed (core dump kept in $OUT/demo.core, HTML report in $OUT/demo-report.html, heap profile in $OUT/demo-heap.pb.gz for go tool pprof)"
