@@ -57,16 +57,6 @@ Sample diagnosisSample(const Program& p, const Discovery& found, const MemStats&
   return smp;
 }
 
-void writeFile(const std::string& path, const std::string& text) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) fail(ErrorKind::Os, "cannot write {}: {}", path, std::strerror(errno));
-  size_t n = std::fwrite(text.data(), 1, text.size(), f);
-  int err = n == text.size() ? 0 : errno;
-  if (std::fclose(f) != 0 && !err) err = errno;
-  if (err || n != text.size())
-    fail(ErrorKind::Os, "cannot write {}: {}", path, std::strerror(err ? err : EIO));
-}
-
 int cmdReport(ReportCmdOptions& o) {
   applyMaskOptions(o.mask);
   if (o.output.empty()) fail(ErrorKind::Usage, "give the output file with -o report.html");

@@ -1,11 +1,6 @@
 // top, heap and advise: every map and list reachable from globals, goroutine
 // stacks and typed heap objects; the live heap by reference chain; map sizing.
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <optional>
 
 #include "analysis/advice.h"
@@ -106,21 +101,7 @@ int cmdHeap(HeapOptions& o) {
   frozenRun(*s, none, [&] { g = heapGraph(s->program(), h); });
   if (!o.output.empty()) {
     std::vector<uint8_t> pb = heapPprof(g, !o.output.ends_with(".pb"));
-    int fd = ::open(o.output.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) fail(ErrorKind::Os, "cannot write {}: {}", o.output, std::strerror(errno));
-    size_t done = 0;
-    while (done < pb.size()) {
-      ssize_t n = ::write(fd, pb.data() + done, pb.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        int e = errno;
-        ::close(fd);
-        fail(ErrorKind::Os, "cannot write {}: {}", o.output, std::strerror(e));
-      }
-      done += size_t(n);
-    }
-    if (::close(fd) != 0)
-      fail(ErrorKind::Os, "cannot write {}: {}", o.output, std::strerror(errno));
+    writeFile(o.output, std::string_view(reinterpret_cast<const char*>(pb.data()), pb.size()));
     fmt::print(stderr,
                "gomemscope: wrote {} ({} chains, {} in {} objects); open it with: go tool pprof "
                "-top {}\n",
@@ -244,7 +225,7 @@ void addHeapCommand(CLI::App& app, Runner& run) {
   addTargetOptions(c, o->target);
   c->add_option("-o,--output", o->output,
                 "write a pprof profile (inuse_space, inuse_objects) for go tool pprof; gzip "
-                "unless the name ends in .pb");
+                "unless the name ends in .pb; the text report is then printed only with --limit");
   c->add_option("--format", o->format, "output format")->check(CLI::IsMember({"text", "json"}));
   c->add_option("--limit", o->limit,
                 "roots and chains shown (default 20 in text, all in JSON; 0 = all)");

@@ -1,5 +1,9 @@
 #include "cli/common.h"
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
 #include "report/masking.h"
 
 namespace gms {
@@ -125,5 +129,15 @@ void catchInterrupts() {
 }
 
 bool interrupted() { return gInterrupted != 0; }
+
+void writeFile(const std::string& path, std::string_view bytes) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) fail(ErrorKind::Os, "cannot write {}: {}", path, std::strerror(errno));
+  size_t n = std::fwrite(bytes.data(), 1, bytes.size(), f);
+  int err = n == bytes.size() ? 0 : errno;
+  if (std::fclose(f) != 0 && !err) err = errno;
+  if (err || n != bytes.size())
+    fail(ErrorKind::Os, "cannot write {}: {}", path, std::strerror(err ? err : EIO));
+}
 
 }  // namespace gms

@@ -113,4 +113,8 @@ bool interrupted();
 // Prints "<expr>: N problems found" to stderr; returns the exit code.
 int reportProblems(const std::string& expr, size_t problems);
 
+// Writes bytes to path (created or truncated); Error(Os) naming the path and
+// why when it cannot.
+void writeFile(const std::string& path, std::string_view bytes);
+
 }  // namespace gms

@@ -155,6 +155,26 @@ bool HeapIndex::recordsTypes(const HeapSpan& s) const {
   return headers_ && !s.noscan() && (s.sizeclass() == 0 || s.elemsize > kMinSizeForMallocHeader);
 }
 
+bool HeapIndex::allocated(uint32_t span, uint64_t i) const {
+  const HeapSpan& s = spans_[span];
+  if (i < s.freeindex) return true;
+  if (alloc_.empty()) alloc_.resize(spans_.size());
+  std::vector<uint8_t>& bits = alloc_[span];
+  if (bits.empty()) {
+    bits.assign((s.nelems + 7) / 8 + 1, 0);
+    bits.back() = 1;  // loaded
+    if (s.allocBits) {
+      try {
+        p_.mem().read(s.allocBits, bits.data(), bits.size() - 1);
+      } catch (const Fault&) {
+        if (problems_.size() < kMaxProblems)
+          problems_.push_back(fmt::format("span {:#x}: allocation bits unreadable", s.addr));
+      }
+    }
+  }
+  return i < s.nelems && ((bits[i / 8] >> (i % 8)) & 1);
+}
+
 std::optional<HeapObject> HeapIndex::find(uint64_t addr) const {
   auto where = slot(addr);
   if (!where) return std::nullopt;
@@ -164,15 +184,8 @@ std::optional<HeapObject> HeapIndex::find(uint64_t addr) const {
   o.span = &s;
   o.index = i;
   o.base = s.start + i * s.elemsize;
-  o.size = s.sizeclass() == 0 ? s.end - s.start : s.elemsize;
-  o.allocated = i < s.freeindex;
-  if (!o.allocated && s.allocBits) {
-    try {
-      o.allocated = (p_.mem().readU8(s.allocBits + i / 8) >> (i % 8)) & 1;
-    } catch (const Fault&) {
-      o.allocated = false;  // unreadable allocation bits: not known to be allocated
-    }
-  }
+  o.size = s.objectSize();
+  o.allocated = allocated(where->span, i);
   if (recordsTypes(s)) {
     if (s.sizeclass() == 0) {
       o.typeDescriptor = s.largeType;

@@ -11,7 +11,8 @@
 //
 // Spans whose fields break the runtime's invariants (no pages, objects that
 // do not fit, overlapping another span) are left out and named in
-// problems(), never trusted.
+// problems(), never trusted. Not thread-safe: allocation bits are cached as
+// they are read.
 #pragma once
 
 #include <cstdint>
@@ -35,6 +36,8 @@ struct HeapSpan {
   uint8_t spanclass = 0;   // sizeclass << 1 | noscan
   uint8_t sizeclass() const { return spanclass >> 1; }
   bool noscan() const { return spanclass & 1; }
+  // What one of its objects takes: the size class, or a large object's pages.
+  uint64_t objectSize() const { return sizeclass() == 0 ? end - start : elemsize; }
 };
 
 struct HeapObject {
@@ -65,6 +68,11 @@ class HeapIndex {
     uint64_t index = 0;
   };
   std::optional<Slot> slot(uint64_t addr) const;
+  // Object `index` of spans()[span] is allocated: below freeindex, or its
+  // allocBits bit set (each span's bits read once, on first use; bits that
+  // cannot be read leave the object not known to be allocated, and a
+  // problem says so).
+  bool allocated(uint32_t span, uint64_t index) const;
   const std::vector<HeapSpan>& spans() const { return spans_; }  // in use, by start
   // The runtime records the type of this span's objects (Go >= 1.22, a scan
   // span of one large object or of objects above 512 bytes).
@@ -80,8 +88,10 @@ class HeapIndex {
   uint64_t pageBase_ = 0;
   std::vector<uint32_t> pages_;
   uint64_t inUse_ = 0;
-  bool headers_ = false;  // Go >= 1.22
-  std::vector<std::string> problems_;
+  bool headers_ = false;                       // Go >= 1.22
+  mutable std::vector<std::string> problems_;  // allocated() adds unreadable bits
+  // Per span: its allocBits bytes plus a last byte marking them loaded.
+  mutable std::vector<std::vector<uint8_t>> alloc_;
 };
 
 }  // namespace gms

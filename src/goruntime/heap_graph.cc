@@ -11,6 +11,7 @@
 #include "common/error.h"
 #include "goruntime/discover.h"
 #include "goruntime/heap.h"
+#include "goruntime/layout.h"
 #include "goruntime/stack.h"
 #include "goruntime/stack_roots.h"
 
@@ -21,12 +22,6 @@ namespace {
 constexpr uint64_t kMaxRead = uint64_t(256) << 20;  // one object, one stack, one section
 constexpr size_t kMaxProblems = 20;
 constexpr int kMaxTypeDepth = 32;
-
-uint64_t load64(const uint8_t* b) {
-  uint64_t v;
-  std::memcpy(&v, b, 8);
-  return v;
-}
 
 // What a referrer's typed word says of the object it points to.
 struct Hint {
@@ -48,13 +43,12 @@ class Walk {
  public:
   Walk(const Program& p, const HeapGraphOptions& o, HeapGraph& g)
       : p_(p), m_(p.mem()), o_(o), g_(g), heap_(p) {
-    for (const std::string& pr : heap_.problems()) problem(pr);
     const auto& spans = heap_.spans();
     visited_.resize(spans.size());
-    alloc_.resize(spans.size());
     if (!spans.empty()) lo_ = spans.front().start, hi_ = spans.back().end;
     g_.nodes.push_back({});  // the tree's root: no frame
     g_.labels.push_back("");
+    runtimeLabel_.push_back(false);
     stringLabel_ = label("string");
   }
 
@@ -66,8 +60,9 @@ class Walk {
   // its name, even where a stale stack slot or the runtime's bookkeeping (a
   // GC worker's stack, a P's write barrier buffer) also points at it.
   void run() {
+    const StaticWords words = staticWords();
     for (Owner w : {Owner::Program, Owner::Nobody}) {
-      globals(w);
+      globals(words, w);
       drain();
     }
     StackRoots roots = goroutineStacks();
@@ -78,16 +73,24 @@ class Walk {
     deferRuntime_ = false;
     for (const Pending& x : deferred_) queue_.push_back(x);
     deferred_.clear();
-    globals(Owner::Runtime);
+    globals(words, Owner::Runtime);
     drain();
     unreached();
+    // The index's problems last: it reads allocation bits as the walk goes.
+    std::vector<std::string> own = std::move(g_.problems);
+    g_.problems.clear();
+    for (const std::string& pr : heap_.problems()) problem(pr);
+    for (std::string& pr : own) problem(std::move(pr));
   }
 
  private:
   // ---- labels and the chain tree ----
   uint32_t label(const std::string& s) {
     auto [it, fresh] = labelIds_.try_emplace(s, uint32_t(g_.labels.size()));
-    if (fresh) g_.labels.push_back(s);
+    if (fresh) {
+      g_.labels.push_back(s);
+      runtimeLabel_.push_back(isRuntimeType(s));
+    }
     return it->second;
   }
   uint32_t child(uint32_t parent, uint32_t lab) {
@@ -109,24 +112,7 @@ class Walk {
     if (g_.problems.size() < kMaxProblems) g_.problems.push_back(std::move(s));
   }
 
-  // ---- allocation and visits ----
-  bool allocated(size_t si, uint64_t i) {
-    const HeapSpan& s = heap_.spans()[si];
-    if (i < s.freeindex) return true;
-    std::vector<uint8_t>& bits = alloc_[si];
-    if (bits.empty()) {
-      bits.assign((s.nelems + 7) / 8 + 1, 0);
-      bits.back() = 1;  // loaded (the last byte is a marker)
-      if (s.allocBits) {
-        try {
-          m_.read(s.allocBits, bits.data(), bits.size() - 1);
-        } catch (const Fault&) {
-          problem(fmt::format("span {:#x}: allocation bits unreadable", s.addr));
-        }
-      }
-    }
-    return (bits[i / 8] >> (i % 8)) & 1;
-  }
+  // ---- visits ----
 
   // The label a node's untyped pointees take (0: none).
   uint32_t inheritOf(uint32_t node) const {
@@ -180,7 +166,7 @@ class Walk {
     if (vis.empty()) vis.assign((heap_.spans()[si].nelems + 63) / 64, 0);
     const uint64_t bit = uint64_t(1) << (idx % 64);
     if (vis[idx / 64] & bit) return;
-    if (!allocated(si, idx)) return;
+    if (!heap_.allocated(sl->span, idx)) return;
     vis[idx / 64] |= bit;
     if (g_.reachedObjects >= o_.maxObjects) {
       g_.budgetHit = true;
@@ -260,7 +246,7 @@ class Walk {
         return off ? Hint{} : Hint{nullptr, typeLabel(t, Spelling::FuncValue)};
       case Kind::Interface: {
         if (off != 8) return {};
-        uint64_t tw = load64(b);
+        uint64_t tw = loadU64(b);
         if (!tw) return {};
         try {
           uint64_t desc = t->nonEmptyInterface ? m_.readPtr(tw + 8) : tw;  // itab._type
@@ -284,9 +270,21 @@ class Walk {
   // ---- roots ----
   enum class Owner { Program, Nobody, Runtime };
 
-  // The words of .data and .bss inside globals of the program, inside
-  // none, or inside the runtime's and the plumbing's.
-  void globals(Owner owner) {
+  // The words of .data and .bss that point into the heap, each with the
+  // global DWARF places it in and whose it is, read once for every phase.
+  struct StaticWord {
+    uint64_t w, addr;
+    const Global* gl;  // nullptr: no global names it
+    size_t sec;        // index in StaticWords::secs
+    Owner owner;
+  };
+  struct StaticWords {
+    std::vector<StaticWord> words;                       // in address order
+    std::vector<std::pair<const char*, uint64_t>> secs;  // name, runtime address
+    std::vector<std::vector<uint8_t>> bytes;             // each section's bytes
+  };
+  StaticWords staticWords() {
+    StaticWords out;
     std::vector<const Global*> named;
     const std::vector<std::string> plumbing = defaultSkipPackages();
     auto isProgram = [&](const Global* gl) {
@@ -300,20 +298,11 @@ class Walk {
     const uint64_t bias = p_.loadBias();
     std::sort(named.begin(), named.end(),
               [](const Global* a, const Global* b) { return a->addr < b->addr; });
-    struct Word {
-      uint64_t w, addr;
-      const Global* gl;
-      size_t sec;  // index in secs
-    };
-    std::vector<Word> words;
-    std::vector<std::pair<const char*, uint64_t>> secs;  // name, runtime address
-    std::vector<std::vector<uint8_t>> bytes;
     for (const char* sec : {".data", ".bss"}) {
       const Section* s = p_.binary().section(sec);
       if (!s || !s->addr || !s->size) continue;
       if (s->size > kMaxRead) {
-        if (owner == Owner::Program)
-          problem(fmt::format("section {} is {} bytes: not scanned", sec, s->size));
+        problem(fmt::format("section {} is {} bytes: not scanned", sec, s->size));
         continue;
       }
       std::vector<uint8_t> b(s->size);
@@ -321,12 +310,11 @@ class Walk {
       try {
         m_.read(at, b.data(), b.size());
       } catch (const Fault& f) {
-        if (owner == Owner::Program)
-          problem(fmt::format("section {} unreadable: {}", sec, f.what()));
+        problem(fmt::format("section {} unreadable: {}", sec, f.what()));
         continue;
       }
       for (uint64_t k = 0; k + 8 <= b.size(); k += 8) {
-        uint64_t w = load64(b.data() + k);
+        uint64_t w = loadU64(b.data() + k);
         if (w < lo_ || w >= hi_) continue;
         uint64_t addr = at + k;
         const Global* gl = nullptr;
@@ -334,31 +322,40 @@ class Walk {
                                    [](uint64_t a, const Global* x) { return a < x->addr; });
         if (it != named.begin() && addr - bias - (*(it - 1))->addr < (*(it - 1))->type->size)
           gl = *(it - 1);
-        Owner is = !gl ? Owner::Nobody : isProgram(gl) ? Owner::Program : Owner::Runtime;
-        if (is == owner) words.push_back({w, addr, gl, secs.size()});
+        Owner owner = !gl ? Owner::Nobody : isProgram(gl) ? Owner::Program : Owner::Runtime;
+        out.words.push_back({w, addr, gl, out.secs.size(), owner});
       }
-      secs.emplace_back(sec, at);
-      bytes.push_back(std::move(b));
+      out.secs.emplace_back(sec, at);
+      out.bytes.push_back(std::move(b));
     }
-    // The program's globals one at a time, main's first, then by name, each
-    // walked to the end: what several reach is the first one's (a pool of
-    // fmt that still points at a value of main.m does not take it).
+    return out;
+  }
+
+  // The static words of one owner as roots. The program's globals one at a
+  // time, main's first, then by name, each walked to the end: what several
+  // reach is the first one's (a pool of fmt that still points at a value of
+  // main.m does not take it).
+  void globals(const StaticWords& sw, Owner owner) {
+    std::vector<const StaticWord*> words;
+    for (const StaticWord& x : sw.words)
+      if (x.owner == owner) words.push_back(&x);
     if (owner == Owner::Program) {
       auto isMain = [](const Global* g) { return g->name.starts_with("main."); };
-      std::stable_sort(words.begin(), words.end(), [&](const Word& a, const Word& b) {
-        if (isMain(a.gl) != isMain(b.gl)) return isMain(a.gl);
-        return a.gl->name < b.gl->name;
+      std::stable_sort(words.begin(), words.end(), [&](const StaticWord* a, const StaticWord* b) {
+        if (isMain(a->gl) != isMain(b->gl)) return isMain(a->gl);
+        return a->gl->name < b->gl->name;
       });
     }
+    const uint64_t bias = p_.loadBias();
     for (size_t i = 0; i < words.size(); i++) {
-      const Word& x = words[i];
-      if (owner == Owner::Program && i && x.gl != words[i - 1].gl) drain();
-      uint32_t from = x.gl ? child(0, label(x.gl->name)) : child(0, label(secs[x.sec].first));
+      const StaticWord& x = *words[i];
+      if (owner == Owner::Program && i && x.gl != words[i - 1]->gl) drain();
+      uint32_t from = x.gl ? child(0, label(x.gl->name)) : child(0, label(sw.secs[x.sec].first));
       g_.rootWords++;
       reach(x.w, from, [&]() -> Hint {
         if (!x.gl) return {};
-        const std::vector<uint8_t>& b = bytes[x.sec];
-        uint64_t start = x.gl->addr + bias - secs[x.sec].second;  // the global's first byte in b
+        const std::vector<uint8_t>& b = sw.bytes[x.sec];
+        uint64_t start = x.gl->addr + bias - sw.secs[x.sec].second;  // its first byte in b
         if (start + x.gl->type->size > b.size()) return {};
         return pointee(x.gl->type, x.addr - bias - x.gl->addr, b.data() + start);
       });
@@ -405,7 +402,7 @@ class Walk {
       }
       size_t fi = 0;
       for (uint64_t k = 0; k + 8 <= b.size(); k += 8) {
-        uint64_t w = load64(b.data() + k);
+        uint64_t w = loadU64(b.data() + k);
         if (w < lo_ || w >= hi_) continue;
         uint64_t addr = sp + k;
         while (fi + 1 < st.frames.size() && st.frames[fi].cfa && addr >= st.frames[fi].cfa) fi++;
@@ -437,7 +434,7 @@ class Walk {
         if (const uint8_t* next = m_.view(queue_[kAhead].base, 8)) __builtin_prefetch(next);
       Pending x = queue_.front();
       queue_.pop_front();
-      if (deferRuntime_ && isRuntimeType(g_.labels[g_.nodes[x.node].label])) {
+      if (deferRuntime_ && runtimeLabel_[g_.nodes[x.node].label]) {
         deferred_.push_back(x);
         continue;
       }
@@ -473,7 +470,7 @@ class Walk {
     }
     const uint64_t es = x.type ? x.type->size : 0;
     for (uint64_t k = x.header; k + 8 <= n && !g_.budgetHit; k += 8) {
-      uint64_t w = load64(b + k);
+      uint64_t w = loadU64(b + k);
       if (w < lo_ || w >= hi_) continue;
       reach(w, x.node, [&]() -> Hint {
         if (!es) return {};
@@ -490,9 +487,9 @@ class Walk {
     uint32_t node = 0;
     for (size_t si = 0; si < spans.size(); si++) {
       const HeapSpan& s = spans[si];
-      uint64_t size = s.sizeclass() == 0 ? s.end - s.start : s.elemsize;
+      const uint64_t size = s.objectSize();
       for (uint64_t i = 0; i < s.nelems; i++) {
-        if (!allocated(si, i)) continue;
+        if (!heap_.allocated(static_cast<uint32_t>(si), i)) continue;
         g_.objects++;
         g_.bytes += size;
         const auto& vis = visited_[si];
@@ -511,7 +508,6 @@ class Walk {
   HeapIndex heap_;
   uint64_t lo_ = 0, hi_ = 0;
   std::vector<std::vector<uint64_t>> visited_;  // per span, a bit per object
-  std::vector<std::vector<uint8_t>> alloc_;     // per span, allocBits (loaded on demand)
   std::deque<Pending> queue_;
   std::vector<Pending> deferred_;  // runtime-typed objects, scanned in the last phase
   bool deferRuntime_ = true;
@@ -528,6 +524,7 @@ class Walk {
   std::unordered_map<uint64_t, uint32_t> sizeLabels_;
   std::unordered_map<uint64_t, std::pair<const Type*, uint32_t>> descLabels_;
   uint32_t stringLabel_ = 0;
+  std::vector<bool> runtimeLabel_;  // per label: a scheduler's record (isRuntimeType)
 };
 
 }  // namespace
