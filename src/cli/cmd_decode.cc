@@ -14,6 +14,7 @@ struct DecodeOptions {
   TargetOptions target;
   OutputOptions out;
   std::string expr, type;
+  LinkNames links;  // list: --next/--prev
 };
 
 int cmdInfo(DecodeOptions& o) {
@@ -126,11 +127,15 @@ int cmdList(DecodeOptions& o) {
   printWarnings(*s);
   Out out(stdout);
   size_t problems = 0;
+  ReportOptions ro = reportOptions(o.out);
+  ro.links = o.links;
+  if (ro.links.next.empty() != ro.links.prev.empty())
+    fail(ErrorKind::Usage, "--next and --prev go together (the element's two link fields)");
   frozenRun(*s, out, [&] {
     problems = reportList(out, s->program(),
                           locate(s->program(), o.expr, o.type,
                                  "--type 'container/list.List' (or '*container/list.Element')"),
-                          reportOptions(o.out));
+                          ro);
   });
   return reportProblems(o.expr, problems);
 }
@@ -172,11 +177,16 @@ void addMapCommand(CLI::App& app, Runner& run) {
 
 void addListCommand(CLI::App& app, Runner& run) {
   auto o = std::make_shared<DecodeOptions>();
-  auto* c =
-      app.add_subcommand("list", "a container/list.List front to back, with integrity checks");
+  auto* c = app.add_subcommand(
+      "list",
+      "a doubly linked list front to back, with integrity checks: container/list, "
+      "container/ring, or any list of that shape (golang-lru's LruList, a program's own)");
   addTargetOptions(c, o->target);
   c->add_option("expr", o->expr, "a List, *List or *Element (e.g. main.queue), or 0xADDR with --type")->required();
   c->add_option("--type", o->type, "the type when expr is an address, e.g. 'container/list.List'");
+  c->add_option("--next", o->links.next,
+                "the element's next link, when its field names do not say (with --prev)");
+  c->add_option("--prev", o->links.prev, "the element's prev link (with --next)");
   addOutputOptions(c, o->out, true);
   c->callback([o, &run] { run = [o] { return cmdList(*o); }; });
 }

@@ -348,13 +348,18 @@ class Walker {
         case Kind::Interface:
           found = o_.followInterfaces;
           break;
-        case Kind::Struct:
-          if (x == listT_ || x == elemT_) {
+        case Kind::Struct: {
+          if (x == listT_ || x == elemT_ || shapeOf(x) || backOf(x)) {
             found = true;
             break;
           }
-          for (const auto& f : x->fields) push(f.type);
+          // A list element without a way back to its list (a head/tail
+          // deque's node): its payload only, its links lead to its own type.
+          const std::vector<bool>& links = linksOf(x);
+          for (size_t i = 0; i < x->fields.size(); i++)
+            if (links.empty() || !links[i]) push(x->fields[i].type);
           break;
+        }
         case Kind::Pointer:
         case Kind::Slice:
           push(x->elem);
@@ -492,23 +497,37 @@ class Walker {
         }
         return;
       }
-      case Kind::Struct:
-        if (t == listT_) {
-          visitList(addr, depth);
-          return;
-        }
+      case Kind::Struct: {
         if (t == elemT_) {
           visitElement(b, addr, depth);
           return;
         }
-        for (const auto& f : t->fields) {
+        if (const ListShape* shape = shapeOf(t)) {
+          visitList(addr, depth, *shape);
+          return;
+        }
+        if (const Field* back = backOf(t)) {
+          // An element of a list of another shape reached by pointer (an
+          // LRU's map[K]*Entry): its list, then its payload.
+          if (uint64_t l = loadU64(b + back->offset)) {
+            path_.push_back({Seg::Field, &back->name});
+            if (depth + 1 > maxDepth_) out_.stats.depthLimited++;
+            else visitList(l, depth + 1, *shapeOf(back->type->elem));
+            path_.pop_back();
+          }
+        }
+        const std::vector<bool>& links = linksOf(t);
+        for (size_t i = 0; i < t->fields.size(); i++) {
+          const Field& f = t->fields[i];
           if (stop_) return;
+          if (!links.empty() && links[i]) continue;  // the list walk covers them
           if (!reach(f.type) || f.offset + f.type->size > t->size) continue;
           path_.push_back({Seg::Field, &f.name});
           scan(f.type, b + f.offset, addr + f.offset, depth);
           path_.pop_back();
         }
         return;
+      }
       case Kind::Interface:
         iface(t, b, addr, depth);
         return;
@@ -643,7 +662,7 @@ class Walker {
     }
   }
 
-  void visitList(uint64_t addr, int depth) {
+  void visitList(uint64_t addr, int depth, const ListShape& shape) {
     if (auto it = lists_.find(addr); it != lists_.end()) {
       out_.items[it->second].otherRefs++;
       return;
@@ -651,35 +670,47 @@ class Walker {
     if (!count()) return;
     size_t idx = out_.items.size();
     lists_.emplace(addr, idx);
-    record(FoundKind::List, listT_, addr);
+    record(FoundKind::List, shape.list, addr);
     out_.stats.lists++;
-    const Type* eface = elemValue_ ? elemValue_->type : nullptr;
-    bool descend = eface && reach(eface) && depth + 1 <= maxDepth_;
+    // What each element holds: container/list's Value (an any), or the
+    // element's fields but its links.
+    const std::vector<bool> links = shape.linkFlags();
+    std::vector<const Field*> payload;
+    for (size_t i = 0; i < shape.elem->fields.size(); i++) {
+      const Field& f = shape.elem->fields[i];
+      if (shape.efaceValue ? f.offset == shape.value : !links[i]) payload.push_back(&f);
+    }
+    bool reaching = false;
+    for (const Field* f : payload)
+      if (f->type && reach(f->type) && f->offset + f->type->size <= shape.elem->size) reaching = true;
+    bool descend = reaching && depth + 1 <= maxDepth_;
     uint64_t i = 0;
     ListSummary s;
     std::vector<Region> regions;
     const int minor = p_.build().minor;
-    if (o_.keepRegions) regions.push_back({addr, listT_->size, "list"});
+    const uint64_t elemSize = shape.elem->size;
+    if (o_.keepRegions) regions.push_back({addr, shape.list->size, "list"});
     try {
-      s = walkList(p_, addr, [&](const ListElementRef& e) {
+      s = walkList(p_, shape, addr, [&](const ListElementRef& e) {
         uint64_t n = i++;
-        if (o_.keepRegions && elemT_)
-          regions.push_back({e.addr, allocSize(elemT_->size, true, minor), "element"});
+        if (o_.keepRegions) regions.push_back({e.addr, allocSize(elemSize, true, minor), "element"});
         if (!descend) return o_.keepRegions;
-        if (stop_ || !visited_.insert(e.addr, elemT_)) return !stop_;
+        if (stop_ || !visited_.insert(e.addr, shape.elem)) return !stop_;
         if (!count()) return false;
         const uint8_t* b;
         try {
-          b = fetch(e.valueAddr, eface->size, depth + 1);
+          b = fetch(e.addr, elemSize, depth + 1);
         } catch (const Error& err) {
-          error(fmt::format("list element {} value at {:#x} unreadable: {}", n, e.valueAddr,
-                            err.what()));
+          error(fmt::format("list element {} at {:#x} unreadable: {}", n, e.addr, err.what()));
           return true;
         }
         path_.push_back({Seg::Index, nullptr, n});
-        path_.push_back({Seg::Field, &elemValue_->name});
-        scan(eface, b, e.valueAddr, depth + 1);
-        path_.pop_back();
+        for (const Field* f : payload) {
+          if (stop_ || !f->type || !reach(f->type) || f->offset + f->type->size > elemSize) continue;
+          path_.push_back({Seg::Field, &f->name});
+          scan(f->type, b + f->offset, e.addr + f->offset, depth + 1);
+          path_.pop_back();
+        }
         path_.pop_back();
         return !stop_;
       });
@@ -690,7 +721,7 @@ class Walker {
       f.firstProblem = e.what();
       return;
     }
-    if (eface && reach(eface) && depth + 1 > maxDepth_ && s.found) out_.stats.depthLimited++;
+    if (reaching && depth + 1 > maxDepth_ && s.found) out_.stats.depthLimited++;
     addBytes(s.footprint);
     Found& f = out_.items[idx];
     f.len = s.len;
@@ -712,7 +743,7 @@ class Walker {
         if (depth + 1 > maxDepth_)
           out_.stats.depthLimited++;
         else
-          visitList(l, depth + 1);
+          visitList(l, depth + 1, *shapeOf(listT_));
         path_.pop_back();
       }
     }
@@ -721,6 +752,43 @@ class Walker {
       scan(elemValue_->type, b + elemValue_->offset, addr + elemValue_->offset, depth);
       path_.pop_back();
     }
+  }
+
+  // Whether t belongs to the runtime or the standard library's plumbing
+  // (runtime.mSpanList and its mspans are linked next/prev too): their
+  // lists are no program's.
+  static bool plumbing(const Type* t) {
+    std::string_view n = t->name;
+    n = n.substr(0, n.find('['));
+    std::string pkg = packageOf(n);
+    static const std::vector<std::string> skip = defaultSkipPackages();
+    return std::any_of(skip.begin(), skip.end(),
+                       [&](const std::string& pat) { return packageMatches(pkg, pat); });
+  }
+  // The list shape of struct t (cached), nullptr when t is no list.
+  const ListShape* shapeOf(const Type* t) {
+    auto [it, fresh] = shapes_.try_emplace(t);
+    if (fresh && t != elemT_ && !plumbing(t)) it->second = listShapeOf(t);
+    return it->second ? &*it->second : nullptr;
+  }
+  // The link fields of list element type t (empty: t is no element).
+  const std::vector<bool>& linksOf(const Type* t) {
+    auto [it, fresh] = links_.try_emplace(t);
+    if (fresh && !plumbing(t)) it->second = elementLinkFields(t);
+    return it->second;
+  }
+  // An element's pointer back to its list, when t is an element of a list
+  // discovery can walk (container/list.Element has its own visit).
+  const Field* backOf(const Type* t) {
+    if (t == elemT_) return nullptr;
+    const std::vector<bool>& links = linksOf(t);
+    for (size_t i = 0; i < links.size(); i++) {
+      const Field& f = t->fields[i];
+      if (links[i] && f.type && f.type->kind == Kind::Pointer && f.type->elem != t &&
+          shapeOf(f.type->elem) && shapeOf(f.type->elem)->elem == t)
+        return &f;
+    }
+    return nullptr;
   }
 
   // ---- paths ----
@@ -787,6 +855,8 @@ class Walker {
   std::unordered_map<SliceKey, uint64_t, SliceKeyHash> slices_;  // backing array → elements visited
   std::unordered_map<uint64_t, size_t> maps_, lists_;            // address → index in items
   std::unordered_map<const Type*, bool> reach_;
+  std::unordered_map<const Type*, std::optional<ListShape>> shapes_;
+  std::unordered_map<const Type*, std::vector<bool>> links_;
   std::unordered_map<uint64_t, uint64_t> itabs_;  // itab → type descriptor
   StackRoots stacks_;                             // Seg::Local points into it
   std::deque<std::string> heapNames_;             // Seg::Object points into it

@@ -127,10 +127,10 @@ class Evaluator {
         fail(ErrorKind::NotFound, "{}: index {} out of range (len {})", before(), idx, hdr[1]);
       l_.addr = hdr[0] + idx * l_.type->elem->size;
       l_.type = l_.type->elem;
-    } else if (l_.type->name == "container/list.List") {
+    } else if (auto shape = listShapeOf(l_.type)) {
       uint64_t n = 0, found = 0;
       bool hit = false;
-      ListSummary s = walkList(p_, l_.addr, [&](const ListElementRef& e) {
+      ListSummary s = walkList(p_, *shape, l_.addr, [&](const ListElementRef& e) {
         if (n++ != idx) return true;
         found = e.addr;
         hit = true;
@@ -140,7 +140,7 @@ class Evaluator {
         fail(ErrorKind::NotFound, "{}: list element {} out of range (len {})", before(), idx,
              s.len);
       l_.addr = found;
-      l_.type = elementType(p_);
+      l_.type = shape->elem;
     } else {
       fail(ErrorKind::Usage, "{} is a {}, not an array, slice, list or map", before(),
            l_.type->name);

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "goruntime/layout.h"
+#include "goruntime/list.h"
 #include "goruntime/maps.h"
 
 namespace gms {
@@ -99,32 +100,7 @@ void ValueRenderer::value(uint64_t addr, const Type* t, ValueSink& sink, int dep
         array(hdr[0], hdr[1], t->elem, sink, depth);
         return;
       }
-      case Kind::Struct: {
-        if (t->name == "container/list.Element") {
-          // An element's links lead through the whole list; show them as
-          // addresses and render only the Value (what an LRU map points at).
-          sink.beginStruct(t);
-          for (const auto& f : t->fields) {
-            sink.field(f.name);
-            if (f.name == "Value") {
-              value(addr + f.offset, f.type, sink, depth);
-            } else {
-              uint64_t ptr = m.readPtr(addr + f.offset);
-              if (ptr) sink.address("link", ptr);
-              else sink.nil();
-            }
-          }
-          sink.endStruct();
-          return;
-        }
-        sink.beginStruct(t);
-        for (const auto& f : t->fields) {
-          sink.field(f.name);
-          value(addr + f.offset, f.type, sink, depth);
-        }
-        sink.endStruct();
-        return;
-      }
+      case Kind::Struct: structValue(addr, t, sink, depth, false); return;
       case Kind::Interface: iface(addr, t, sink, depth); return;
       case Kind::Map: mapValue(m.readPtr(addr), t, sink, depth); return;
       case Kind::Invalid: break;
@@ -133,6 +109,36 @@ void ValueRenderer::value(uint64_t addr, const Type* t, ValueSink& sink, int dep
   } catch (const Error& e) {
     sink.unreadable(addr, e.what());
   }
+}
+
+void ValueRenderer::structValue(uint64_t addr, const Type* t, ValueSink& sink, int depth,
+                                bool anchored) {
+  const Memory& m = p_.mem();
+  sink.beginStruct(t);
+  if (anchored) sink.anchor(addr);
+  // A list element's links lead through the whole list; show them as
+  // addresses and render only its payload (what an LRU map points at).
+  auto [it, fresh] = links_.try_emplace(t);
+  if (fresh) it->second = elementLinkFields(t);
+  const std::vector<bool>& links = it->second;
+  for (size_t i = 0; i < t->fields.size(); i++) {
+    const Field& f = t->fields[i];
+    sink.field(f.name);
+    if (!links.empty() && links[i]) {
+      uint64_t ptr = 0;
+      try {
+        ptr = m.readPtr(addr + f.offset);
+      } catch (const Error& e) {
+        sink.unreadable(addr + f.offset, e.what());
+        continue;
+      }
+      if (ptr) sink.address("link", ptr);
+      else sink.nil();
+      continue;
+    }
+    value(addr + f.offset, f.type, sink, depth);
+  }
+  sink.endStruct();
 }
 
 void ValueRenderer::pointerTo(uint64_t target, const Type* elem, ValueSink& sink, int depth) {
@@ -144,13 +150,23 @@ void ValueRenderer::pointerTo(uint64_t target, const Type* elem, ValueSink& sink
     sink.address("cycle", target);
     return;
   }
+  bool object = elem && elem->kind == Kind::Struct;
+  if (object && rendered_.count({target, elem})) {
+    sink.address("ref", target);
+    return;
+  }
   if (depth >= lim_.depth || !elem) {
     sink.address("depth", target);
     return;
   }
   stack_.push_back(target);
   sink.beginPointer(target);
-  value(target, elem, sink, depth + 1);
+  if (object) {
+    rendered_.insert({target, elem});
+    structValue(target, elem, sink, depth + 1, true);  // never throws: each field is caught
+  } else {
+    value(target, elem, sink, depth + 1);
+  }
   sink.endPointer();
   stack_.pop_back();
 }
@@ -234,6 +250,37 @@ void ValueRenderer::mapValue(uint64_t hdr, const Type* t, ValueSink& sink, int d
   mapNesting_--;
   sink.endMap(s.found > slots.size() ? s.found - slots.size() : 0);
   stack_.pop_back();
+}
+
+namespace {
+
+bool mayRefer(const Type* t, std::vector<const Type*>& seen) {
+  if (!t) return false;
+  switch (t->kind) {
+    case Kind::Pointer: return t->elem && t->elem->kind == Kind::Struct;
+    case Kind::Interface: return true;
+    case Kind::Array:
+    case Kind::Slice: break;
+    case Kind::Map: break;
+    case Kind::Struct: break;
+    default: return false;
+  }
+  if (std::find(seen.begin(), seen.end(), t) != seen.end()) return false;
+  seen.push_back(t);
+  if (t->kind == Kind::Struct) {
+    for (const auto& f : t->fields)
+      if (mayRefer(f.type, seen)) return true;
+    return false;
+  }
+  if (t->kind == Kind::Map && mayRefer(t->key, seen)) return true;
+  return mayRefer(t->elem, seen);
+}
+
+}  // namespace
+
+bool mayReferToObjects(const Type* t) {
+  std::vector<const Type*> seen;
+  return mayRefer(t, seen);
 }
 
 }  // namespace gms

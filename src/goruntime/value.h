@@ -4,9 +4,20 @@
 // interfaces show their dynamic type (from the runtime's type descriptor) and
 // then their value. A value that cannot be read becomes sink.unreadable() and
 // the walk goes on.
+//
+// Each object is rendered once per renderer (one renderer = one output): a
+// pointer to a struct already rendered becomes sink.address("ref", addr),
+// so output grows with the number of distinct objects, not with the number
+// of paths to them (a linked list's next/prev, an LRU's entries). The first
+// rendering is anchored (sink.anchor(addr), JSON's "$address") so a reader
+// can resolve the reference. Which rendering comes first is the render
+// order: callers that render on several threads use one renderer when
+// mayReferToObjects() says objects can be shared.
 #pragma once
 
 #include <cstdint>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "goruntime/program.h"
@@ -27,7 +38,13 @@ struct RenderLimits {
 class ValueRenderer {
  public:
   ValueRenderer(const Program& p, RenderLimits limits) : p_(p), lim_(limits) {}
+  // Renders the value at addr; objects rendered by earlier calls on this
+  // renderer are references.
   void render(uint64_t addr, const Type* t, ValueSink& sink);
+  // Shows these fields of struct t as addresses, never followed (the links
+  // of a list element named by --next/--prev; list elements whose links
+  // are named next/prev are recognised by elementLinkFields).
+  void linkFields(const Type* t, std::vector<bool> flags) { links_[t] = std::move(flags); }
 
  private:
   void value(uint64_t addr, const Type* t, ValueSink& sink, int depth);
@@ -40,8 +57,30 @@ class ValueRenderer {
 
   const Program& p_;
   RenderLimits lim_;
+  void structValue(uint64_t addr, const Type* t, ValueSink& sink, int depth, bool anchored);
+
+  struct ObjectKey {
+    uint64_t addr;
+    const Type* type;
+    bool operator==(const ObjectKey&) const = default;
+  };
+  struct ObjectHash {
+    size_t operator()(const ObjectKey& k) const {
+      return std::hash<uint64_t>()(k.addr * 0x9e3779b97f4a7c15ULL ^
+                                   reinterpret_cast<uintptr_t>(k.type));
+    }
+  };
+
   std::vector<uint64_t> stack_;  // pointers being rendered, for cycle detection
+  std::unordered_set<ObjectKey, ObjectHash> rendered_;  // structs rendered through a pointer
+  std::unordered_map<const Type*, std::vector<bool>> links_;  // elementLinkFields, per struct type
   int mapNesting_ = 0;           // maps being rendered inside one another
 };
+
+// Whether a value of type t can hold a pointer to a struct (directly or
+// through an interface), so that two values may share an object: a map of
+// such values is rendered in walk order on one thread, which keeps the
+// choice of the object's first rendering (and so the output) deterministic.
+bool mayReferToObjects(const Type* t);
 
 }  // namespace gms

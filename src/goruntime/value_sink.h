@@ -22,10 +22,14 @@ class ValueSink {
   // s is the (possibly truncated) content; fullLen is the string's real length.
   virtual void string(std::string_view s, uint64_t fullLen) = 0;
   // A value shown as an address: chan, func, unsafe.Pointer ("chan", "func",
-  // "unsafe.Pointer"), or a pointer not followed ("depth", "cycle").
+  // "unsafe.Pointer"), or a pointer not followed ("depth", "cycle", or "ref":
+  // to an object already rendered in this output, anchored there).
   virtual void address(std::string_view what, uint64_t addr) = 0;
 
   virtual void beginStruct(const Type* t) = 0;
+  // Right after beginStruct of a struct reached through a pointer: its
+  // address, which later references ("ref") to it name.
+  virtual void anchor(uint64_t /*addr*/) {}
   virtual void field(std::string_view name) = 0;  // the next value is this field
   virtual void endStruct() = 0;
 

@@ -6,7 +6,6 @@
 #include <optional>
 
 #include "goruntime/layout.h"
-#include "goruntime/list.h"
 #include "report/entry_pipeline.h"
 #include "report/json_writer.h"
 #include "report/masking.h"
@@ -570,8 +569,10 @@ class TextEntries : public EntryRenderer {
 
 // Threads rendering entries: one per core, but one when target memory is
 // read under a lock (a live target read while stopped), where more only
-// contend for it.
-unsigned renderThreads(const Program& p) {
+// contend for it, and one when entries can share objects (each object is
+// rendered once, where the walk order first reaches it: see value.h).
+unsigned renderThreads(const Program& p, const Type* mapType) {
+  if (mayReferToObjects(mapType->key) || mayReferToObjects(mapType->elem)) return 1;
   return p.mem().concurrentReads() ? EntryPipeline::defaultThreads() : 1;
 }
 
@@ -618,7 +619,7 @@ size_t reportMap(Out& out, const Program& p, const Located& l, const ReportOptio
     bool fast = !(generic && std::string_view(generic) == "1");
     {
       EntryPipeline pipe(out, [&] { return std::make_unique<JsonEntries>(p, type, o.render, fast); },
-                         renderThreads(p));
+                         renderThreads(p, type));
       s = walkEntries(p, type, hdr, wo, limit, pipe, &n);
     }
     w.endArray();
@@ -642,7 +643,7 @@ size_t reportMap(Out& out, const Program& p, const Located& l, const ReportOptio
             shown < s.found ? fmt::format(" (showing {}; --limit 0 shows all)", shown) : "");
   {
     EntryPipeline pipe(out, [&] { return std::make_unique<TextEntries>(p, type, o.render); },
-                       renderThreads(p));
+                       renderThreads(p, type));
     uint64_t n = 0;
     walkEntries(p, type, hdr, {}, limit, pipe, &n);
   }
@@ -655,11 +656,12 @@ size_t reportMap(Out& out, const Program& p, const Located& l, const ReportOptio
 namespace {
 
 struct ListTarget {
-  uint64_t listAddr = 0;    // when a List
-  uint64_t elementAddr = 0; // when an Element
+  ListShape shape;
+  uint64_t listAddr = 0;    // when a List (or a ring)
+  uint64_t elementAddr = 0; // when a container/list.Element
 };
 
-ListTarget listTarget(const Program& p, const Located& l) {
+ListTarget listTarget(const Program& p, const Located& l, const LinkNames& names) {
   const Type* t = l.type;
   uint64_t addr = l.addr;
   while (t && t->kind == Kind::Pointer) {
@@ -667,13 +669,21 @@ ListTarget listTarget(const Program& p, const Located& l) {
     if (!addr) fail(ErrorKind::NotFound, "{} is a nil pointer", l.expr);
     t = t->elem;
   }
-  if (t && t->name == "container/list.List") {
-    requirePlausibleList(p, addr, l.expr);
-    return {addr, 0};
+  if (t && t->name == "container/list.Element") return {containerListShape(p), 0, addr};
+  std::string why;
+  if (auto shape = listShapeOf(t, names, &why)) {
+    requirePlausibleList(p, *shape, addr, l.expr);
+    return {*shape, addr, 0};
   }
-  if (t && t->name == "container/list.Element") return {0, addr};
-  fail(ErrorKind::Usage, "{} is a {}, not a container/list.List or *list.Element", l.expr,
-       t ? t->name : "value of unknown type");
+  if (!why.empty()) fail(ErrorKind::Usage, "{}: {}", l.expr, why);
+  if (!elementLinkFields(t).empty())
+    fail(ErrorKind::Usage, "{} is a {}, an element of a list: give the list that holds it", l.expr,
+         t->name);
+  fail(ErrorKind::Usage,
+       "{} is a {}, not a container/list.List, a container/ring.Ring or a list of their shape (a "
+       "struct holding a root element or a head pointer whose elements link next/prev; "
+       "--next/--prev name the links)",
+       l.expr, t ? t->name : "value of unknown type");
 }
 
 // Renders the dynamic value held by the eface at valueAddr (its type is reported separately).
@@ -698,16 +708,25 @@ const Type* efaceType(const Program& p) {
 }  // namespace
 
 size_t reportList(Out& out, const Program& p, const Located& l, const ReportOptions& o) {
-  ListTarget lt = listTarget(p, l);
+  ListTarget lt = listTarget(p, l, o.links);
+  const ListShape& shape = lt.shape;
   ValueRenderer r(p, o.render);
-  const Type* any = efaceType(p);
+  if (!shape.efaceValue) r.linkFields(shape.elem, shape.linkFlags());
   uint64_t limit = o.limit ? o.limit : UINT64_MAX;
+  // container/list and container/ring hold an `any`: its dynamic type and
+  // value; other lists' elements are shown whole (their links as addresses).
   auto dynName = [&](uint64_t valueAddr) -> std::string {
+    if (!shape.efaceValue) return shape.elem->name;
     uint64_t t = p.mem().readPtr(valueAddr);
     return t ? p.dynamicType(t).name : "nil";
   };
+  auto renderElement = [&](uint64_t valueAddr, ValueSink& sink) {
+    if (shape.efaceValue) renderDynamic(p, r, valueAddr, sink);
+    else r.render(valueAddr, shape.elem, sink);
+  };
   if (lt.elementAddr) {
-    ElementState e = readElement(p, lt.elementAddr);
+    const Type* any = efaceType(p);
+    ElementState e = readElement(p, shape, lt.elementAddr);
     std::string state = e.removed ? "removed (Remove ran: next, prev and list are nil; Value kept)"
                         : e.list ? "in list" : "detached (list is nil but links are set)";
     if (o.format == Format::Json) {
@@ -748,18 +767,19 @@ size_t reportList(Out& out, const Program& p, const Located& l, const ReportOpti
     w.hex(lt.listAddr);
     w.key("elements");
     w.beginArray();
-    ListSummary s = walkList(p, lt.listAddr, [&](const ListElementRef& e) {
+    ListSummary s = walkList(p, shape, lt.listAddr, [&](const ListElementRef& e) {
       if (n++ >= limit) return false;
       w.beginObject();
       w.key("address");
       w.hex(e.addr);
       w.field("type", dynName(e.valueAddr));
       w.key("value");
-      renderDynamic(p, r, e.valueAddr, sink);
+      renderElement(e.valueAddr, sink);
       w.endObject();
       return true;
     });
     w.endArray();
+    if (!shape.containerList()) w.field("shape", shape.describe());
     w.field("len", s.len);
     w.field("found", s.found);
     w.field("zeroValue", s.lazyZero);
@@ -770,18 +790,21 @@ size_t reportList(Out& out, const Program& p, const Located& l, const ReportOpti
     return s.problems.size();
   }
   // Text: the summary needs the walk first; elements are printed on a second walk.
-  ListSummary s = walkList(p, lt.listAddr, nullptr);
-  out.print("{}  container/list.List at {:#x}\n", l.expr, lt.listAddr);
-  out.print("  {:<16}{}{}\n", "len", s.len, s.lazyZero ? " (zero value, never initialised)" : "");
+  ListSummary s = walkList(p, shape, lt.listAddr, nullptr);
+  out.print("{}  {} at {:#x}\n", l.expr, shape.describe(), lt.listAddr);
+  out.print("  {:<16}{}{}{}\n", "len", s.len,
+            s.hasLen ? "" : " (elements found: the list keeps no length)",
+            s.lazyZero ? " (zero value, never initialised)" : "");
   out.print("  {:<16}{} ({} elements)\n", "footprint", humanBytes(s.footprint), s.found);
   uint64_t shown = std::min(limit, s.found);
   out.print("  {:<16}{}{}\n", "elements", s.found,
             shown < s.found ? fmt::format(" (showing {}; --limit 0 shows all)", shown) : "");
   TextValueSink sink(out);
-  walkList(p, lt.listAddr, [&](const ListElementRef& e) {
+  walkList(p, shape, lt.listAddr, [&](const ListElementRef& e) {
     if (n >= limit) return false;
     out.print("    [{}] {:#x}  ", n++, e.addr);
-    r.render(e.valueAddr, any, sink);
+    if (shape.efaceValue) r.render(e.valueAddr, shape.elem->field("Value")->type, sink);
+    else r.render(e.valueAddr, shape.elem, sink);
     out.put('\n');
     out.maybeFlush();
     return true;

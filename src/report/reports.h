@@ -7,6 +7,7 @@
 #include <string>
 
 #include "goruntime/expr.h"
+#include "goruntime/list.h"
 #include "goruntime/maps.h"
 #include "goruntime/value.h"
 #include "report/out.h"
@@ -20,6 +21,7 @@ struct ReportOptions {
   uint64_t limit = 0;          // entries/elements shown (0: all)
   RenderLimits render;
   bool buckets = false;        // map: per-bucket/group detail
+  LinkNames links;             // list: --next/--prev
 };
 
 // Human sizes: "512 B", "57.2 KiB".

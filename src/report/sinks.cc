@@ -23,10 +23,10 @@ void JsonValueSink::string(std::string_view s, uint64_t fullLen) {
 
 void JsonValueSink::address(std::string_view what, uint64_t addr) {
   m_.scalar();
-  if (what == "cycle" || what == "depth") {
+  if (what == "cycle" || what == "depth" || what == "ref") {
     // A pointer not followed: say why, keep the address.
     w_.beginObject();
-    w_.key(what == "cycle" ? "$cycle" : "$notFollowed");
+    w_.key(what == "cycle" ? "$cycle" : what == "ref" ? "$ref" : "$notFollowed");
     w_.hex(addr);
     w_.endObject();
     return;
@@ -145,6 +145,8 @@ void TextValueSink::address(std::string_view what, uint64_t addr) {
   pre();
   if (what == "cycle")
     o_.print("<cycle {:#x}>", addr);
+  else if (what == "ref")
+    o_.print("&(see {:#x})", addr);
   else if (what == "depth")
     o_.print("{:#x}", addr);
   else if (what == "unsafe.Pointer")

@@ -46,6 +46,10 @@ class JsonValueSink : public ValueSink {
     m_.begin();
     w_.beginObject();
   }
+  void anchor(uint64_t addr) override {
+    w_.key("$address");
+    w_.hex(addr);
+  }
   void field(std::string_view name) override {
     m_.field(name);
     w_.key(name);

@@ -192,6 +192,28 @@ std::string buildDemo(const Toolchain& tc, BuildFlags flags) {
   return buildProgram(tc, fs::path(GMS_FIXTURE_DIR) / ".." / ".." / "demo", "demo", flags);
 }
 
+// Whether the module at src requires a module from the proxy (a path whose
+// first element has a dot, as github.com/... has; gmsfixture/... does not).
+static bool usesProxyModules(const fs::path& src) {
+  std::ifstream in(src / "go.mod");
+  std::string line;
+  bool inRequire = false;
+  while (std::getline(in, line)) {
+    std::string_view l(line);
+    while (!l.empty() && (l.front() == ' ' || l.front() == '\t')) l.remove_prefix(1);
+    if (l.rfind("require (", 0) == 0) {
+      inRequire = true;
+      continue;
+    }
+    if (inRequire && l.rfind(")", 0) == 0) inRequire = false;
+    if (l.rfind("require ", 0) == 0) l.remove_prefix(8);
+    else if (!inRequire) continue;
+    std::string_view first = l.substr(0, l.find_first_of("/ "));
+    if (first.find('.') != std::string_view::npos) return true;
+  }
+  return false;
+}
+
 std::string buildProgram(const Toolchain& tc, const std::filesystem::path& src,
                          const std::string& name, BuildFlags flags) {
   static std::mutex mu;
@@ -221,7 +243,11 @@ std::string buildProgram(const Toolchain& tc, const std::filesystem::path& src,
   // parallel test binaries and CI clean clones do not share state.
   std::string gocache = (fs::path(GMS_FIXTURE_CACHE) / "gocache" / tc.name).string();
   std::vector<std::string> env = {"GOCACHE=" + gocache, "GOFLAGS=-mod=mod", "GOTOOLCHAIN=local",
-                                  "CGO_ENABLED=0",      "GO111MODULE=on",   "GOPROXY=off"};
+                                  "CGO_ENABLED=0",      "GO111MODULE=on"};
+  // Fixtures built on real libraries (tests/fixtures/lrulibs) take them from
+  // the Go module proxy, pinned by their go.sum; every other fixture builds
+  // offline.
+  if (!usesProxyModules(src)) env.push_back("GOPROXY=off");
   if (!flags.experiment.empty()) env.push_back("GOEXPERIMENT=" + flags.experiment);
   std::vector<std::string> full = {"env", "-C", src.string()};
   full.insert(full.end(), env.begin(), env.end());

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 
 namespace gms::test {
 
@@ -15,16 +16,39 @@ bool isEntryArray(const nlohmann::json& j) {
 }
 }  // namespace
 
-nlohmann::json canonical(const nlohmann::json& j) {
+namespace {
+
+using Anchors = std::map<std::string, const nlohmann::json*>;
+
+// Every object rendered with its "$address" (a struct reached through a
+// pointer), so that later {"$ref": addr} can be compared as that object.
+void collectAnchors(const nlohmann::json& j, Anchors& out) {
+  if (j.is_object()) {
+    if (auto a = j.find("$address"); a != j.end() && a->is_string()) out.emplace(*a, &j);
+    for (const auto& v : j) collectAnchors(v, out);
+  } else if (j.is_array()) {
+    for (const auto& v : j) collectAnchors(v, out);
+  }
+}
+
+nlohmann::json canon(const nlohmann::json& j, const Anchors& anchors, int refDepth) {
   if (j.is_number()) return nlohmann::json(j.get<double>());
   if (j.is_object()) {
+    // A reference to an object rendered elsewhere in the output compares as
+    // that object (references form no cycle: a pointer back into an object
+    // being rendered is a $cycle).
+    if (j.size() == 1 && j.contains("$ref") && refDepth < 64) {
+      if (auto it = anchors.find(j["$ref"].get<std::string>()); it != anchors.end())
+        return canon(*it->second, anchors, refDepth + 1);
+    }
     nlohmann::json o = nlohmann::json::object();
-    for (auto it = j.begin(); it != j.end(); ++it) o[it.key()] = canonical(it.value());
+    for (auto it = j.begin(); it != j.end(); ++it)
+      if (it.key() != "$address") o[it.key()] = canon(it.value(), anchors, refDepth);
     return o;
   }
   if (j.is_array()) {
     nlohmann::json a = nlohmann::json::array();
-    for (const auto& e : j) a.push_back(canonical(e));
+    for (const auto& e : j) a.push_back(canon(e, anchors, refDepth));
     if (isEntryArray(a)) {
       // Sorted by each key's text, computed once per entry (a 10^5-entry
       // map would otherwise dump two keys per comparison).
@@ -39,6 +63,14 @@ nlohmann::json canonical(const nlohmann::json& j) {
     return a;
   }
   return j;
+}
+
+}  // namespace
+
+nlohmann::json canonical(const nlohmann::json& j) {
+  Anchors anchors;
+  collectAnchors(j, anchors);
+  return canon(j, anchors, 0);
 }
 
 static std::string diffCanon(const nlohmann::json& g, const nlohmann::json& w, const std::string& path) {

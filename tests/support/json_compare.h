@@ -8,7 +8,9 @@
 
 namespace gms::test {
 
-// A canonical form: numbers as doubles, map-entry arrays sorted by key.
+// A canonical form: numbers as doubles, map-entry arrays sorted by key,
+// objects without their "$address" anchor, and {"$ref": addr} replaced by the
+// object anchored at addr elsewhere in j (each object is rendered once).
 nlohmann::json canonical(const nlohmann::json& j);
 // Empty when equal, else a description of the first difference.
 std::string jsonDiff(const nlohmann::json& got, const nlohmann::json& want, const std::string& path = "$");

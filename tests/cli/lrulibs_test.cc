@@ -1,0 +1,151 @@
+// The linked lists real programs use (tests/fixtures/lrulibs): golang-lru/v2's
+// generic internal.LruList[K,V], golang-lru v1 and groupcache's lru
+// (container/list), container/ring, and a program's own sentinel,
+// head/tail and oddly named lists. Each decodes front to back exactly as the
+// fixture's own walk printed it, live and from a core, on every toolchain,
+// with DWARF (by name) and stripped (by address and a type from the
+// runtime's descriptors); top finds them by name; and a map whose 1000
+// values share 4 objects renders each object once.
+#include <set>
+
+#include "support/fixture.h"
+#include "support/json_compare.h"
+
+namespace gms::test {
+namespace {
+
+using nlohmann::json;
+
+class LruLibs : public ::testing::TestWithParam<BuildCase> {};
+
+TEST_P(LruLibs, ListsDecodeFrontToBackAsTheFixtureWalkedThem) {
+  auto [name, stripped, live] = GetParam();
+  const Toolchain& tc = toolchain(name);
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  StartedFixture f = startFixture(tc, "lrulibs", stripped, live);
+  const json& truth = f.proc->truth();
+  for (auto it = truth["lists"].begin(); it != truth["lists"].end(); ++it) {
+    SCOPED_TRACE(it.key());
+    const json& want = it.value();
+    std::vector<std::string> args = {"list"};
+    if (stripped) {
+      args.push_back(want["addr"]);
+      args.push_back("--type");
+      args.push_back(want["type"]);
+    } else {
+      args.push_back(it.key());
+    }
+    for (std::string opt : {"next", "prev"})
+      if (want.contains(opt)) {
+        args.push_back("--" + opt);
+        args.push_back(want[opt]);
+      }
+    args.insert(args.end(), {"--format", "json"});
+    auto r = runGomemscope(f.target.with(args));
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    json got = json::parse(r.out);
+    EXPECT_EQ(got["len"], want["len"]);
+    EXPECT_EQ(got["found"], want["len"]);
+    EXPECT_TRUE(got["problems"].empty()) << got["problems"].dump();
+    ASSERT_EQ(got["elements"].size(), want["len"].get<size_t>());
+    if (!want.contains("elements")) continue;
+    ASSERT_EQ(want["elements"].size(), got["elements"].size());
+    for (size_t i = 0; i < got["elements"].size(); i++) {
+      const json& value = got["elements"][i]["value"];
+      json picked = json::object();
+      for (const auto& fld : want["fields"]) {
+        std::string n = fld;
+        // container/ring's element is its Value; container/list holds a
+        // pointer to the library's entry.
+        if (value.is_object() && value.contains(n)) picked[n] = value[n];
+        else if (n == "Value") picked[n] = {{"type", got["elements"][i]["type"]}, {"value", value}};
+      }
+      std::string d = jsonDiff(picked, want["elements"][i]);
+      ASSERT_TRUE(d.empty()) << "element " << i << ": " << d << "\n" << value.dump();
+    }
+  }
+}
+
+TEST_P(LruLibs, TopFindsEveryListAndEveryPathIsAcceptedBack) {
+  auto [name, stripped, live] = GetParam();
+  if (stripped) GTEST_SKIP() << "globals have no names in a stripped build (by address above)";
+  const Toolchain& tc = toolchain(name);
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  StartedFixture f = startFixture(tc, "lrulibs", stripped, live);
+  const json& truth = f.proc->truth();
+  auto r = runGomemscope(f.target.with({"top", "--format", "json", "--limit", "0"}));
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  json top = json::parse(r.out);
+  std::map<std::string, json> byPath;
+  for (const auto& item : top["items"]) byPath[item["path"]] = item;
+  for (auto it = truth["lists"].begin(); it != truth["lists"].end(); ++it) {
+    SCOPED_TRACE(it.key());
+    if (it.value().contains("next")) {
+      // Links named fwd/bwd are no list without --next/--prev: top leaves it.
+      EXPECT_EQ(byPath.count(it.key()), 0u);
+      continue;
+    }
+    ASSERT_EQ(byPath.count(it.key()), 1u) << r.out.substr(0, 3000);
+    const json& item = byPath[it.key()];
+    EXPECT_EQ(item["kind"], "list");
+    EXPECT_EQ(item["len"], it.value()["len"]);
+  }
+  for (auto it = truth["maps"].begin(); it != truth["maps"].end(); ++it) {
+    SCOPED_TRACE(it.key());
+    ASSERT_EQ(byPath.count(it.key()), 1u);
+    EXPECT_EQ(byPath[it.key()]["len"], it.value()["len"]);
+    auto m = runGomemscope(f.target.with({"map", it.key(), "--format", "json"}));
+    ASSERT_EQ(m.exitCode, 0) << m.err;
+    EXPECT_EQ(json::parse(m.out)["len"], it.value()["len"]);
+  }
+  // An element named by its index in the list, as paths under a list read.
+  auto p = runGomemscope(f.target.with({"print", "main.Dq[24].N"}));
+  EXPECT_EQ(p.exitCode, 0) << p.err;
+  EXPECT_NE(p.out.find("= 124"), std::string::npos) << p.out;
+}
+
+// Each object is rendered once per output: 1000 values pointing at 4
+// objects give 4 renderings and 996 references, which resolve to them.
+TEST_P(LruLibs, SharedObjectsAreRenderedOnce) {
+  auto [name, stripped, live] = GetParam();
+  if (stripped) GTEST_SKIP() << "by name only";
+  const Toolchain& tc = toolchain(name);
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  StartedFixture f = startFixture(tc, "lrulibs", stripped, live);
+  const json& want = f.proc->truth()["maps"]["main.Shared"];
+  auto r = runGomemscope(f.target.with({"map", "main.Shared", "--format", "json"}));
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  json got = json::parse(r.out);
+  size_t refs = 0;
+  std::set<std::string> anchors;
+  for (const auto& e : got["entries"]) {
+    const json& v = e["value"];
+    if (v.contains("$ref")) refs++;
+    if (v.contains("$address")) anchors.insert(v["$address"].get<std::string>());
+  }
+  EXPECT_EQ(anchors.size(), 4u);
+  EXPECT_EQ(refs, 996u);
+  for (const auto& e : got["entries"]) {
+    if (e["value"].contains("$ref")) {
+      EXPECT_EQ(anchors.count(e["value"]["$ref"]), 1u);
+    }
+  }
+  std::string d = jsonDiff(got["entries"], want["entries"]);
+  EXPECT_TRUE(d.empty()) << d;
+  // Text names the object a reference stands for.
+  auto t = runGomemscope(f.target.with({"map", "main.Shared", "--limit", "0"}));
+  ASSERT_EQ(t.exitCode, 0) << t.err;
+  EXPECT_NE(t.out.find("&(see 0x"), std::string::npos) << t.out.substr(0, 2000);
+  // The generic LRU's map: its entries' links are addresses, so its JSON is
+  // the size of its entries (not the size of its list walked per entry).
+  auto big = runGomemscope(f.target.with({"map", "main.V2.lru.items", "--format", "json"}));
+  ASSERT_EQ(big.exitCode, 0) << big.err;
+  json b = json::parse(big.out);
+  EXPECT_EQ(b["entries"].size(), 4999u);
+  EXPECT_LT(big.out.size(), 4999u * 400) << "bytes per entry: " << big.out.size() / 4999;
+}
+
+INSTANTIATE_TEST_SUITE_P(Toolchains, LruLibs, buildCases(), buildCaseName);
+
+}  // namespace
+}  // namespace gms::test
