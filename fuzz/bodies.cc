@@ -14,6 +14,7 @@
 #include "binary/pclntab.h"
 #include "common/error.h"
 #include "goruntime/heap_graph.h"
+#include "goruntime/sync_map.h"
 #include "goruntime/list.h"
 #include "goruntime/maps.h"
 #include "goruntime/program.h"
@@ -372,6 +373,33 @@ uint64_t walkListAt(const Program& p, uint64_t root) {
   return s.found;
 }
 
+uint64_t walkSyncMapAt(const Program& p, const Type* syncMapType, uint64_t root) {
+  Discard d;
+  ValueRenderer r(p, limits());
+  const Type* any = nullptr;
+  uint64_t n = 0;
+  SyncMapSummary s = walkSyncMap(p, syncMapType, root, [&](uint64_t k, uint64_t v) {
+    d.reset();
+    if (any) {
+      r.render(k, any, d.sink);
+      r.render(v, any, d.sink);
+    }
+    return ++n < 4096;
+  });
+  // The entries are rendered on a second walk, now that the summary names
+  // the `any` type (as reports.cc does).
+  if ((any = s.anyType)) {
+    n = 0;
+    walkSyncMap(p, syncMapType, root, [&](uint64_t k, uint64_t v) {
+      d.reset();
+      r.render(k, any, d.sink);
+      r.render(v, any, d.sink);
+      return ++n < 4096;
+    });
+  }
+  return s.len;
+}
+
 ImageFuzzer::ImageFuzzer(const std::string& exePath) : bin_(Binary::open(exePath)) {
   if (!bin_->types())
     fail(ErrorKind::MissingDebugInfo, "{}: {}", exePath, bin_->missingDebugInfo());
@@ -389,6 +417,14 @@ uint64_t ImageFuzzer::map(const uint8_t* data, size_t size) {
 uint64_t ImageFuzzer::list(const uint8_t* data, size_t size) {
   return withImage(
       data, size, [](const Program& p, const MemoryImage& img) { return walkListAt(p, img.root); });
+}
+
+uint64_t ImageFuzzer::syncMap(const uint8_t* data, size_t size) {
+  return withImage(data, size, [](const Program& p, const MemoryImage& img) -> uint64_t {
+    const Type* t = p.types().findType(img.typeName);
+    if (!t || !isSyncMap(t)) return 0;
+    return walkSyncMapAt(p, t, img.root);
+  });
 }
 
 uint64_t ImageFuzzer::heap(const uint8_t* data, size_t size) {

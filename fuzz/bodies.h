@@ -19,6 +19,9 @@
 //  - map, list: the bytes are a MemoryImage (below): the memory a decoder read
 //    from a real fixture core, walked with the real DWARF types of that
 //    fixture's executable (loaded once).
+//  - sync_map, sync_map_19: the same for a sync.Map (syncmap fixture; Go 1.26's
+//    hash-trie and Go 1.19's read/dirty maps): nodes, entries and the
+//    expunged inference mutated.
 //  - heap: the same, the memory the heap walk (span table, allocation bits,
 //    objects, .data/.bss, goroutine stacks) read from the hello fixture's
 //    core, walked again: spans, size classes, pointers and stacks mutated.
@@ -76,6 +79,7 @@ std::optional<MemoryImage> decodeImage(const uint8_t* data, size_t size);
 // with bounded limits. Returns the entries/elements found.
 uint64_t walkMapAt(const Program& p, const Type* mapType, uint64_t root);
 uint64_t walkListAt(const Program& p, uint64_t root);
+uint64_t walkSyncMapAt(const Program& p, const Type* syncMapType, uint64_t root);
 
 // What descriptors() and the seed extractor share: a DescriptorSource's
 // parameters as one line, "minor=26 swiss=1 pclntab=ADDR,SIZE text=ADDR
@@ -93,6 +97,8 @@ class ImageFuzzer {
   // Entries/elements found (0 when the image does not decode).
   uint64_t map(const uint8_t* data, size_t size);
   uint64_t list(const uint8_t* data, size_t size);
+  // A sync.Map at the image's root (typeName "sync.Map"); its len.
+  uint64_t syncMap(const uint8_t* data, size_t size);
   // The heap walk (goruntime/heap_graph.h) over the image, bounded: the
   // image holds what the walk read of a fixture core (typeName and root
   // unused). Returns the objects reached.

@@ -16,6 +16,7 @@
 #include "common/error.h"
 #include "fuzz/bodies.h"
 #include "goruntime/heap_graph.h"
+#include "goruntime/sync_map.h"
 #include "goruntime/program.h"
 #include "target/core_file.h"
 
@@ -149,6 +150,9 @@ int run(int argc, char** argv) {
     } else if (g.type->name == "container/list.List") {
       img.root = g.addr;
       fuzz::walkListAt(p, img.root);
+    } else if (isSyncMap(g.type)) {
+      img.root = g.addr;
+      fuzz::walkSyncMapAt(p, g.type, img.root);
     } else {
       std::fprintf(stderr, "%s: %s is neither a map nor a list\n", argv[i], g.type->name.c_str());
       return 2;

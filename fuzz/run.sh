@@ -26,7 +26,7 @@ while [ $# -gt 0 ]; do
     *) TARGETS+=("$1"); shift ;;
   esac
 done
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(elf core buildinfo pclntab descriptors classic_map swiss_map list heap)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(elf core buildinfo pclntab descriptors classic_map swiss_map list heap sync_map sync_map_19)
 
 GO19=/usr/lib/go-1.19/bin/go
 GO26=$(command -v go || true)
@@ -54,6 +54,8 @@ exe_for() {
     swiss_map) fixture maps "$GO26" ;;
     list) fixture lists "$GO26" ;;
     heap) fixture hello "$GO26" ;;
+    sync_map) fixture syncmap "$GO26" ;;
+    sync_map_19) fixture syncmap "$GO19" ;;
     *) echo "" ;;
   esac
 }
@@ -79,6 +81,8 @@ if [ $SEEDS = 1 ]; then
   # shellcheck disable=SC2086
   make_seeds swiss_map "$(exe_for swiss_map)" $MAPS
   make_seeds list "$(exe_for list)" main.LMixed main.LEmpty main.LZero main.LLong main.LRemoved main.LOfMaps
+  make_seeds sync_map "$(exe_for sync_map)" main.SOps main.SMixed main.SEmptied main.SZero
+  make_seeds sync_map_19 "$(exe_for sync_map_19)" main.SOps main.SMixed main.SEmptied main.SZero
   # The heap walk: what it reads of the hello fixture's core.
   hello=$(exe_for heap)
   dir="$ROOT/$FUZZ_BUILD/seedwork/heap"

@@ -290,7 +290,7 @@ void pageDiff(const DiffSnapshot& b, const DiffSnapshot& a,
     DiffItem& d = out.items[k];
     d.pagesChanged = bi.size() + ai.size() - both.size();
     d.pagesRetainedChanged = both.size();
-    uint8_t bit = d.kind == FoundKind::Map ? 1 : 2;
+    uint8_t bit = d.kind == FoundKind::List ? 2 : 1;
     for (uint32_t x : bi) owner[x] |= bit;
     for (uint32_t x : ai) owner[x] |= bit;
   }

@@ -171,11 +171,14 @@ class Exporter {
         try {
           auto [expr, type] = splitTypedAddress(li.expr);
           Located l = deref(p, locate(p, expr, type), li.expr);
-          if (!l.type || l.type->name != "container/list.List")
-            fail(ErrorKind::Usage, "{} is a {}, not a container/list.List", li.expr,
-                 l.type ? l.type->name : "value of unknown type");
-          li =
-              promListOf(li.expr, walkList(p, l.addr, [](const ListElementRef&) { return false; }));
+          std::string why;
+          auto shape = listShapeOf(l.type, {}, &why);
+          if (!shape)
+            fail(ErrorKind::Usage, "{} is a {}, not a container/list.List nor a list of its shape{}",
+                 li.expr, l.type ? l.type->name : "value of unknown type",
+                 why.empty() ? "" : " (" + why + ")");
+          li = promListOf(li.expr,
+                          walkList(p, *shape, l.addr, [](const ListElementRef&) { return false; }));
         } catch (const Error& e) {
           li.error = e.what();
           failed("--list " + li.expr, e.what());
@@ -339,7 +342,8 @@ void addExportCommand(CLI::App& app, Runner& run) {
                 "a map to export (len, buckets/groups, growth, footprint): a path, or 0xADDR:TYPE "
                 "(e.g. 0xc000123450:map[string]int, for a binary without names); repeatable");
   c->add_option("--list", o->lists,
-                "a container/list.List to export (len, footprint): a path, or "
+                "a list to export (len, footprint): a container/list.List, container/ring.Ring "
+                "or a list of that shape (golang-lru/v2's LruList), as a path, or "
                 "0xADDR:container/list.List; repeatable");
   c->callback([o, &run] { run = [o] { return cmdExport(*o); }; });
 }

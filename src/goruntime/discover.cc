@@ -13,6 +13,7 @@
 #include "goruntime/heap.h"
 #include "goruntime/layout.h"
 #include "goruntime/list.h"
+#include "goruntime/sync_map.h"
 #include "goruntime/stack_roots.h"
 
 namespace gms {
@@ -349,7 +350,7 @@ class Walker {
           found = o_.followInterfaces;
           break;
         case Kind::Struct: {
-          if (x == listT_ || x == elemT_ || shapeOf(x) || backOf(x)) {
+          if (x == listT_ || x == elemT_ || isSyncMap(x) || shapeOf(x) || backOf(x)) {
             found = true;
             break;
           }
@@ -502,6 +503,10 @@ class Walker {
           visitElement(b, addr, depth);
           return;
         }
+        if (isSyncMap(t)) {
+          visitSyncMap(t, addr);
+          return;
+        }
         if (const ListShape* shape = shapeOf(t)) {
           visitList(addr, depth, *shape);
           return;
@@ -576,6 +581,39 @@ class Walker {
     f.typeName = t ? t->name : "";
     f.addr = addr;
     return f;
+  }
+
+  // A sync.Map: listed as one map (its read/dirty maps or trie nodes are
+  // its own, not maps of the program). Its entries are not descended into.
+  void visitSyncMap(const Type* t, uint64_t addr) {
+    if (auto it = syncMaps_.find(addr); it != syncMaps_.end()) {
+      out_.items[it->second].otherRefs++;
+      return;
+    }
+    if (!count()) return;
+    size_t idx = out_.items.size();
+    syncMaps_.emplace(addr, idx);
+    record(FoundKind::SyncMap, t, addr);
+    out_.stats.maps++;
+    SyncMapSummary s;
+    try {
+      s = walkSyncMap(p_, t, addr, nullptr);
+    } catch (const Error& e) {
+      error(fmt::format("sync.Map at {:#x}: {}", addr, e.what()));
+      Found& f = out_.items[idx];
+      f.problems = 1;
+      f.firstProblem = e.what();
+      return;
+    }
+    addBytes(s.footprint);
+    Found& f = out_.items[idx];
+    f.len = s.len;
+    f.found = s.len;
+    f.footprint = s.footprint;
+    f.torn = s.torn;
+    f.problems = s.problems.size();
+    if (!s.problems.empty()) f.firstProblem = s.problems.front();
+    if (o_.keepRegions) f.regions.push_back({addr, t->size, "header"});
   }
 
   void visitMap(const Type* t, uint64_t hdr, int depth) {
@@ -853,7 +891,7 @@ class Walker {
   std::deque<std::vector<uint8_t>> bufs_;
   VisitedSet visited_;
   std::unordered_map<SliceKey, uint64_t, SliceKeyHash> slices_;  // backing array → elements visited
-  std::unordered_map<uint64_t, size_t> maps_, lists_;            // address → index in items
+  std::unordered_map<uint64_t, size_t> maps_, lists_, syncMaps_;  // address → index in items
   std::unordered_map<const Type*, bool> reach_;
   std::unordered_map<const Type*, std::optional<ListShape>> shapes_;
   std::unordered_map<const Type*, std::vector<bool>> links_;

@@ -93,7 +93,9 @@ struct DiscoverOptions {
   bool followInterfaces = true;
 };
 
-enum class FoundKind { Map, List };
+// SyncMap: a sync.Map (goruntime/sync_map.h), listed as a map: len is what
+// Range visits, footprint what its read/dirty maps or trie own.
+enum class FoundKind { Map, List, SyncMap };
 
 struct Found {
   FoundKind kind = FoundKind::Map;

@@ -207,6 +207,34 @@ const std::vector<RuntimeStruct>& runtimeStructs() {
        kSwissMaps,
        {{"key"}, {"elem"}},
        true},
+      // ---- sync.Map (goruntime/sync_map.cc): read/dirty up to Go 1.23, the
+      // hash-trie of internal/sync from Go 1.24 ----
+      {"sync.Map",
+       "sync/map.go",
+       "goruntime/sync_map.cc",
+       kAllReleases,
+       {{"mu", {0, 23}}, {"read", {0, 23}}, {"dirty", {0, 23}}, {"misses", {0, 23}},
+        {"m", {24, 99}}}},
+      {"sync.readOnly", "sync/map.go", "goruntime/sync_map.cc", {0, 23}, {{"m"}, {"amended"}}},
+      {"sync.entry", "sync/map.go", "goruntime/sync_map.cc", {0, 23}, {{"p"}}},
+      {"internal/sync.HashTrieMap[interface {},interface {}]",
+       "internal/sync/hashtriemap.go",
+       "goruntime/sync_map.cc",
+       {24, 99},
+       {{"inited"}, {"initMu"}, {"root"}}},
+      {"internal/sync.indirect[interface {},interface {}]",
+       "internal/sync/hashtriemap.go",
+       "goruntime/sync_map.cc",
+       {24, 99},
+       {{"node"}, {"dead"}, {"mu"}, {"parent"}, {"children"}}},
+      // Go 1.27's DWARF has no entry[any,any] (sync_map.cc computes its
+      // layout from the declaration then, checked by SyncMap tests).
+      {"internal/sync.entry[interface {},interface {}]",
+       "internal/sync/hashtriemap.go",
+       "goruntime/sync_map.cc",
+       {24, 99},
+       {{"node"}, {"overflow"}, {"key"}, {"value"}},
+       true},
       // ---- container/list ----
       {"container/list.List",
        "container/list/list.go",
@@ -279,7 +307,8 @@ const RuntimeStruct* runtimeStructFor(std::string_view name) {
 bool isRuntimeTypeName(std::string_view n) {
   return n.starts_with("runtime.") || n.starts_with("internal/runtime/") ||
          n.starts_with("runtime/internal/") || n.starts_with("internal/abi.") ||
-         n.starts_with("container/list.") || runtimeStructFor(n) != nullptr;
+         n.starts_with("container/list.") || n.starts_with("sync.") ||
+         runtimeStructFor(n) != nullptr;
 }
 
 uint64_t runtimeConstant(std::string_view type, std::string_view field, int minor) {

@@ -9,7 +9,9 @@ namespace gms {
 
 namespace {
 
-const char* kindName(FoundKind k) { return k == FoundKind::Map ? "map" : "list"; }
+const char* kindName(FoundKind k) {
+  return k == FoundKind::Map ? "map" : k == FoundKind::SyncMap ? "sync.Map" : "list";
+}
 
 // MemStats fields that count bytes (the rest count objects, GCs or ns).
 bool isBytes(const std::string& f) {

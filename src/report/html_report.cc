@@ -131,7 +131,7 @@ void topMaps(Buf& b, const HtmlReportData& d, const HtmlReportOptions& o) {
   put(b, "<svg width=\"{}\" height=\"{}\" role=\"img\">\n", w, h);
   for (size_t i = 0; i < n; i++) {
     const Found& f = d.items[i];
-    bool isMap = f.kind == FoundKind::Map;
+    bool isMap = f.kind != FoundKind::List;  // a sync.Map is drawn as a map
     int y = int(i) * rowH + 4;
     double frac = double(f.footprint) / double(maxFp);
     int bw = std::max(1, int(std::lround(frac * barMax)));

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "goruntime/layout.h"
+#include "goruntime/sync_map.h"
 #include "report/entry_pipeline.h"
 #include "report/json_writer.h"
 #include "report/masking.h"
@@ -595,7 +596,123 @@ MapSummary walkEntries(const Program& p, const Type* type, uint64_t hdr, const W
 
 }  // namespace
 
+namespace {
+
+// A sync.Map: its structure (read/dirty or the hash-trie), then the entries
+// Range would visit, keys and values rendered by their dynamic types.
+size_t reportSyncMap(Out& out, const Program& p, const Located& l, const Type* t, uint64_t addr,
+                     const ReportOptions& o) {
+  uint64_t limit = o.limit ? o.limit : UINT64_MAX;
+  std::vector<std::pair<uint64_t, uint64_t>> slots;
+  SyncMapSummary s = walkSyncMap(p, t, addr, [&](uint64_t k, uint64_t v) {
+    if (slots.size() >= limit) return false;
+    slots.emplace_back(k, v);
+    return true;
+  });
+  if (!s.invalidHeader.empty())
+    fail(ErrorKind::Corrupt, "{}: no sync.Map at {:#x}: {}", l.expr, addr, s.invalidHeader);
+  const bool trie = s.impl == SyncMapSummary::Impl::HashTrie;
+  ValueRenderer r(p, o.render);
+  if (o.format == Format::Json) {
+    JsonWriter w(out);
+    JsonValueSink sink(w);
+    w.beginObject();
+    w.field("expr", l.expr);
+    w.field("type", t->name);
+    w.field("impl", syncMapImplName(s.impl));
+    w.key("address");
+    w.hex(addr);
+    w.key("entries");
+    w.beginArray();
+    for (auto [k, v] : slots) {
+      sink.entryKey();
+      r.render(k, s.anyType, sink);
+      sink.entryValue();
+      r.render(v, s.anyType, sink);
+      sink.endEntry();
+    }
+    w.endArray();
+    w.field("shown", uint64_t(slots.size()));
+    w.field("len", s.len);
+    w.key("structure");
+    w.beginObject();
+    if (trie) {
+      w.field("uninitialised", s.uninitialised);
+      w.field("depth", s.depth);
+      w.field("indirectNodes", s.indirectNodes);
+      w.field("entryNodes", s.entryNodes);
+      w.field("overflowEntries", s.overflowEntries);
+    } else {
+      w.field("readEntries", s.readSlots);
+      w.field("dirtyEntries", s.dirtySlots);
+      w.field("dirtyNil", s.dirtyNil);
+      w.field("amended", s.amended);
+      w.field("misses", s.misses);
+      w.field("deleted", s.deleted);
+      w.field("expunged", s.expunged);
+    }
+    w.endObject();
+    w.key("footprint");
+    w.beginObject();
+    w.field("total", s.footprint);
+    w.endObject();
+    w.field("torn", s.torn);
+    w.stringArray("problems", s.problems);
+    w.endObject();
+    w.newline();
+    return s.problems.size();
+  }
+  out.print("{}  sync.Map at {:#x} ({})\n", l.expr, addr,
+            trie ? "hash-trie, Go >= 1.24" : "read/dirty, Go <= 1.23");
+  out.print("  {:<16}{} (what Range visits)\n", "len", s.len);
+  if (trie) {
+    out.print("  {:<16}{} levels, {} indirect nodes, {} entry nodes{}\n", "trie", s.depth,
+              s.indirectNodes, s.entryNodes,
+              s.overflowEntries ? fmt::format(" ({} in hash-collision chains)", s.overflowEntries)
+                                : "");
+  } else {
+    out.print("  {:<16}{} entries{}\n", "read", s.readSlots, s.amended ? " (amended: dirty has more)" : "");
+    out.print("  {:<16}{}\n", "dirty",
+              s.dirtyNil ? std::string("nil") : fmt::format("{} entries", s.dirtySlots));
+    out.print("  {:<16}{} (dirty is promoted to read when misses reach its len)\n", "misses",
+              s.misses);
+    if (s.deleted || s.expunged)
+      out.print("  {:<16}{} deleted, {} expunged (not counted)\n", "removed", s.deleted,
+                s.expunged);
+  }
+  out.print("  {:<16}{}\n", "footprint", humanBytes(s.footprint));
+  if (s.torn) out.print("  {:<16}a store was in progress: the entries may be torn\n", "torn");
+  out.print("  {:<16}{}{}\n", "entries", s.len,
+            slots.size() < s.len ? fmt::format(" (showing {}; --limit 0 shows all)", slots.size())
+                                 : "");
+  TextValueSink sink(out);
+  for (auto [k, v] : slots) {
+    out.write("    ");
+    sink.topLevelKey();
+    r.render(k, s.anyType, sink);
+    out.write(": ");
+    sink.topLevelValue();
+    r.render(v, s.anyType, sink);
+    out.put('\n');
+  }
+  textProblems(out, s.problems);
+  return s.problems.size();
+}
+
+}  // namespace
+
 size_t reportMap(Out& out, const Program& p, const Located& l, const ReportOptions& o) {
+  {
+    // A sync.Map (or a pointer to one) is a map too.
+    const Type* t = l.type;
+    uint64_t addr = l.addr;
+    while (t && t->kind == Kind::Pointer && t->elem && isSyncMap(t->elem)) {
+      addr = p.mem().readPtr(addr);
+      if (!addr) fail(ErrorKind::NotFound, "{} is a nil *sync.Map", l.expr);
+      t = t->elem;
+    }
+    if (t && isSyncMap(t)) return reportSyncMap(out, p, l, t, addr, o);
+  }
   // Not a structured binding: clang 14 cannot capture those in the lambdas below.
   const MapRef m = locatedMap(p, l);
   const Type* type = m.type;

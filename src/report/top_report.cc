@@ -8,7 +8,9 @@ namespace gms {
 
 namespace {
 
-const char* kindName(FoundKind k) { return k == FoundKind::Map ? "map" : "list"; }
+const char* kindName(FoundKind k) {
+  return k == FoundKind::Map ? "map" : k == FoundKind::SyncMap ? "sync.Map" : "list";
+}
 
 std::string growthText(const Found& f) {
   if (f.kind != FoundKind::Map) return "-";
@@ -175,12 +177,12 @@ void reportTop(Out& o, const Discovery& d, const std::string& target, TopFormat 
       target, st.maps, st.lists, st.globals, st.stackVars, st.goroutines, st.heapRoots, st.objects,
       humanBytes(st.bytesRead), std::chrono::duration<double>(st.elapsed).count(),
       st.budgetHit ? fmt::format(" — budget hit ({}): results are partial", st.budgetReason) : "");
-  o.print("  {:>3}  {:>10}  {:<4}  {:>9}  {:<7} {:>5}  {:<9}  {:<40}  {}\n", "#", "footprint",
+  o.print("  {:>3}  {:>10}  {:<8}  {:>9}  {:<7} {:>5}  {:<9}  {:<40}  {}\n", "#", "footprint",
           "kind", "len", "impl", "load", "growth", "path", "type");
   for (size_t i = 0; i < n; i++) {
     const Found& x = d.items[i];
     bool m = x.kind == FoundKind::Map;
-    o.print("  {:>3}  {:>10}  {:<4}  {:>9}  {:<7} {:>5}  {:<9}  {:<40}  {}{}{}\n", i + 1,
+    o.print("  {:>3}  {:>10}  {:<8}  {:>9}  {:<7} {:>5}  {:<9}  {:<40}  {}{}{}\n", i + 1,
             humanBytes(x.footprint), kindName(x.kind), x.len, m ? mapImplName(x.impl) : "",
             m ? fmt::format("{:.2f}", x.load) : "", growthText(x), x.path.display(), x.typeName,
             x.otherRefs ? fmt::format("  (+{} refs)", x.otherRefs) : "",

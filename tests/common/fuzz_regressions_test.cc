@@ -86,16 +86,21 @@ TEST(FuzzRegressions, Descriptors) {
 // entries with the DWARF of the fixture built by this test run.
 bool emptySeed(const fs::path& p) {
   std::string n = p.filename().string();
-  return n == "main.MEmpty.img" || n == "main.LEmpty.img" || n == "main.LZero.img";
+  return n == "main.MEmpty.img" || n == "main.LEmpty.img" || n == "main.LZero.img" ||
+         n == "main.SEmptied.img" || n == "main.SZero.img";
 }
 
+enum class Walk { Map, List, SyncMap };
+
 void replayImages(const std::string& target, const std::string& tcName, const std::string& fixture,
-                  bool isMap) {
+                  Walk walk) {
   const Toolchain& tc = toolchain(tcName);
   GMS_REQUIRE_TOOLCHAIN(tc);
   fuzz::ImageFuzzer f(buildFixture(tc, fixture));
   size_t seeds = replay(target, [&](const fs::path& p, const std::vector<uint8_t>& b) {
-    uint64_t found = isMap ? f.map(b.data(), b.size()) : f.list(b.data(), b.size());
+    uint64_t found = walk == Walk::Map    ? f.map(b.data(), b.size())
+                     : walk == Walk::List ? f.list(b.data(), b.size())
+                                          : f.syncMap(b.data(), b.size());
     bool seed = p.parent_path().parent_path().filename() == "corpus";
     if (seed && !emptySeed(p)) {
       EXPECT_GT(found, 0u) << "seed no longer decodes";
@@ -104,9 +109,15 @@ void replayImages(const std::string& target, const std::string& tcName, const st
   EXPECT_GT(seeds, 0u);
 }
 
-TEST(FuzzRegressions, ClassicMap) { replayImages("classic_map", "go1.19", "maps", true); }
-TEST(FuzzRegressions, SwissMap) { replayImages("swiss_map", "go1.26", "maps", true); }
-TEST(FuzzRegressions, List) { replayImages("list", "go1.26", "lists", false); }
+TEST(FuzzRegressions, ClassicMap) { replayImages("classic_map", "go1.19", "maps", Walk::Map); }
+TEST(FuzzRegressions, SwissMap) { replayImages("swiss_map", "go1.26", "maps", Walk::Map); }
+TEST(FuzzRegressions, List) { replayImages("list", "go1.26", "lists", Walk::List); }
+TEST(FuzzRegressions, SyncMap) {
+  replayImages("sync_map", "go1.26", "syncmap", Walk::SyncMap);
+}
+TEST(FuzzRegressions, SyncMap19) {
+  replayImages("sync_map_19", "go1.19", "syncmap", Walk::SyncMap);
+}
 
 // The heap seed is the hello fixture's whole heap: it must still be walked.
 TEST(FuzzRegressions, Heap) {

@@ -1,0 +1,102 @@
+// `map` on a sync.Map (tests/fixtures/syncmap): len and entries are what the
+// fixture's own Range visited, keys and values rendered by their dynamic
+// types, under Go 1.19 (read/dirty) and Go 1.26/1.27 (hash-trie), live and
+// from a core, by name with DWARF and by address with --type sync.Map on a
+// stripped build; a pointer to a sync.Map is followed.
+#include <map>
+
+#include "support/fixture.h"
+#include "support/json_compare.h"
+
+namespace gms::test {
+namespace {
+
+using nlohmann::json;
+
+// gomemscope writes a nil interface as null; the fixture as {"type": "nil"}.
+json nilAsTruth(json v) {
+  if (v.is_null()) return {{"type", "nil"}, {"value", nullptr}};
+  return v;
+}
+
+class SyncMapCli : public ::testing::TestWithParam<BuildCase> {};
+
+TEST_P(SyncMapCli, EntriesAreWhatRangeVisits) {
+  auto [name, stripped, live] = GetParam();
+  const Toolchain& tc = toolchain(name);
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  StartedFixture f = startFixture(tc, "syncmap", stripped, live);
+  const json& truth = f.proc->truth();
+  for (auto it = truth["maps"].begin(); it != truth["maps"].end(); ++it) {
+    SCOPED_TRACE(it.key());
+    const json& want = it.value();
+    std::vector<std::string> args = {"map"};
+    if (stripped) {
+      args.insert(args.end(), {want["addr"].get<std::string>(), "--type", "sync.Map"});
+    } else {
+      args.push_back(it.key());
+    }
+    args.insert(args.end(), {"--format", "json"});
+    auto r = runGomemscope(f.target.with(args));
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    json got = json::parse(r.out);
+    EXPECT_EQ(got["len"], want["len"]);
+    EXPECT_EQ(got["impl"], tc.swiss() ? "hash-trie" : "read/dirty");
+    EXPECT_TRUE(got["problems"].empty()) << got["problems"].dump();
+    if (want["len"].get<int>() > 0) {
+      EXPECT_GT(got["footprint"]["total"].get<uint64_t>(), 0u);
+    }
+    json entries = json::array();
+    for (const auto& e : got["entries"])
+      entries.push_back({{"key", nilAsTruth(e["key"])}, {"value", nilAsTruth(e["value"])}});
+    std::string d = jsonDiff(entries, want["entries"]);
+    EXPECT_TRUE(d.empty()) << d;
+  }
+  if (!stripped) {
+    // Text, and a *sync.Map followed to its map.
+    auto t = runGomemscope(f.target.with({"map", "main.SOps", "--limit", "0"}));
+    ASSERT_EQ(t.exitCode, 0) << t.err;
+    EXPECT_NE(t.out.find("sync.Map at"), std::string::npos) << t.out;
+    EXPECT_NE(t.out.find("(what Range visits)"), std::string::npos) << t.out;
+    auto ptr = runGomemscope(f.target.with({"map", "main.Reg.Items", "--format", "json"}));
+    ASSERT_EQ(ptr.exitCode, 0) << ptr.err;
+    EXPECT_EQ(json::parse(ptr.out)["len"], truth["maps"]["main.Reg.Items"]["len"]);
+  }
+}
+
+// top lists each sync.Map as one map (not its read/dirty maps or trie
+// nodes), with the len Range visits; the path it prints is accepted back.
+TEST_P(SyncMapCli, TopListsEachSyncMapOnce) {
+  auto [name, stripped, live] = GetParam();
+  if (stripped) GTEST_SKIP() << "globals have no names in a stripped build";
+  const Toolchain& tc = toolchain(name);
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  StartedFixture f = startFixture(tc, "syncmap", stripped, live);
+  const json& truth = f.proc->truth();
+  auto r = runGomemscope(f.target.with({"top", "--format", "json", "--limit", "0"}));
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  json top = json::parse(r.out);
+  std::map<std::string, json> byPath;
+  for (const auto& item : top["items"]) {
+    byPath[item["path"]] = item;
+    // Nothing inside a sync.Map is listed as a map of its own.
+    std::string path = item["path"];
+    EXPECT_EQ(path.find(".dirty"), std::string::npos) << path;
+    EXPECT_EQ(path.find("readOnly"), std::string::npos) << path;
+    EXPECT_EQ(path.find(".root"), std::string::npos) << path;
+  }
+  for (auto it = truth["maps"].begin(); it != truth["maps"].end(); ++it) {
+    SCOPED_TRACE(it.key());
+    ASSERT_EQ(byPath.count(it.key()), 1u) << r.out.substr(0, 3000);
+    EXPECT_EQ(byPath[it.key()]["kind"], "sync.Map");
+    EXPECT_EQ(byPath[it.key()]["len"], it.value()["len"]);
+    auto m = runGomemscope(f.target.with({"map", it.key(), "--format", "json"}));
+    ASSERT_EQ(m.exitCode, 0) << m.err;
+    EXPECT_EQ(json::parse(m.out)["len"], it.value()["len"]);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Toolchains, SyncMapCli, buildCases(), buildCaseName);
+
+}  // namespace
+}  // namespace gms::test
