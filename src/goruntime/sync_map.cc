@@ -780,6 +780,11 @@ SyncMapSummary walkSyncMap(const Program& p, const Type* syncMapType, uint64_t a
     s.anyType = L.anyType;
     HashTrieWalker(p, L, s, onEntry).walk(addr);
   }
+  // As for built-in maps (hashWriting / writing), a store caught in progress
+  // is a problem: what was listed may be torn.
+  if (s.torn)
+    addProblem(s.problems, "a store was in progress (a lock held, or a half-done initialisation "
+                           "or deletion): entries may be torn");
   return s;
 }
 
