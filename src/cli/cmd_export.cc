@@ -160,7 +160,12 @@ class Exporter {
       for (auto& m : r.maps) {
         try {
           auto [expr, type] = splitTypedAddress(m.expr);
-          MapRef ref = locatedMap(p, locate(p, expr, type));
+          Located l = locate(p, expr, type);
+          if (auto sm = syncMapAt(p, l)) {
+            m = promMapOf(m.expr, walkSyncMap(p, sm->first, sm->second, nullptr));
+            continue;
+          }
+          MapRef ref = locatedMap(p, l);
           m = promMapOf(m.expr, walkMap(p, ref.type, ref.header, {}, nullptr));
         } catch (const Error& e) {
           m.error = e.what();

@@ -10,6 +10,7 @@
 #include "goruntime/maps.h"
 #include "goruntime/path.h"
 #include "goruntime/stack_roots.h"
+#include "goruntime/sync_map.h"
 
 namespace gms {
 
@@ -314,6 +315,18 @@ MapRef locatedMap(const Program& p, const Located& l) {
   MapRef r{m.type, mapHeaderOf(p, m)};
   requirePlausibleMap(p, r.type, r.header, l.expr);
   return r;
+}
+
+std::optional<std::pair<const Type*, uint64_t>> syncMapAt(const Program& p, const Located& l) {
+  const Type* t = l.type;
+  uint64_t addr = l.addr;
+  while (t && t->kind == Kind::Pointer && t->elem && isSyncMap(t->elem)) {
+    addr = p.mem().readPtr(addr);
+    if (!addr) fail(ErrorKind::NotFound, "{} is a nil *sync.Map", l.expr);
+    t = t->elem;
+  }
+  if (!t || !isSyncMap(t)) return std::nullopt;
+  return std::make_pair(t, addr);
 }
 
 std::string NamedAddress::str() const {

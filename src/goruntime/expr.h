@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "goruntime/program.h"
 
@@ -65,5 +66,8 @@ struct MapRef {
 // header fails its checks (requirePlausibleMap: which check, and what the
 // address probably is).
 MapRef locatedMap(const Program& p, const Located& l);
+// When a located value is a sync.Map (pointers to it followed): its type
+// and address; nullopt for anything else. NotFound for a nil *sync.Map.
+std::optional<std::pair<const Type*, uint64_t>> syncMapAt(const Program& p, const Located& l);
 
 }  // namespace gms

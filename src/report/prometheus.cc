@@ -147,6 +147,17 @@ PromMap promMapOf(const std::string& expr, const MapSummary& s) {
   return m;
 }
 
+PromMap promMapOf(const std::string& expr, const SyncMapSummary& s) {
+  PromMap m;
+  m.expr = expr;
+  m.type = "sync.Map";
+  m.syncMap = true;
+  m.len = s.len;
+  m.footprint = s.footprint;
+  m.problems = s.problems.size();
+  return m;
+}
+
 PromList promListOf(const std::string& expr, const ListSummary& s) {
   PromList l;
   l.expr = expr;
@@ -266,7 +277,7 @@ std::string formatPrometheus(const ScrapeRecord& r) {
       if (!m.error.empty()) continue;
       auto v = pick(m);
       if (!v) continue;
-      w.sample({{"map", m.expr}, {"type", m.type}, {"impl", mapImplName(m.impl)}}, *v);
+      w.sample({{"map", m.expr}, {"type", m.type}, {"impl", m.syncMap ? "sync.Map" : mapImplName(m.impl)}}, *v);
     }
   };
   using O = std::optional<uint64_t>;
@@ -275,22 +286,22 @@ std::string formatPrometheus(const ScrapeRecord& r) {
   mapFamily("gomemscope_map_len", G::Gauge, "Entries in the map (len(m)).",
             [](const PromMap& m) { return O(m.len); });
   mapFamily("gomemscope_map_buckets", G::Gauge, "Classic maps: buckets in the bucket array (2^B).",
-            [](const PromMap& m) { return m.impl == MapImpl::Classic ? O(m.buckets) : O(); });
+            [](const PromMap& m) { return !m.syncMap && m.impl == MapImpl::Classic ? O(m.buckets) : O(); });
   mapFamily(
       "gomemscope_map_overflow_buckets", G::Gauge,
       "Classic maps: overflow buckets in use (reached through overflow chains).",
-      [](const PromMap& m) { return m.impl == MapImpl::Classic ? O(m.overflowBuckets) : O(); });
+      [](const PromMap& m) { return !m.syncMap && m.impl == MapImpl::Classic ? O(m.overflowBuckets) : O(); });
   mapFamily(
       "gomemscope_map_growing", G::Gauge,
       "Classic maps: 1 while old buckets are being evacuated into a new array.",
-      [](const PromMap& m) { return m.impl == MapImpl::Classic ? O(m.growing ? 1 : 0) : O(); });
+      [](const PromMap& m) { return !m.syncMap && m.impl == MapImpl::Classic ? O(m.growing ? 1 : 0) : O(); });
   mapFamily("gomemscope_map_groups", G::Gauge, "Swiss maps: groups of 8 slots in all tables.",
-            [](const PromMap& m) { return m.impl == MapImpl::Swiss ? O(m.groups) : O(); });
+            [](const PromMap& m) { return !m.syncMap && m.impl == MapImpl::Swiss ? O(m.groups) : O(); });
   mapFamily("gomemscope_map_tables", G::Gauge,
             "Swiss maps: distinct tables (0 for a small map of one group).",
-            [](const PromMap& m) { return m.impl == MapImpl::Swiss ? O(m.tables) : O(); });
+            [](const PromMap& m) { return !m.syncMap && m.impl == MapImpl::Swiss ? O(m.tables) : O(); });
   mapFamily("gomemscope_map_tombstones", G::Gauge, "Swiss maps: deleted slots not yet reused.",
-            [](const PromMap& m) { return m.impl == MapImpl::Swiss ? O(m.tombstones) : O(); });
+            [](const PromMap& m) { return !m.syncMap && m.impl == MapImpl::Swiss ? O(m.tombstones) : O(); });
   mapFamily("gomemscope_map_footprint_bytes", G::Gauge,
             "Bytes the map's runtime structures occupy (header, buckets or directory, tables and "
             "groups, overflow, out-of-line keys and values).",

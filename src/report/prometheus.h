@@ -23,6 +23,7 @@
 #include "goruntime/list.h"
 #include "goruntime/maps.h"
 #include "goruntime/memstats.h"
+#include "goruntime/sync_map.h"
 
 namespace gms {
 
@@ -79,8 +80,10 @@ struct PromMap {
   uint64_t groups = 0, tables = 0, dirLen = 0, capacity = 0, tombstones = 0;  // swiss
   uint64_t footprint = 0;                                                     // bytes
   uint64_t problems = 0;  // a torn or corrupt read
+  bool syncMap = false;   // a sync.Map: impl="sync.Map", no bucket/group families
 };
 PromMap promMapOf(const std::string& expr, const MapSummary& s);
+PromMap promMapOf(const std::string& expr, const SyncMapSummary& s);
 
 // One named container/list.List as read in one scrape.
 struct PromList {

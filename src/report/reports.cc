@@ -702,17 +702,8 @@ size_t reportSyncMap(Out& out, const Program& p, const Located& l, const Type* t
 }  // namespace
 
 size_t reportMap(Out& out, const Program& p, const Located& l, const ReportOptions& o) {
-  {
-    // A sync.Map (or a pointer to one) is a map too.
-    const Type* t = l.type;
-    uint64_t addr = l.addr;
-    while (t && t->kind == Kind::Pointer && t->elem && isSyncMap(t->elem)) {
-      addr = p.mem().readPtr(addr);
-      if (!addr) fail(ErrorKind::NotFound, "{} is a nil *sync.Map", l.expr);
-      t = t->elem;
-    }
-    if (t && isSyncMap(t)) return reportSyncMap(out, p, l, t, addr, o);
-  }
+  // A sync.Map (or a pointer to one) is a map too.
+  if (auto sm = syncMapAt(p, l)) return reportSyncMap(out, p, l, sm->first, sm->second, o);
   // Not a structured binding: clang 14 cannot capture those in the lambdas below.
   const MapRef m = locatedMap(p, l);
   const Type* type = m.type;

@@ -160,6 +160,44 @@ TEST_P(Export, MapsAndListsAgreeWithTheFixture) {
   EXPECT_EQ(le.child->stop(SIGTERM), 0) << le.child->err();
 }
 
+// A sync.Map exports as a map (impl="sync.Map", its len what Range visits),
+// and a generic list (golang-lru/v2's LruList) and a ring as lists.
+TEST_P(Export, SyncMapsAndListsOfAnyShape) {
+  const Toolchain& tc = toolchain(GetParam());
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  auto sm = RunningFixture::start(buildFixture(tc, "syncmap"));
+  auto e = startExporter(sm->pid(), {"--map", "main.SOps", "--map", "main.SMany"},
+                         "syncmap-" + tc.name);
+  ASSERT_GT(e.port, 0);
+  std::string body = httpGet(e.port, "/metrics");
+  for (const char* m : {"main.SOps", "main.SMany"}) {
+    EXPECT_EQ(metricValue(body, std::string("gomemscope_map_len{map=\"") + m +
+                                    "\",type=\"sync.Map\",impl=\"sync.Map\"}"),
+              sm->truth()["maps"][m]["len"].get<double>())
+        << m << "\n"
+        << body;
+    EXPECT_GT(metricValue(body, std::string("gomemscope_map_footprint_bytes{map=\"") + m + "\","),
+              0);
+  }
+  EXPECT_TRUE(std::isnan(metricValue(body, "gomemscope_map_buckets")));
+  EXPECT_TRUE(std::isnan(metricValue(body, "gomemscope_map_groups")));
+  EXPECT_EQ(e.child->stop(SIGINT), 0) << e.child->err();
+
+  auto lru = RunningFixture::start(buildFixture(tc, "lrulibs"));
+  auto le = startExporter(lru->pid(), {"--list", "main.V2.lru.evictList", "--list", "main.R"},
+                          "lrulibs-" + tc.name);
+  ASSERT_GT(le.port, 0);
+  std::string lb = httpGet(le.port, "/metrics");
+  for (const char* l : {"main.V2.lru.evictList", "main.R"}) {
+    EXPECT_EQ(metricValue(lb, std::string("gomemscope_list_len{list=\"") + l + "\"}"),
+              lru->truth()["lists"][l]["len"].get<double>())
+        << l << "\n"
+        << lb;
+    EXPECT_EQ(metricValue(lb, std::string("gomemscope_list_problems{list=\"") + l + "\"}"), 0);
+  }
+  EXPECT_EQ(le.child->stop(SIGTERM), 0) << le.child->err();
+}
+
 // A binary without names: a map given as 0xADDR:TYPE (the type
 // from the runtime's descriptors), its len as the fixture says.
 TEST_P(Export, TypedAddressesOnAStrippedBinary) {
