@@ -19,6 +19,7 @@
 //  - moduledata: go1.19, go1.26 and go1.27 runtime/symtab.go (offsets below).
 #include "binary/descriptor_types.h"
 
+#include <map>
 #include <deque>
 #include <unordered_map>
 
@@ -251,6 +252,9 @@ class DescriptorTypes final : public TypeProvider {
     return out;
   }
   std::string_view source() const override { return "type descriptors"; }
+  std::vector<std::pair<std::string, std::string>> packageNames() const override {
+    return {pkgNames_.begin(), pkgNames_.end()};
+  }
 
   size_t count() const { return types_.size(); }
 
@@ -415,6 +419,7 @@ class DescriptorTypes final : public TypeProvider {
           if (pp > 0) pkg = r_.name(mi_.types + static_cast<uint64_t>(pp)).text;
         }
         t.name = qualify(s, pkg);
+        notePackageName(s, pkg);
       } else {
         str_.emplace(&t, std::move(s));
       }
@@ -494,6 +499,17 @@ class DescriptorTypes final : public TypeProvider {
       t.name = fmt::format("<bad type descriptor {:#x}: {}>", a, e.what());
       t.kind = Kind::Invalid;
     }
+  }
+
+  // The package name the descriptor spells a named type with, when it is
+  // not its import path's last element ("lru" for ".../golang-lru/v2").
+  void notePackageName(const std::string& s, const std::string& pkg) const {
+    size_t dot = s.find('.');
+    if (pkg.empty() || dot == std::string::npos || dot > s.find_first_of("[{ ")) return;
+    std::string_view name(s.data(), dot);
+    std::string_view last(pkg);
+    if (size_t slash = last.rfind('/'); slash != std::string_view::npos) last.remove_prefix(slash + 1);
+    if (name != last) pkgNames_.emplace(pkg, std::string(name));
   }
 
   // "list.List" with package path "container/list" -> "container/list.List";
@@ -744,6 +760,7 @@ class DescriptorTypes final : public TypeProvider {
   mutable std::unordered_map<const Type*, const Type*> mapBucket_;
   mutable std::unordered_map<Kind, const Type*> basics_;
   mutable std::unordered_map<std::string, const Type*> byName_;
+  mutable std::map<std::string, std::string> pkgNames_;  // import path -> package name
   mutable std::vector<Type*> unnamedPtrs_;  // synthesised pointers named once their pointee is
 };
 

@@ -60,9 +60,22 @@ std::string_view bareToken(std::string_view t) {
   return dot == std::string_view::npos ? s : s.substr(dot + 1);
 }
 
-enum class Form { Canonical, Short, Bare };
+enum class Form { Canonical, Short, Bare, Named };
 
-std::string rewrite(std::string_view name, Form form) {
+using PackageNames = std::vector<std::pair<std::string, std::string>>;
+
+// A qualified token with its import path replaced by the package's name
+// (Go's %T spelling); the last path element when the name is not known.
+std::string namedToken(std::string_view t, const PackageNames& names) {
+  size_t dot = t.rfind('.');
+  if (dot == std::string_view::npos) return std::string(t);
+  std::string_view path = t.substr(0, dot);
+  for (const auto& [p, n] : names)
+    if (p == path) return n + std::string(t.substr(dot));
+  return std::string(shortToken(t));
+}
+
+std::string rewrite(std::string_view name, Form form, const PackageNames& names = {}) {
   std::string out;
   out.reserve(name.size());
   scan(
@@ -70,6 +83,10 @@ std::string rewrite(std::string_view name, Form form) {
       [&](std::string_view t) {
         if (t == "any") {
           out += "interface{}";
+          return;
+        }
+        if (form == Form::Named) {
+          out += namedToken(t, names);
           return;
         }
         if (form == Form::Short) t = shortToken(t);
@@ -107,7 +124,8 @@ bool sameTypeName(std::string_view a, std::string_view b) {
   return (sa == ca && sa == sb) || (sb == cb && sa == sb);
 }
 
-const Type* lookupType(const TypeProvider& types, std::string_view spelling) {
+const Type* lookupType(const TypeProvider& types, std::string_view spelling,
+                       const PackageNames& packageNames) {
   if (const Type* t = types.findType(spelling)) return t;
   std::string canon = canonicalTypeName(spelling);
   if (canon.empty()) fail(ErrorKind::Usage, "an empty type name");
@@ -121,7 +139,7 @@ const Type* lookupType(const TypeProvider& types, std::string_view spelling) {
       continue;
     }
     std::string s = shortTypeName(c);
-    if (s == canon)
+    if (s == canon || (!packageNames.empty() && rewrite(c, Form::Named, packageNames) == canon))
       shortMatch.push_back(n);
     else if (rewrite(c, Form::Bare) == bare)
       bareMatch.push_back(n);
@@ -136,7 +154,7 @@ const Type* lookupType(const TypeProvider& types, std::string_view spelling) {
   if (canon.starts_with('*')) {
     const Type* elem = nullptr;
     try {
-      elem = lookupType(types, std::string_view(canon).substr(1));
+      elem = lookupType(types, std::string_view(canon).substr(1), packageNames);
     } catch (const Error&) {
       elem = nullptr;
     }

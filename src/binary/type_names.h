@@ -11,7 +11,9 @@
 //   3. the same with every import path cut to its last element
 //      ("store.Session" for "example.com/app/store.Session"), when exactly one
 //      type of the program matches; several matches are listed;
-//   4. `*T` for a T the program has even when it never uses *T.
+//   4. `*T` for a T the program has even when it never uses *T;
+//   5. package names as Go prints them (lru.Cache for an import path
+//      ending in golang-lru/v2) when the type descriptors name them.
 // When nothing matches, the error names the types that differ only in their
 // package qualifiers ("did you mean ...?").
 #pragma once
@@ -39,7 +41,12 @@ bool sameTypeName(std::string_view a, std::string_view b);
 
 // The type spelled `spelling` (see above). Throws Error(NotFound) naming
 // candidates, or listing the matches when a short spelling is ambiguous.
-const Type* lookupType(const TypeProvider& types, std::string_view spelling);
+// packageNames (TypeProvider::packageNames, from the type descriptors) lets
+// a spelling use Go's package names where they differ from the import
+// path's last element, as %T prints them: "lru.Cache[string,int]" for
+// "github.com/hashicorp/golang-lru/v2.Cache[string,int]".
+const Type* lookupType(const TypeProvider& types, std::string_view spelling,
+                       const std::vector<std::pair<std::string, std::string>>& packageNames = {});
 
 // The program's Go type names matching pattern (an ECMAScript regex searched
 // anywhere in the name; "" matches all), sorted. Throws Error(Usage) for a

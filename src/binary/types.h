@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace gms {
@@ -117,6 +118,11 @@ class TypeProvider {
   // Where the types come from: "DWARF" or "type descriptors" (which name no
   // globals: globals() is empty then).
   virtual std::string_view source() const { return "DWARF"; }
+  // Import paths whose package is named otherwise than their last element
+  // ("github.com/hashicorp/golang-lru/v2" -> "lru", "gopkg.in/yaml.v3" ->
+  // "yaml"): the names Go prints types with (%T, reflect). Only the type
+  // descriptors know them (DWARF spells import paths); empty otherwise.
+  virtual std::vector<std::pair<std::string, std::string>> packageNames() const { return {}; }
   // The locals and parameters DWARF describes at a link-time PC, innermost
   // scope first; `returnAddress`: pc is an outer frame's return address (its
   // scope is the call's, at pc-1). Empty without DWARF or outside any

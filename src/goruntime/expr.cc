@@ -35,7 +35,18 @@ Located resolveAddress(const Program& p, std::string_view addr, std::string_view
   Located l;
   l.expr = std::string(addr);
   l.addr = parseNumber(addr, "address");
-  const Type* t = lookupType(p.types(), typeName);
+  const Type* t = nullptr;
+  try {
+    t = lookupType(p.types(), typeName);
+  } catch (const Error& e) {
+    // Go's own spelling may use a package name the import path does not
+    // end in (lru.Cache for .../golang-lru/v2): the type descriptors know it.
+    if (e.kind() != ErrorKind::NotFound) throw;
+    const TypeProvider* d = p.binary().descriptorTypes();
+    auto names = d ? d->packageNames() : p.types().packageNames();
+    if (names.empty()) throw;
+    t = lookupType(p.types(), typeName, names);
+  }
   // 0xADDR --type '*T' is the pointer (*T)(0xADDR), followed as Go's
   // *(*T)(unsafe.Pointer(addr)) would: a T lives at ADDR. A map's value is
   // itself a pointer to its header: 0xADDR --type 'map[K]V' is the header.

@@ -145,6 +145,30 @@ TEST_P(LruLibs, SharedObjectsAreRenderedOnce) {
   EXPECT_LT(big.out.size(), 4999u * 400) << "bytes per entry: " << big.out.size() / 4999;
 }
 
+// --type takes a generic type as Go prints it (%T): lru.Cache[string,int],
+// although its import path ends in golang-lru/v2 (the type descriptors
+// give the package's name), with DWARF and stripped.
+TEST_P(LruLibs, TypeSpelledAsGoPrintsIt) {
+  auto [name, stripped, live] = GetParam();
+  const Toolchain& tc = toolchain(name);
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  StartedFixture f = startFixture(tc, "lrulibs", stripped, live);
+  const json& v2 = f.proc->truth()["objects"]["main.V2"];
+  ASSERT_EQ(v2["type"], "lru.Cache[string,int]");
+  for (std::string spelling : {"lru.Cache[string,int]", "lru.Cache[string, int]"}) {
+    SCOPED_TRACE(spelling);
+    auto r = runGomemscope(f.target.with(
+        {"print", v2["addr"].get<std::string>(), "--type", spelling, "--format", "json"}));
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    json got = json::parse(r.out);
+    EXPECT_EQ(got["type"], "github.com/hashicorp/golang-lru/v2.Cache[string,int]");
+    EXPECT_TRUE(got["value"]["lru"].is_object()) << r.out.substr(0, 400);
+  }
+  auto bad = runGomemscope(f.target.with(
+      {"print", v2["addr"].get<std::string>(), "--type", "lru.Cache[int,int]"}));
+  EXPECT_EQ(bad.exitCode, 2);
+}
+
 INSTANTIATE_TEST_SUITE_P(Toolchains, LruLibs, buildCases(), buildCaseName);
 
 }  // namespace
