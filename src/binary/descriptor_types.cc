@@ -88,7 +88,7 @@ class Reader {
       try {
         m_.read(addr + got, hdr + got, 1);
       } catch (const Error&) {
-        break;
+        break;  // the file image ends here: `got` bytes are all there is
       }
     }
     if (got < 2) fail(ErrorKind::Corrupt, "type name at {:#x} is unreadable", addr);
@@ -205,7 +205,7 @@ ModuleInfo findModuledata(const DescriptorSource& src) {
           if (!plausibleSlice(r, md + next + 48, &mi.itablinks, &mi.nitablinks)) continue;
           return mi;
         } catch (const Error&) {
-          continue;
+          continue;  // not moduledata at this candidate: try the next one
         }
       }
     }

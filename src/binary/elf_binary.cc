@@ -193,6 +193,8 @@ class ElfBinary final : public Binary {
       try {
         loadPclntab();
       } catch (const Error&) {
+        // pclntab() returns nullptr, which every caller reports as "no
+        // pclntab" in its own terms.
         pclntab_.reset();
       }
     });

@@ -156,7 +156,7 @@ const Type* lookupType(const TypeProvider& types, std::string_view spelling,
     try {
       elem = lookupType(types, std::string_view(canon).substr(1), packageNames);
     } catch (const Error&) {
-      elem = nullptr;
+      elem = nullptr;  // no T either: the errors below name what does exist
     }
     if (elem)
       if (const Type* t = types.findType("*" + elem->name)) return t;

@@ -241,7 +241,7 @@ struct GrowthTracer : Tracer {
       try {
         ended = rd(mem, f.map + g.oldbucketsOff) == 0;
       } catch (const Error&) {
-        ended = true;
+        ended = true;  // the map is gone (freed): its growth has ended for us
       }
     } else {
       RawStack st = un.unwind(mem, h.regs.rip, h.regs.rsp, h.regs.r14, h.regs.fs_base);
@@ -875,7 +875,7 @@ int cmdTrace(TraceOptions& o) {
     try {
       return p.dynamicType(desc).name;
     } catch (const Error&) {
-      return "?";
+      return "?";  // the event still carries the descriptor's address
     }
   };
   auto frames = [&](const Record& r, int which) {

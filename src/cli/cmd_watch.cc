@@ -245,6 +245,8 @@ int keeperMain(int out, int ctl, int pid, const DebugRegs& regs,
       try {
         r.newv = readWord(mem, fields[size_t(slot)].addr, fields[size_t(slot)].len);
       } catch (const Error&) {
+        // Unreadable now (the object was freed): the event shows the value
+        // unchanged rather than a guess; the hit itself is still reported.
         r.newv = r.oldv;
       }
       last[size_t(slot)] = r.newv;

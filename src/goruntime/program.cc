@@ -78,6 +78,8 @@ std::optional<uint64_t> Program::typesBase() const {
     if (md && !off) off = build().atLeast(1, 20) ? 296 : 280;  // reference §6.3
     if (md) base = mem().readPtr(md + off);
   } catch (const Error&) {
+    // No moduledata readable: typesBase() says so with nullopt, and every
+    // caller names what it cannot do without it.
     base.reset();
   }
   typesBase_ = base;
@@ -112,6 +114,8 @@ const DynType& Program::dynamicType(uint64_t descriptor) const {
       d.name = mem().readString(n + p, len);
       if ((tflag & 2) && !d.name.empty() && d.name[0] == '*') d.name.erase(0, 1);  // ExtraStar
     } catch (const Error&) {
+      // An unreadable name: the DynType has none and callers print the
+      // descriptor's address instead (its kind and size were read above).
       d.name.clear();
     }
     if (hasTypes() && descriptor >= *base) d.type = types().findByRuntimeOffset(descriptor - *base);

@@ -43,7 +43,7 @@ int64_t StackUnwinder::goidOf(const Memory& mem, uint64_t g, uint64_t rsp) const
     mem.read(g + goidOff_, &v, goidSize_);
     return int64_t(v);
   } catch (const Error&) {
-    return -1;
+    return -1;  // documented: -1 is "no goroutine found for this thread"
   }
 }
 
@@ -98,7 +98,7 @@ void StackUnwinder::walk(const Memory& mem, uint64_t pc, uint64_t sp, size_t max
     try {
       mem.read(retAt, &ret, 8);
     } catch (const Error&) {
-      break;
+      break;  // an unreadable return address ends the unwind, as a 0 one does
     }
     if (ret == 0) break;
     uint64_t nsp = retAt + 8;
