@@ -6,6 +6,7 @@
 // with DWARF (by name) and stripped (by address and a type from the
 // runtime's descriptors); top finds them by name; and a map whose 1000
 // values share 4 objects renders each object once.
+#include <map>
 #include <set>
 
 #include "support/fixture.h"
@@ -143,6 +144,36 @@ TEST_P(LruLibs, SharedObjectsAreRenderedOnce) {
   json b = json::parse(big.out);
   EXPECT_EQ(b["entries"].size(), 4999u);
   EXPECT_LT(big.out.size(), 4999u * 400) << "bytes per entry: " << big.out.size() / 4999;
+}
+
+// golang-lru/v2's map of entries decodes exactly: each key's *Entry holds
+// that key and the value the fixture's own Peek returned (its list's truth).
+TEST_P(LruLibs, GenericLruMapsDecodeExactly) {
+  auto [name, stripped, live] = GetParam();
+  if (stripped) GTEST_SKIP() << "by name only";
+  const Toolchain& tc = toolchain(name);
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  StartedFixture f = startFixture(tc, "lrulibs", stripped, live);
+  const json& truth = f.proc->truth();
+  for (std::string cache : {"main.V2", "main.V2Vals"}) {
+    SCOPED_TRACE(cache);
+    std::map<std::string, json> want;  // key's JSON -> value
+    for (const auto& e : truth["lists"][cache + ".lru.evictList"]["elements"])
+      want[e["Key"].dump()] = e["Value"];
+    auto r = runGomemscope(f.target.with({"map", cache + ".lru.items", "--format", "json"}));
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    json got = json::parse(r.out);
+    ASSERT_EQ(got["entries"].size(), want.size());
+    for (const auto& e : got["entries"]) {
+      const json& entry = e["value"];
+      ASSERT_TRUE(entry.is_object()) << e.dump();
+      EXPECT_EQ(entry["Key"], e["key"]);
+      auto it = want.find(e["key"].dump());
+      ASSERT_NE(it, want.end()) << e["key"];
+      std::string d = jsonDiff(entry["Value"], it->second);
+      EXPECT_TRUE(d.empty()) << e["key"] << ": " << d;
+    }
+  }
 }
 
 // --type takes a generic type as Go prints it (%T): lru.Cache[string,int],
