@@ -38,6 +38,7 @@ std::vector<MapSeries> seriesByPath(const std::vector<Sample>& samples) {
 }
 
 std::string shapeOf(const MapObservation& m) {
+  if (m.impl == "sync.Map") return "sync.Map";
   if (m.impl == "swiss") {
     if (m.small) return fmt::format("small (1 group, {} slots)", m.capacity);
     return fmt::format("dirLen={}, {} table{}, {} groups ({} slots)", m.dirLen, m.tables,
@@ -536,10 +537,11 @@ MapObservation observationOf(const Found& f) {
   MapObservation o;
   o.path = f.path;
   o.type = f.typeName;
-  o.impl = mapImplName(f.impl);
+  o.impl = f.kind == FoundKind::SyncMap ? "sync.Map" : mapImplName(f.impl);
   o.addr = f.addr;
   o.len = f.len;
   o.footprint = f.footprint;
+  if (f.kind == FoundKind::SyncMap) return o;  // no buckets: len and footprint say it all
   o.growing = f.growing;
   o.overflowBuckets = f.overflowBuckets;
   if (f.impl == MapImpl::Classic) {

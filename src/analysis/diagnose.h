@@ -30,7 +30,7 @@ namespace gms {
 struct MapObservation {
   Path path;          // discover path, e.g. main.cache.items
   std::string type;   // map[string]*list.Element
-  std::string impl;   // "classic" | "swiss"
+  std::string impl;   // "classic" | "swiss" | "sync.Map" (no buckets: size() is 0)
   uint64_t addr = 0;  // header address: a change means the map was re-created
   uint64_t len = 0;
   uint64_t footprint = 0;  // bytes

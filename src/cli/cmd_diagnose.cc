@@ -30,7 +30,7 @@ struct DiagnoseOptions {
 
 MapObservation observe(const Program& p, const Found& f, bool walk) {
   MapObservation o = observationOf(f);
-  if (!walk || !f.type || f.problems) return o;
+  if (!walk || !f.type || f.problems || f.kind != FoundKind::Map) return o;
   MapSummary s;
   try {
     s = walkMap(p, f.type, f.addr, {}, nullptr);
@@ -67,7 +67,7 @@ Sample takeSample(Session& s, const Rules& rules, double t) {
     }
     Discovery found = discover(p, d);
     for (const auto& f : found.items)
-      if (f.kind == FoundKind::Map)
+      if (f.kind == FoundKind::Map || f.kind == FoundKind::SyncMap)
         smp.maps.push_back(observe(p, f, f.footprint >= rules.rehashStorm.minMapFootprint));
   });
   return smp;

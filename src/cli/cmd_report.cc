@@ -53,7 +53,7 @@ Sample diagnosisSample(const Program& p, const Discovery& found, const MemStats&
   smp.m = m;
   if (!p.hasDwarf()) smp.mapsUnavailable = kNoNamedGlobals;
   for (const auto& f : found.items)
-    if (f.kind == FoundKind::Map) smp.maps.push_back(observationOf(f));
+    if (f.kind != FoundKind::List) smp.maps.push_back(observationOf(f));
   return smp;
 }
 

@@ -98,5 +98,33 @@ TEST_P(SyncMapCli, TopListsEachSyncMapOnce) {
 
 INSTANTIATE_TEST_SUITE_P(Toolchains, SyncMapCli, buildCases(), buildCaseName);
 
+// diagnose follows sync.Maps too: one that only grows is named by the
+// unbounded-map rule, with its len series.
+class SyncMapDiagnose : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(SyncMapDiagnose, AGrowingSyncMapIsUnbounded) {
+  const Toolchain& tc = toolchain(GetParam());
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  auto proc = RunningFixture::start(buildFixture(tc, "syncmap"), {"-grow"});
+  auto r = runGomemscope({"diagnose", "-p", std::to_string(proc->pid()), "--for", "3s",
+                          "--every", "0.5s", "--format", "json"});
+  ASSERT_TRUE(r.exitCode == 0 || r.exitCode == 1) << r.err;
+  json d = json::parse(r.out);
+  bool named = false;
+  for (const auto& f : d["findings"]) {
+    if (f["rule"] != "unbounded-map") continue;
+    for (const auto& m : f["maps"])
+      if (m["path"] == "main.SGrow") {
+        named = true;
+        EXPECT_EQ(m["impl"], "sync.Map");
+        EXPECT_GE(m["lens"].size(), 5u);
+      }
+  }
+  EXPECT_TRUE(named) << r.out.substr(0, 3000);
+}
+
+INSTANTIATE_TEST_SUITE_P(Toolchains, SyncMapDiagnose, ::testing::ValuesIn(toolchainNames()),
+                         [](const auto& info) { return paramName(info.param); });
+
 }  // namespace
 }  // namespace gms::test
