@@ -3,7 +3,9 @@
 // types, under Go 1.19 (read/dirty) and Go 1.26/1.27 (hash-trie), live and
 // from a core, by name with DWARF and by address with --type sync.Map on a
 // stripped build; a pointer to a sync.Map is followed.
+#include <chrono>
 #include <map>
+#include <thread>
 
 #include "support/fixture.h"
 #include "support/json_compare.h"
@@ -121,6 +123,31 @@ TEST_P(SyncMapDiagnose, AGrowingSyncMapIsUnbounded) {
       }
   }
   EXPECT_TRUE(named) << r.out.substr(0, 3000);
+}
+
+// diff of two cores names the sync.Map that grew between them.
+TEST_P(SyncMapDiagnose, DiffNamesTheGrownSyncMap) {
+  const Toolchain& tc = toolchain(GetParam());
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  std::string exe = buildFixture(tc, "syncmap");
+  auto proc = RunningFixture::start(exe, {"-grow"});
+  std::string pid = std::to_string(proc->pid());
+  std::string c1 = tempDir() + "/sgrow1-" + tc.name + ".core";
+  std::string c2 = tempDir() + "/sgrow2-" + tc.name + ".core";
+  ASSERT_EQ(runGomemscope({"core", "-p", pid, "-o", c1}).exitCode, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ASSERT_EQ(runGomemscope({"core", "-p", pid, "-o", c2}).exitCode, 0);
+  auto r = runGomemscope({"diff", c1, c2, "-e", exe, "--format", "json"});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  json d = json::parse(r.out);
+  bool grown = false;
+  for (const auto& it : d["maps"])
+    if (it["path"] == "main.SGrow") {
+      grown = true;
+      EXPECT_EQ(it["kind"], "sync.Map");
+      EXPECT_EQ(it["status"], "grown");
+    }
+  EXPECT_TRUE(grown) << r.out.substr(0, 2000);
 }
 
 INSTANTIATE_TEST_SUITE_P(Toolchains, SyncMapDiagnose, ::testing::ValuesIn(toolchainNames()),
