@@ -43,7 +43,13 @@ std::string utcNow() {
 // The map named by --map: its type and header address (pointers to maps followed).
 std::pair<const Type*, uint64_t> namedMap(const Program& p, const std::string& expr,
                                           const std::string& type) {
-  MapRef m = locatedMap(p, locate(p, expr, type));
+  Located l = locate(p, expr, type);
+  if (syncMapAt(p, l))
+    fail(ErrorKind::Usage,
+         "{} is a sync.Map: --map draws a built-in map's buckets or groups; the report's table "
+         "lists the sync.Map (len, footprint), and `gomemscope map {}` decodes it",
+         expr, expr);
+  MapRef m = locatedMap(p, l);
   return {m.type, m.header};
 }
 

@@ -3,7 +3,10 @@
 // types, under Go 1.19 (read/dirty) and Go 1.26/1.27 (hash-trie), live and
 // from a core, by name with DWARF and by address with --type sync.Map on a
 // stripped build; a pointer to a sync.Map is followed.
+#include <algorithm>
 #include <chrono>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <thread>
 
@@ -148,6 +151,26 @@ TEST_P(SyncMapDiagnose, DiffNamesTheGrownSyncMap) {
       EXPECT_EQ(it["status"], "grown");
     }
   EXPECT_TRUE(grown) << r.out.substr(0, 2000);
+}
+
+// report lists sync.Maps in its table; --map of one says what to use
+// instead in one line (it draws buckets, which a sync.Map has none of).
+TEST_P(SyncMapDiagnose, ReportListsSyncMapsAndRefusesToDrawOne) {
+  const Toolchain& tc = toolchain(GetParam());
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  std::string exe = buildFixture(tc, "syncmap");
+  auto proc = RunningFixture::start(exe);
+  std::string pid = std::to_string(proc->pid());
+  std::string html = tempDir() + "/syncmap-" + tc.name + ".html";
+  auto r = runGomemscope({"report", "-p", pid, "-o", html});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  std::ifstream in(html);
+  std::string page((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(page.find("main.SMany"), std::string::npos);
+  auto bad = runGomemscope({"report", "-p", pid, "--map", "main.SOps", "-o", html + ".2"});
+  EXPECT_EQ(bad.exitCode, 2);
+  EXPECT_NE(bad.err.find("main.SOps is a sync.Map"), std::string::npos) << bad.err;
+  EXPECT_EQ(std::count(bad.err.begin(), bad.err.end(), '\n'), 1) << bad.err;
 }
 
 INSTANTIATE_TEST_SUITE_P(Toolchains, SyncMapDiagnose, ::testing::ValuesIn(toolchainNames()),
