@@ -176,6 +176,38 @@ TEST_P(LruLibs, GenericLruMapsDecodeExactly) {
   }
 }
 
+// golang-lru v1's and groupcache's maps of *list.Element decode exactly:
+// each key's element holds an entry of that same key, and there are as many
+// as the list has elements.
+TEST_P(LruLibs, ContainerListLruMapsDecodeExactly) {
+  auto [name, stripped, live] = GetParam();
+  if (stripped) GTEST_SKIP() << "by name only";
+  const Toolchain& tc = toolchain(name);
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  StartedFixture f = startFixture(tc, "lrulibs", stripped, live);
+  const json& truth = f.proc->truth();
+  for (auto [map, list] : {std::pair<std::string, std::string>{"main.V1.lru.items",
+                                                               "main.V1.lru.evictList"},
+                           {"main.GC.cache", "main.GC.ll"}}) {
+    SCOPED_TRACE(map);
+    auto r = runGomemscope(f.target.with({"map", map, "--format", "json"}));
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    json got = json::parse(r.out);
+    EXPECT_EQ(got["len"], truth["lists"][list]["len"]);
+    ASSERT_EQ(got["entries"].size(), truth["lists"][list]["len"].get<size_t>());
+    std::set<std::string> keys;
+    for (const auto& e : got["entries"]) {
+      const json& elem = e["value"];  // a *list.Element: links as addresses, then Value
+      ASSERT_TRUE(elem.is_object() && elem.contains("Value")) << e.dump();
+      EXPECT_TRUE(elem["next"].is_string()) << elem.dump();
+      const json& entry = elem["Value"]["value"];  // the library's *entry
+      EXPECT_EQ(entry["key"], e["key"]) << e.dump();
+      keys.insert(e["key"].dump());
+    }
+    EXPECT_EQ(keys.size(), got["entries"].size());
+  }
+}
+
 // --type takes a generic type as Go prints it (%T): lru.Cache[string,int],
 // although its import path ends in golang-lru/v2 (the type descriptors
 // give the package's name), with DWARF and stripped.
