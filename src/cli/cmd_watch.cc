@@ -123,6 +123,19 @@ std::vector<WatchField> planFields(const Program& p, const Located& l,
     requirePlausibleList(p, addr, base);
     if (sel.empty()) sel = {"len", "root.next"};
   }
+  if (auto sm = syncMapAt(p, l)) {
+    // Go <= 1.23: a new dirty map (after a promotion) and each miss are
+    // writes to the Map itself. Go >= 1.24's hash-trie stores into its
+    // nodes: nothing of the Map's own changes but the root, once.
+    std::tie(st, addr) = *sm;
+    if (sel.empty() && !st->field("dirty"))
+      fail(ErrorKind::Usage,
+           "{} is a sync.Map of Go >= 1.24 (a hash-trie): its stores land in trie nodes, not in "
+           "a field a watchpoint can follow; name one with --field (e.g. m.root.v), or follow "
+           "its len with `gomemscope diagnose`",
+           base);
+    if (sel.empty()) sel = {"dirty", "misses"};
+  }
   if (!sel.empty()) {
     if (st->kind == Kind::Pointer && st->elem) {
       addr = readPtr(p, addr);

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <map>
 #include <thread>
 
@@ -171,6 +172,36 @@ TEST_P(SyncMapDiagnose, ReportListsSyncMapsAndRefusesToDrawOne) {
   EXPECT_EQ(bad.exitCode, 2);
   EXPECT_NE(bad.err.find("main.SOps is a sync.Map"), std::string::npos) << bad.err;
   EXPECT_EQ(std::count(bad.err.begin(), bad.err.end(), '\n'), 1) << bad.err;
+}
+
+// watch: on Go <= 1.23 a sync.Map's misses and dirty map are its own
+// fields, and each miss is an event; Go >= 1.24's hash-trie is refused in
+// one line (its stores land in trie nodes).
+TEST_P(SyncMapDiagnose, WatchFollowsMissesOrSaysWhyNot) {
+  const Toolchain& tc = toolchain(GetParam());
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  auto proc = RunningFixture::start(buildFixture(tc, "syncmap"), {"-grow"});
+  std::string pid = std::to_string(proc->pid());
+  auto r = runGomemscope(
+      {"watch", "-p", pid, "main.SGrow", "--for", "2s", "--format", "jsonl"}, 60);
+  if (tc.swiss()) {
+    EXPECT_EQ(r.exitCode, 2);
+    EXPECT_NE(r.err.find("main.SGrow is a sync.Map of Go >= 1.24"), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    return;
+  }
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  int misses = 0;
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);) {
+    json e = json::parse(line);
+    if (e.value("field", "") == "main.SGrow.misses") {
+      misses++;
+      EXPECT_EQ(e["new"].get<uint64_t>(), e["old"].get<uint64_t>() + 1) << line;
+    }
+  }
+  EXPECT_GE(misses, 20) << r.out.substr(0, 2000);  // one per 20 ms batch
+  EXPECT_TRUE(proc->alive());
 }
 
 INSTANTIATE_TEST_SUITE_P(Toolchains, SyncMapDiagnose, ::testing::ValuesIn(toolchainNames()),
