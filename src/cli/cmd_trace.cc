@@ -771,6 +771,11 @@ const char* growName(uint64_t fn) {
 }
 
 MapRef mapOf(const Program& p, const Located& l) {
+  if (syncMapAt(p, l))
+    fail(ErrorKind::Usage,
+         "{} is a sync.Map, made for concurrent writers: there is no unsafe write to catch "
+         "(trace follows built-in maps; `gomemscope watch {}` follows a Go <= 1.23 sync.Map)",
+         l.expr, l.expr);
   MapRef m = locatedMap(p, l);
   if (!m.header) fail(ErrorKind::Usage, "{} is a nil map: nothing to trace yet", l.expr);
   return m;

@@ -182,6 +182,11 @@ TEST_P(SyncMapDiagnose, WatchFollowsMissesOrSaysWhyNot) {
   GMS_REQUIRE_TOOLCHAIN(tc);
   auto proc = RunningFixture::start(buildFixture(tc, "syncmap"), {"-grow"});
   std::string pid = std::to_string(proc->pid());
+  // trace writers looks for unsafe concurrent writes, which a sync.Map has none of.
+  auto tw = runGomemscope({"trace", "writers", "-p", pid, "main.SGrow", "--for", "1s"}, 60);
+  EXPECT_EQ(tw.exitCode, 2);
+  EXPECT_NE(tw.err.find("is a sync.Map, made for concurrent writers"), std::string::npos)
+      << tw.err;
   auto r = runGomemscope(
       {"watch", "-p", pid, "main.SGrow", "--for", "2s", "--format", "jsonl"}, 60);
   if (tc.swiss()) {
