@@ -616,11 +616,32 @@ class Walker {
     if (o_.keepRegions) f.regions.push_back({addr, t->size, "header"});
   }
 
+  // A stack slot DWARF places a variable in may still hold a pointer the
+  // program dropped, to an object the GC has since freed (its memory may
+  // look intact until it is reused). Such a value is stale, not the
+  // program's: true when addr lies in a heap slot that is not allocated.
+  bool staleStackPointer(uint64_t addr) {
+    if (path_.empty() || path_.front().kind != Seg::Local) return false;
+    if (!liveness_ && !livenessFailed_) {
+      try {
+        liveness_.emplace(p_);
+      } catch (const Error&) {
+        livenessFailed_ = true;  // no heap index: only the header checks judge stack values
+      }
+    }
+    if (!liveness_) return false;
+    auto slot = liveness_->slot(addr);
+    if (!slot || liveness_->allocated(slot->span, slot->index)) return false;
+    out_.stats.staleStackValues++;
+    return true;
+  }
+
   void visitMap(const Type* t, uint64_t hdr, int depth) {
     if (auto it = maps_.find(hdr); it != maps_.end()) {
       out_.items[it->second].otherRefs++;
       return;
     }
+    if (staleStackPointer(hdr)) return;
     if (depth + 1 > maxDepth_) {
       out_.stats.depthLimited++;
       return;
@@ -705,6 +726,7 @@ class Walker {
       out_.items[it->second].otherRefs++;
       return;
     }
+    if (staleStackPointer(addr)) return;
     if (!count()) return;
     size_t idx = out_.items.size();
     lists_.emplace(addr, idx);
@@ -893,6 +915,8 @@ class Walker {
   std::unordered_map<SliceKey, uint64_t, SliceKeyHash> slices_;  // backing array → elements visited
   std::unordered_map<uint64_t, size_t> maps_, lists_, syncMaps_;  // address → index in items
   std::unordered_map<const Type*, bool> reach_;
+  std::optional<HeapIndex> liveness_;  // for staleStackPointer, built on first need
+  bool livenessFailed_ = false;
   std::unordered_map<const Type*, std::optional<ListShape>> shapes_;
   std::unordered_map<const Type*, std::vector<bool>> links_;
   std::unordered_map<uint64_t, uint64_t> itabs_;  // itab → type descriptor

@@ -137,7 +137,8 @@ struct DiscoverStats {
   uint64_t goroutines = 0;            // goroutines whose stacks were walked
   uint64_t stackVars = 0;             // locals and parameters walked (each one a root)
   uint64_t stackVarsUnavailable = 0;  // optimized away at their PC, or in registers
-  uint64_t staleStackValues = 0;      // "maps" under a stack root whose header fails its checks
+  uint64_t staleStackValues = 0;      // "maps"/"lists" under a stack root: a header that fails its
+                                      // checks, or a pointer into a freed heap slot
                                       // (a slot still holding an older value): left out
   uint64_t heapObjects = 0;           // heap objects whose type the runtime records (roots.heap)
   uint64_t heapRoots = 0;          // of those, walked as roots (their type can hold a map or list)
