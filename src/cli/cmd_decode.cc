@@ -165,7 +165,10 @@ void addInfoCommand(CLI::App& app, Runner& run) {
 
 void addMapCommand(CLI::App& app, Runner& run) {
   auto o = std::make_shared<DecodeOptions>();
-  auto* c = app.add_subcommand("map", "a map's header, growth state, footprint, then its entries");
+  auto* c = app.add_subcommand(
+      "map",
+      "a map's header, growth state, footprint, then its entries; a sync.Map's entries and "
+      "structure");
   addTargetOptions(c, o->target);
   c->add_option("expr", o->expr, "main.name, main.x.field[2], or 0xADDR with --type")->required();
   c->add_option("--type", o->type, "the map type when expr is an address, e.g. 'map[string]int'");
