@@ -129,6 +129,14 @@ struct SliceKeyHash {
   }
 };
 
+struct StructRole {
+  bool syncMap = false;
+  std::optional<ListShape> list;         // a list of this shape
+  const Field* back = nullptr;           // an element's pointer back to its list...
+  const ListShape* backList = nullptr;   // ...of this shape
+  std::vector<bool> links;               // its link fields (empty: no list element)
+};
+
 class Walker {
  public:
   Walker(const Program& p, const DiscoverOptions& o, Discovery& out)
@@ -244,11 +252,9 @@ class Walker {
           p_.build().minor);
       return;
     }
-    std::optional<HeapIndex> heap;
-    try {
-      heap.emplace(p_);
-    } catch (const Error& e) {
-      out_.stats.heapNote = fmt::format("heap not walked: {}", e.what());
+    const HeapIndex* heap = heapIndex();
+    if (!heap) {
+      out_.stats.heapNote = fmt::format("heap not walked: {}", heapError_);
       error(out_.stats.heapNote);
       return;
     }
@@ -350,13 +356,14 @@ class Walker {
           found = o_.followInterfaces;
           break;
         case Kind::Struct: {
-          if (x == listT_ || x == elemT_ || isSyncMap(x) || shapeOf(x) || backOf(x)) {
+          const StructRole& role = roleOf(x);
+          if (x == listT_ || x == elemT_ || role.syncMap || role.list || role.back) {
             found = true;
             break;
           }
           // A list element without a way back to its list (a head/tail
           // deque's node): its payload only, its links lead to its own type.
-          const std::vector<bool>& links = linksOf(x);
+          const std::vector<bool>& links = role.links;
           for (size_t i = 0; i < x->fields.size(); i++)
             if (links.empty() || !links[i]) push(x->fields[i].type);
           break;
@@ -503,25 +510,26 @@ class Walker {
           visitElement(b, addr, depth);
           return;
         }
-        if (isSyncMap(t)) {
+        const StructRole& role = roleOf(t);
+        if (role.syncMap) {
           visitSyncMap(t, addr);
           return;
         }
-        if (const ListShape* shape = shapeOf(t)) {
-          visitList(addr, depth, *shape);
+        if (role.list) {
+          visitList(addr, depth, *role.list);
           return;
         }
-        if (const Field* back = backOf(t)) {
+        if (role.back) {
           // An element of a list of another shape reached by pointer (an
           // LRU's map[K]*Entry): its list, then its payload.
-          if (uint64_t l = loadU64(b + back->offset)) {
-            path_.push_back({Seg::Field, &back->name});
+          if (uint64_t l = loadU64(b + role.back->offset)) {
+            path_.push_back({Seg::Field, &role.back->name});
             if (depth + 1 > maxDepth_) out_.stats.depthLimited++;
-            else visitList(l, depth + 1, *shapeOf(back->type->elem));
+            else visitList(l, depth + 1, *role.backList);
             path_.pop_back();
           }
         }
-        const std::vector<bool>& links = linksOf(t);
+        const std::vector<bool>& links = role.links;
         for (size_t i = 0; i < t->fields.size(); i++) {
           const Field& f = t->fields[i];
           if (stop_) return;
@@ -620,20 +628,29 @@ class Walker {
   // program dropped, to an object the GC has since freed (its memory may
   // look intact until it is reused). Such a value is stale, not the
   // program's: true when addr lies in a heap slot that is not allocated.
+  // Without a heap index only the header checks judge stack values.
   bool staleStackPointer(uint64_t addr) {
     if (path_.empty() || path_.front().kind != Seg::Local) return false;
-    if (!liveness_ && !livenessFailed_) {
-      try {
-        liveness_.emplace(p_);
-      } catch (const Error&) {
-        livenessFailed_ = true;  // no heap index: only the header checks judge stack values
-      }
-    }
-    if (!liveness_) return false;
-    auto slot = liveness_->slot(addr);
-    if (!slot || liveness_->allocated(slot->span, slot->index)) return false;
+    const HeapIndex* heap = heapIndex();
+    if (!heap) return false;
+    auto slot = heap->slot(addr);
+    if (!slot || heap->allocated(slot->span, slot->index)) return false;
     out_.stats.staleStackValues++;
     return true;
+  }
+
+  // The heap's index (allspans and allocation bits), read once for both its
+  // uses: heap roots and stale stack values. nullptr when it cannot be
+  // read; heapError_ says why.
+  const HeapIndex* heapIndex() {
+    if (!heap_ && heapError_.empty()) {
+      try {
+        heap_.emplace(p_);
+      } catch (const Error& e) {
+        heapError_ = e.what();
+      }
+    }
+    return heap_ ? &*heap_ : nullptr;
   }
 
   void visitMap(const Type* t, uint64_t hdr, int depth) {
@@ -803,7 +820,7 @@ class Walker {
         if (depth + 1 > maxDepth_)
           out_.stats.depthLimited++;
         else
-          visitList(l, depth + 1, *shapeOf(listT_));
+          visitList(l, depth + 1, *roleOf(listT_).list);
         path_.pop_back();
       }
     }
@@ -825,30 +842,28 @@ class Walker {
     return std::any_of(skip.begin(), skip.end(),
                        [&](const std::string& pat) { return packageMatches(pkg, pat); });
   }
-  // The list shape of struct t (cached), nullptr when t is no list.
-  const ListShape* shapeOf(const Type* t) {
-    auto [it, fresh] = shapes_.try_emplace(t);
-    if (fresh && t != elemT_ && !plumbing(t)) it->second = listShapeOf(t);
-    return it->second ? &*it->second : nullptr;
-  }
-  // The link fields of list element type t (empty: t is no element).
-  const std::vector<bool>& linksOf(const Type* t) {
-    auto [it, fresh] = links_.try_emplace(t);
-    if (fresh && !plumbing(t)) it->second = elementLinkFields(t);
-    return it->second;
-  }
-  // An element's pointer back to its list, when t is an element of a list
-  // discovery can walk (container/list.Element has its own visit).
-  const Field* backOf(const Type* t) {
-    if (t == elemT_) return nullptr;
-    const std::vector<bool>& links = linksOf(t);
-    for (size_t i = 0; i < links.size(); i++) {
+  // What discovery makes of struct type t, decided once per type (scan
+  // meets every struct object): a sync.Map, a list of some shape, an element
+  // whose list can be walked through its back-pointer, and its link fields.
+  // container/list.Element has its own visit (visitElement).
+  const StructRole& roleOf(const Type* t) {
+    auto [it, fresh] = roles_.try_emplace(t);
+    StructRole& r = it->second;  // stable: roleOf below may add other types
+    if (!fresh) return r;
+    r.syncMap = isSyncMap(t);
+    if (t == elemT_ || plumbing(t)) return r;
+    r.list = listShapeOf(t);
+    r.links = elementLinkFields(t);
+    for (size_t i = 0; i < r.links.size() && !r.back; i++) {
       const Field& f = t->fields[i];
-      if (links[i] && f.type && f.type->kind == Kind::Pointer && f.type->elem != t &&
-          shapeOf(f.type->elem) && shapeOf(f.type->elem)->elem == t)
-        return &f;
+      if (!r.links[i] || !f.type || f.type->kind != Kind::Pointer || f.type->elem == t) continue;
+      const StructRole& owner = roleOf(f.type->elem);
+      if (owner.list && owner.list->elem == t) {
+        r.back = &f;
+        r.backList = &*owner.list;
+      }
     }
-    return nullptr;
+    return r;
   }
 
   // ---- paths ----
@@ -915,10 +930,9 @@ class Walker {
   std::unordered_map<SliceKey, uint64_t, SliceKeyHash> slices_;  // backing array → elements visited
   std::unordered_map<uint64_t, size_t> maps_, lists_, syncMaps_;  // address → index in items
   std::unordered_map<const Type*, bool> reach_;
-  std::optional<HeapIndex> liveness_;  // for staleStackPointer, built on first need
-  bool livenessFailed_ = false;
-  std::unordered_map<const Type*, std::optional<ListShape>> shapes_;
-  std::unordered_map<const Type*, std::vector<bool>> links_;
+  std::optional<HeapIndex> heap_;  // heapIndex(), built on first need
+  std::string heapError_;
+  std::unordered_map<const Type*, StructRole> roles_;
   std::unordered_map<uint64_t, uint64_t> itabs_;  // itab → type descriptor
   StackRoots stacks_;                             // Seg::Local points into it
   std::deque<std::string> heapNames_;             // Seg::Object points into it

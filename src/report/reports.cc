@@ -908,11 +908,11 @@ size_t reportList(Out& out, const Program& p, const Located& l, const ReportOpti
   out.print("  {:<16}{}{}\n", "elements", s.found,
             shown < s.found ? fmt::format(" (showing {}; --limit 0 shows all)", shown) : "");
   TextValueSink sink(out);
+  const Type* valueType = shape.efaceValue ? shape.elem->field("Value")->type : shape.elem;
   walkList(p, shape, lt.listAddr, [&](const ListElementRef& e) {
     if (n >= limit) return false;
     out.print("    [{}] {:#x}  ", n++, e.addr);
-    if (shape.efaceValue) r.render(e.valueAddr, shape.elem->field("Value")->type, sink);
-    else r.render(e.valueAddr, shape.elem, sink);
+    r.render(e.valueAddr, valueType, sink);
     out.put('\n');
     out.maybeFlush();
     return true;
