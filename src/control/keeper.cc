@@ -106,4 +106,59 @@ int readAll(int fd, void* data, size_t size) {
   return 1;
 }
 
+namespace {
+struct FrameHeader {
+  uint32_t kind;
+  uint32_t size;
+};
+}  // namespace
+
+bool sendFrame(int fd, FrameKind kind, const void* body, size_t size) {
+  if (size > kMaxFrameBody)
+    fail(ErrorKind::Internal, "a keeper frame of {} bytes (at most {})", size, kMaxFrameBody);
+  uint8_t buf[sizeof(FrameHeader) + kMaxFrameBody];
+  FrameHeader h{uint32_t(kind), uint32_t(size)};
+  std::memcpy(buf, &h, sizeof h);
+  if (size) std::memcpy(buf + sizeof h, body, size);
+  return writeAll(fd, buf, sizeof h + size);
+}
+
+bool sendError(int fd, ErrorKind kind, std::string_view message) {
+  std::string body(sizeof(uint32_t), '\0');
+  uint32_t k = uint32_t(kind);
+  std::memcpy(body.data(), &k, sizeof k);
+  body.append(message.substr(0, kMaxFrameBody - sizeof k));
+  return sendFrame(fd, FrameKind::Error, body.data(), body.size());
+}
+
+int receiveFrame(int fd, Frame& f) {
+  FrameHeader h{};
+  int r = readAll(fd, &h, sizeof h);
+  if (r <= 0) return r;
+  if (h.kind < uint32_t(FrameKind::Ready) || h.kind > uint32_t(FrameKind::End) ||
+      h.size > kMaxFrameBody)
+    return -1;
+  f.kind = FrameKind(h.kind);
+  f.body.resize(h.size);
+  if (h.size && readAll(fd, f.body.data(), h.size) != 1) return -1;
+  return 1;
+}
+
+void Frame::checkSize(size_t want) const {
+  if (body.size() != want)
+    fail(ErrorKind::Internal, "a keeper frame of {} bytes where {} were expected", body.size(),
+         want);
+}
+
+ErrorKind Frame::errorKind() const {
+  uint32_t k = uint32_t(ErrorKind::Internal);
+  if (body.size() >= sizeof k) std::memcpy(&k, body.data(), sizeof k);
+  return k <= uint32_t(ErrorKind::Internal) ? ErrorKind(k) : ErrorKind::Internal;
+}
+
+std::string Frame::message() const {
+  return body.size() > sizeof(uint32_t) ? std::string(body.begin() + sizeof(uint32_t), body.end())
+                                        : std::string();
+}
+
 }  // namespace gms

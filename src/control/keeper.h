@@ -18,7 +18,15 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <functional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "common/error.h"
 
 namespace gms {
 
@@ -54,5 +62,45 @@ class Keeper {
 // or a record cut short.
 bool writeAll(int fd, const void* data, size_t size);
 int readAll(int fd, void* data, size_t size);
+
+// What a keeper reports, as typed frames over events(): Ready (the job is
+// set up), any number of Events, Error (what failed; the job still ends),
+// End (its closing figures). A frame is a header {kind, size} and its body,
+// written with one write(2) of at most PIPE_BUF bytes, so it arrives whole.
+// The bodies of Ready, Event and End are the job's own trivially copyable
+// records; Error's is its ErrorKind and message.
+enum class FrameKind : uint32_t { Ready = 1, Event = 2, Error = 3, End = 4 };
+constexpr size_t kMaxFrameBody = 4096 - 8;
+
+// false when the reader is gone. Throws Error(Internal) for a body over kMaxFrameBody.
+bool sendFrame(int fd, FrameKind kind, const void* body, size_t size);
+template <class T>
+bool sendFrame(int fd, FrameKind kind, const T& body) {
+  static_assert(std::is_trivially_copyable_v<T>);
+  return sendFrame(fd, kind, &body, sizeof body);
+}
+bool sendError(int fd, ErrorKind kind, std::string_view message);
+
+struct Frame {
+  FrameKind kind = FrameKind::End;
+  std::vector<uint8_t> body;
+  // The body as the record it holds: Error(Internal) when the sizes differ
+  // (the two sides disagree on the record).
+  template <class T>
+  T as() const {
+    static_assert(std::is_trivially_copyable_v<T>);
+    T t;
+    checkSize(sizeof t);
+    std::memcpy(static_cast<void*>(&t), body.data(), sizeof t);
+    return t;
+  }
+  ErrorKind errorKind() const;  // an Error frame's
+  std::string message() const;  // an Error frame's
+
+ private:
+  void checkSize(size_t want) const;
+};
+// 1: a frame; 0: EOF before any byte; -1: an error or a frame cut short.
+int receiveFrame(int fd, Frame& f);
 
 }  // namespace gms

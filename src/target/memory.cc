@@ -41,6 +41,17 @@ void FakeMemory::read(uint64_t addr, void* out, size_t n) const {
   }
 }
 
+void FakeMemory::poke(uint64_t addr, const void* data, size_t n) {
+  const auto* src = static_cast<const uint8_t*>(data);
+  for (auto& s : segs_)
+    if (addr >= s.addr && addr - s.addr <= s.bytes.size() &&
+        n <= s.bytes.size() - (addr - s.addr)) {
+      std::memcpy(s.bytes.data() + (addr - s.addr), src, n);
+      return;
+    }
+  throw Fault(addr, "not mapped");
+}
+
 const uint8_t* FakeMemory::view(uint64_t addr, size_t n) const {
   for (const auto& s : segs_)
     if (addr >= s.addr && addr - s.addr <= s.bytes.size() && n <= s.bytes.size() - (addr - s.addr))

@@ -27,10 +27,10 @@ namespace gms {
 
 struct Mapping {
   uint64_t start = 0;
-  uint64_t end = 0;       // exclusive
+  uint64_t end = 0;  // exclusive
   bool read = false, write = false, exec = false;
-  uint64_t offset = 0;    // file offset, when file-backed
-  std::string path;       // "" for anonymous; "[heap]", "[stack]" as in /proc/PID/maps
+  uint64_t offset = 0;  // file offset, when file-backed
+  std::string path;     // "" for anonymous; "[heap]", "[stack]" as in /proc/PID/maps
   uint64_t size() const { return end - start; }
   bool contains(uint64_t a) const { return a >= start && a < end; }
 };
@@ -107,10 +107,10 @@ class Target {
   virtual ~Target() = default;
   virtual const Memory& memory() const = 0;
   virtual bool isLive() const = 0;
-  virtual int pid() const = 0;                       // 0 when unknown
-  virtual std::string exePath() const = 0;           // "" when unknown
+  virtual int pid() const = 0;              // 0 when unknown
+  virtual std::string exePath() const = 0;  // "" when unknown
   virtual std::vector<ThreadState> threads() const = 0;
-  virtual std::string describe() const = 0;          // "pid 1234" / "core app.core"
+  virtual std::string describe() const = 0;  // "pid 1234" / "core app.core"
 };
 
 // Another Memory seen at a different base: read(addr) reads base at
@@ -151,6 +151,9 @@ class OffsetMemory : public Memory {
 class FakeMemory : public Memory {
  public:
   void add(uint64_t addr, std::vector<uint8_t> bytes) { segs_.push_back({addr, std::move(bytes)}); }
+  // Changes bytes already added (a test playing the program between reads);
+  // throws Fault where nothing was added.
+  void poke(uint64_t addr, const void* data, size_t n);
   void read(uint64_t addr, void* out, size_t n) const override;
   const uint8_t* view(uint64_t addr, size_t n) const override;
   ViewRange viewRange(uint64_t addr) const override;
