@@ -200,6 +200,19 @@ bool MaskPolicy::secretValue(std::string_view s) const {
          ((seen & (kE | kJ)) == (kE | kJ) && hasEyJ(s) && jwt(s)) || tokens(s);
 }
 
+MaskPolicy::EntryMask MaskPolicy::entry(const std::string_view* key,
+                                        const std::string_view* value) const {
+  EntryMask m;
+  if (reveal) return m;
+  bool keyNamesSecret = false;
+  if (key) {
+    m.key = secretValue(*key);
+    keyNamesSecret = secretName(*key);
+  }
+  if (value) m.value = keyNamesSecret || secretValue(*value);
+  return m;
+}
+
 std::string maskedText(uint64_t len) { return "<masked: " + std::to_string(len) + " bytes>"; }
 
 MaskPolicy& activeMaskPolicy() {

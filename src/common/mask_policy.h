@@ -42,6 +42,15 @@ class MaskPolicy {
   // Contents that are secrets whatever they are called.
   bool secretValue(std::string_view s) const;
 
+  // A map entry's string key and value (nullptr: not a string), as the
+  // sinks' Masker decides them one by one: the key is masked when its
+  // content looks secret; the value when its content does or its key names
+  // a secret. Nothing is masked with reveal.
+  struct EntryMask {
+    bool key = false, value = false;
+  };
+  EntryMask entry(const std::string_view* key, const std::string_view* value) const;
+
  private:
   bool userMatch(std::string_view s) const;
   std::vector<std::regex> user_;

@@ -1,26 +1,27 @@
 // Classic Go maps (runtime/map.go, Go 1.19–1.23; map_noswiss.go in 1.24/1.25).
 // Mirrors go1.19 runtime.hmap/bmap; offsets come from the linker-synthesised
 // DWARF types hash<K,V> and bucket<K,V>.
+#include "goruntime/classic_map.h"
+
 #include <unordered_set>
 
 #include "common/checked.h"
 #include "goruntime/alloc.h"
-#include "goruntime/classic_map.h"
 #include "goruntime/layout.h"
 
 namespace gms {
 namespace {
 
-// tophash values (runtime/map.go)
-constexpr uint8_t kEvacuatedX = 2, kEvacuatedY = 3, kEvacuatedEmpty = 4, kMinTopHash = 5;
+// tophash values (runtime/map.go): goruntime/maps.h
+using tophash::kEvacuatedEmpty, tophash::kEvacuatedX, tophash::kEvacuatedY, tophash::kMinTopHash;
 // The evacuated-state check below is a range test over X..Empty, which holds Y.
 static_assert(kEvacuatedX < kEvacuatedY && kEvacuatedY < kEvacuatedEmpty);
 constexpr uint8_t kSameSizeGrow = 8, kHashWriting = 4;
 // iterator | oldIterator | hashWriting | sameSizeGrow: every flag runtime/map.go sets.
 constexpr uint64_t kKnownFlags = 0xf;
-constexpr uint64_t kMaxB = 48;                 // 2^48 buckets is beyond any real heap
-constexpr uint64_t kChunk = 4 << 20;            // bytes of bucket array read at once
-constexpr uint64_t kMaxChain = 1 << 20;         // overflow buckets followed per chain
+constexpr uint64_t kMaxB = 48;           // 2^48 buckets is beyond any real heap
+constexpr uint64_t kChunk = 4 << 20;     // bytes of bucket array read at once
+constexpr uint64_t kMaxChain = 1 << 20;  // overflow buckets followed per chain
 
 struct Layout {
   const Type* hmap = nullptr;
@@ -35,7 +36,8 @@ struct Layout {
 Layout layoutOf(const Type* mapType) {
   Layout L;
   L.hmap = mapType->mapHeader;
-  if (!L.hmap) fail(ErrorKind::MissingDebugInfo, "DWARF has no header struct for {}", mapType->name);
+  if (!L.hmap)
+    fail(ErrorKind::MissingDebugInfo, "DWARF has no header struct for {}", mapType->name);
   L.count = &requireField(L.hmap, "count");
   L.flags = &requireField(L.hmap, "flags");
   L.B = &requireField(L.hmap, "B");
@@ -244,15 +246,17 @@ void walkClassicMap(const Program& p, const Type* mapType, uint64_t addr, const 
   // is not a map header (or is overwritten), and nothing after it can be trusted.
   if (flags & ~kKnownFlags) {
     s.rejectHeader(fmt::format("flags={:#x} has bits the runtime never sets (it uses {:#x})", flags,
-                        kKnownFlags));
+                               kKnownFlags));
   } else if (s.B > kMaxB) {
     s.rejectHeader(fmt::format("B={} is impossible (2^B buckets)", s.B));
   } else if (s.len > (uint64_t(16) << s.B)) {
-    s.rejectHeader(fmt::format("count={} cannot fit 2^B={} buckets (the map grows past 6.5 per bucket)",
-                        s.len, uint64_t(1) << s.B));
+    s.rejectHeader(
+        fmt::format("count={} cannot fit 2^B={} buckets (the map grows past 6.5 per bucket)", s.len,
+                    uint64_t(1) << s.B));
   } else if (buckets % 8 || oldbuckets % 8) {
-    s.rejectHeader(fmt::format("{}={:#x} is not 8-byte aligned", buckets % 8 ? "buckets" : "oldbuckets",
-                        buckets % 8 ? buckets : oldbuckets));
+    s.rejectHeader(fmt::format("{}={:#x} is not 8-byte aligned",
+                               buckets % 8 ? "buckets" : "oldbuckets",
+                               buckets % 8 ? buckets : oldbuckets));
   } else if (!buckets && s.len) {
     s.rejectHeader(fmt::format("count={} but no bucket array", s.len));
   } else if (oldbuckets && !(flags & kSameSizeGrow) && s.B == 0) {
@@ -260,7 +264,8 @@ void walkClassicMap(const Program& p, const Type* mapType, uint64_t addr, const 
   }
   if (!s.invalidHeader.empty() || o.headerOnly) return;
   s.torn = (flags & kHashWriting) != 0;
-  if (s.torn) s.problems.push_back("a write was in progress (hashWriting set): entries may be torn");
+  if (s.torn)
+    s.problems.push_back("a write was in progress (hashWriting set): entries may be torn");
   int minor = p.build().minor;
   s.footprint.header = allocSize(L.hmap->size, true, minor);
   if (o.regions) s.regions.push_back({addr, s.footprint.header, "header"});
@@ -288,7 +293,8 @@ void walkClassicMap(const Program& p, const Type* mapType, uint64_t addr, const 
     w.walkArray(buckets, s.nbuckets, false, alloc);
   }
   if (s.found != s.len)
-    s.problems.push_back(fmt::format("header count is {} but {} entries were found", s.len, s.found));
+    s.problems.push_back(
+        fmt::format("header count is {} but {} entries were found", s.len, s.found));
 }
 
 }  // namespace gms

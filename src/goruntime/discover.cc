@@ -13,8 +13,8 @@
 #include "goruntime/heap.h"
 #include "goruntime/layout.h"
 #include "goruntime/list.h"
-#include "goruntime/sync_map.h"
 #include "goruntime/stack_roots.h"
+#include "goruntime/sync_map.h"
 
 namespace gms {
 
@@ -131,10 +131,10 @@ struct SliceKeyHash {
 
 struct StructRole {
   bool syncMap = false;
-  std::optional<ListShape> list;         // a list of this shape
-  const Field* back = nullptr;           // an element's pointer back to its list...
-  const ListShape* backList = nullptr;   // ...of this shape
-  std::vector<bool> links;               // its link fields (empty: no list element)
+  std::optional<ListShape> list;        // a list of this shape
+  const Field* back = nullptr;          // an element's pointer back to its list...
+  const ListShape* backList = nullptr;  // ...of this shape
+  std::vector<bool> links;              // its link fields (empty: no list element)
 };
 
 class Walker {
@@ -524,8 +524,10 @@ class Walker {
           // LRU's map[K]*Entry): its list, then its payload.
           if (uint64_t l = loadU64(b + role.back->offset)) {
             path_.push_back({Seg::Field, &role.back->name});
-            if (depth + 1 > maxDepth_) out_.stats.depthLimited++;
-            else visitList(l, depth + 1, *role.backList);
+            if (depth + 1 > maxDepth_)
+              out_.stats.depthLimited++;
+            else
+              visitList(l, depth + 1, *role.backList);
             path_.pop_back();
           }
         }
@@ -556,9 +558,10 @@ class Walker {
     const DynType* dt;
     try {
       uint64_t desc = w0;
-      if (t->nonEmptyInterface) {  // word 0 is the *itab; its _type is at +8
+      if (t->nonEmptyInterface) {  // word 0 is the *itab (cached: few itabs, many values)
         auto it = itabs_.find(w0);
-        if (it == itabs_.end()) it = itabs_.emplace(w0, m_.readPtr(w0 + 8)).first;
+        if (it == itabs_.end())
+          it = itabs_.emplace(w0, interfaceTypeDescriptor(m_, true, w0)).first;
         desc = it->second;
       }
       dt = &p_.dynamicType(desc);
@@ -759,7 +762,8 @@ class Walker {
     }
     bool reaching = false;
     for (const Field* f : payload)
-      if (f->type && reach(f->type) && f->offset + f->type->size <= shape.elem->size) reaching = true;
+      if (f->type && reach(f->type) && f->offset + f->type->size <= shape.elem->size)
+        reaching = true;
     bool descend = reaching && depth + 1 <= maxDepth_;
     uint64_t i = 0;
     ListSummary s;
@@ -770,7 +774,8 @@ class Walker {
     try {
       s = walkList(p_, shape, addr, [&](const ListElementRef& e) {
         uint64_t n = i++;
-        if (o_.keepRegions) regions.push_back({e.addr, allocSize(elemSize, true, minor), "element"});
+        if (o_.keepRegions)
+          regions.push_back({e.addr, allocSize(elemSize, true, minor), "element"});
         if (!descend) return o_.keepRegions;
         if (stop_ || !visited_.insert(e.addr, shape.elem)) return !stop_;
         if (!count()) return false;
@@ -783,7 +788,8 @@ class Walker {
         }
         path_.push_back({Seg::Index, nullptr, n});
         for (const Field* f : payload) {
-          if (stop_ || !f->type || !reach(f->type) || f->offset + f->type->size > elemSize) continue;
+          if (stop_ || !f->type || !reach(f->type) || f->offset + f->type->size > elemSize)
+            continue;
           path_.push_back({Seg::Field, &f->name});
           scan(f->type, b + f->offset, e.addr + f->offset, depth + 1);
           path_.pop_back();

@@ -204,7 +204,7 @@ class Evaluator {
     uint64_t w[2];
     m_.read(l_.addr, w, sizeof w);
     if (!w[0]) fail(ErrorKind::NotFound, "{} is a nil interface", before());
-    uint64_t desc = l_.type->nonEmptyInterface ? m_.readPtr(w[0] + 8) : w[0];  // itab._type
+    uint64_t desc = interfaceTypeDescriptor(m_, l_.type->nonEmptyInterface, w[0]);
     const DynType& dt = p_.dynamicType(desc);
     if (!sameTypeName(dt.name, want))
       fail(ErrorKind::NotFound, "{} holds a {}, not a {}", before(), dt.name, want);
@@ -309,6 +309,31 @@ Located resolve(const Program& p, std::string_view expr) {
 
 uint64_t mapHeaderOf(const Program& p, const Located& l) {
   return l.headerDirect ? l.addr : p.mem().readPtr(l.addr);
+}
+
+ListRef locatedList(const Program& p, const Located& l, const LinkNames& names) {
+  const Type* t = l.type;
+  uint64_t addr = l.addr;
+  while (t && t->kind == Kind::Pointer) {
+    addr = p.mem().readPtr(addr);
+    if (!addr) fail(ErrorKind::NotFound, "{} is a nil pointer", l.expr);
+    t = t->elem;
+  }
+  if (t && t->name == "container/list.Element") return {containerListShape(p), 0, addr};
+  std::string why;
+  if (auto shape = listShapeOf(t, names, &why)) {
+    requirePlausibleList(p, *shape, addr, l.expr);
+    return {*shape, addr, 0};
+  }
+  if (!why.empty()) fail(ErrorKind::Usage, "{}: {}", l.expr, why);
+  if (!elementLinkFields(t).empty())
+    fail(ErrorKind::Usage, "{} is a {}, an element of a list: give the list that holds it", l.expr,
+         t->name);
+  fail(ErrorKind::Usage,
+       "{} is a {}, not a container/list.List, a container/ring.Ring or a list of their shape (a "
+       "struct holding a root element or a head pointer whose elements link next/prev; "
+       "--next/--prev name the links)",
+       l.expr, t ? t->name : "value of unknown type");
 }
 
 MapRef locatedMap(const Program& p, const Located& l) {

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <utility>
 
+#include "goruntime/list.h"
 #include "goruntime/program.h"
 
 namespace gms {
@@ -66,6 +67,16 @@ struct MapRef {
 // header fails its checks (requirePlausibleMap: which check, and what the
 // address probably is).
 MapRef locatedMap(const Program& p, const Located& l);
+// What a located list names (pointers followed): a List or ring of some
+// shape (goruntime/list.h), checked against its invariants, or one
+// container/list.Element. Error(Usage) saying why for anything else,
+// NotFound for a nil pointer on the way.
+struct ListRef {
+  ListShape shape;
+  uint64_t list = 0;     // the List (or the ring's element) when one was named
+  uint64_t element = 0;  // the container/list.Element when one was named
+};
+ListRef locatedList(const Program& p, const Located& l, const LinkNames& names = {});
 // When a located value is a sync.Map (pointers to it followed): its type
 // and address; nullopt for anything else. NotFound for a nil *sync.Map.
 std::optional<std::pair<const Type*, uint64_t>> syncMapAt(const Program& p, const Located& l);

@@ -249,7 +249,7 @@ class Walk {
         uint64_t tw = loadU64(b);
         if (!tw) return {};
         try {
-          uint64_t desc = t->nonEmptyInterface ? m_.readPtr(tw + 8) : tw;  // itab._type
+          uint64_t desc = interfaceTypeDescriptor(m_, t->nonEmptyInterface, tw);
           const DynType& dt = p_.dynamicType(desc);
           if (!dt.directIface)
             return {dt.type && dt.type->size ? dt.type : nullptr, described(desc).second};

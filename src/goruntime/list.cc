@@ -30,8 +30,13 @@ bool pointsTo(const Type* f, const Type* t) {
 bool isInteger(const Type* t) {
   if (!t) return false;
   switch (t->kind) {
-    case Kind::Int: case Kind::Int32: case Kind::Int64: case Kind::Uint: case Kind::Uint32:
-    case Kind::Uint64: case Kind::Uintptr:
+    case Kind::Int:
+    case Kind::Int32:
+    case Kind::Int64:
+    case Kind::Uint:
+    case Kind::Uint32:
+    case Kind::Uint64:
+    case Kind::Uintptr:
       return true;
     default:
       return false;
@@ -62,8 +67,10 @@ std::optional<Links> linksOf(const Type* E, const LinkNames& names, std::string*
     l.prev = byName(names.prev);
   } else {
     for (const Field* f : links) {
-      if (!l.next && lower(f->name, {"next", "nxt"})) l.next = f;
-      else if (!l.prev && lower(f->name, {"prev", "previous", "prv"})) l.prev = f;
+      if (!l.next && lower(f->name, {"next", "nxt"}))
+        l.next = f;
+      else if (!l.prev && lower(f->name, {"prev", "previous", "prv"}))
+        l.prev = f;
     }
   }
   if (l.next && l.prev && l.next != l.prev) return l;
@@ -113,6 +120,7 @@ void completeShape(ListShape& s, const Links& l) {
       v->type && v->type->kind == Kind::Interface) {
     s.efaceValue = true;
     s.value = v->offset;
+    s.valueType = v->type;
   }
 }
 
@@ -224,13 +232,17 @@ ListShape containerListShape(const Program& p) {
 
 const Type* listType(const Program& p) {
   const Type* t = p.types().findType("container/list.List");
-  if (!t) fail(ErrorKind::NotFound, "the program does not use container/list (no DWARF type container/list.List)");
+  if (!t)
+    fail(ErrorKind::NotFound,
+         "the program does not use container/list (no DWARF type container/list.List)");
   return t;
 }
 
 const Type* elementType(const Program& p) {
   const Type* t = p.types().findType("container/list.Element");
-  if (!t) fail(ErrorKind::NotFound, "the program does not use container/list (no DWARF type container/list.Element)");
+  if (!t)
+    fail(ErrorKind::NotFound,
+         "the program does not use container/list (no DWARF type container/list.Element)");
   return t;
 }
 
@@ -343,7 +355,9 @@ ListSummary walkList(const Program& p, const ListShape& L, uint64_t addr,
     }
     if (!s.invalidHeader.empty() || headerOnly) return s;
     uint64_t elemAlloc = allocSize(L.elem->size, true, p.build().minor);
-    uint64_t prev = L.kind == K::Sentinel ? rootAddr : L.kind == K::Ring ? m.readPtr(addr + L.prev) : 0;
+    uint64_t prev = L.kind == K::Sentinel ? rootAddr
+                    : L.kind == K::Ring   ? m.readPtr(addr + L.prev)
+                                          : 0;
     uint64_t e = first;
     bool live = true;
     std::unordered_set<uint64_t> seen;
@@ -429,8 +443,8 @@ void requirePlausibleList(const Program& p, const ListShape& L, uint64_t addr,
             addr, owner, L.elem->name);
       else if (plausible(w))
         guess = fmt::format(
-            "{:#x} holds {:#x}, a plausible List: it is probably a *{} variable; give {:#x}",
-            addr, w, L.containerList() ? "list.List" : L.list->name, w);
+            "{:#x} holds {:#x}, a plausible List: it is probably a *{} variable; give {:#x}", addr,
+            w, L.containerList() ? "list.List" : L.list->name, w);
     } catch (const Error&) {
       // only a hint for the error being built: without it the caller's own message stands
     }

@@ -42,13 +42,14 @@ struct ListShape {
   uint64_t next = 0, prev = 0;  // in the element
   bool hasBack = false;         // the element points back at its List
   uint64_t back = 0;
-  bool hasLen = false;          // the List counts its elements
+  bool hasLen = false;  // the List counts its elements
   uint64_t len = 0;
   // container/list and container/ring: the payload is one `Value any`
   // field at this offset; otherwise the payload is every element field but
   // the links.
   bool efaceValue = false;
   uint64_t value = 0;
+  const Type* valueType = nullptr;  // efaceValue: the Value field's type (any)
   std::string nextName = "next", prevName = "prev", backName, lenName, headName, tailName;
 
   bool containerList() const { return list && list->name == "container/list.List"; }
@@ -102,7 +103,7 @@ struct ListSummary {
 
 struct ElementState {
   uint64_t addr = 0, next = 0, prev = 0, list = 0, valueAddr = 0;
-  bool removed = false;    // next == prev == list == nil: Remove() ran on it
+  bool removed = false;  // next == prev == list == nil: Remove() ran on it
 };
 
 // The DWARF types container/list.List and container/list.Element.

@@ -110,4 +110,50 @@ void requirePlausibleMap(const Program& p, const Type* mapType, uint64_t hdr,
        h.invalidHeader, guess.empty() ? "" : "; " + guess);
 }
 
+SlotState slotState(MapImpl impl, uint8_t c) {
+  if (impl == MapImpl::Classic) {
+    switch (c) {
+      case tophash::kEmptyRest:
+        return SlotState::EmptyRest;
+      case tophash::kEmptyOne:
+        return SlotState::EmptyOne;
+      case tophash::kEvacuatedX:
+        return SlotState::EvacuatedX;
+      case tophash::kEvacuatedY:
+        return SlotState::EvacuatedY;
+      case tophash::kEvacuatedEmpty:
+        return SlotState::EvacuatedEmpty;
+      default:
+        return SlotState::Full;  // >= minTopHash
+    }
+  }
+  if (c == ctrl::kEmpty) return SlotState::Empty;
+  if (c == ctrl::kDeleted) return SlotState::Deleted;
+  return (c & 0x80) ? SlotState::Invalid : SlotState::Full;
+}
+
+const char* slotStateName(SlotState s) {
+  switch (s) {
+    case SlotState::Full:
+      return "full";
+    case SlotState::EmptyRest:
+      return "emptyRest";
+    case SlotState::EmptyOne:
+      return "emptyOne";
+    case SlotState::EvacuatedX:
+      return "evacuatedX";
+    case SlotState::EvacuatedY:
+      return "evacuatedY";
+    case SlotState::EvacuatedEmpty:
+      return "evacuatedEmpty";
+    case SlotState::Empty:
+      return "empty";
+    case SlotState::Deleted:
+      return "deleted";
+    case SlotState::Invalid:
+      break;
+  }
+  return "invalid";
+}
+
 }  // namespace gms

@@ -26,20 +26,20 @@ namespace gms {
 
 // One bucket (classic) or group (Swiss), for --buckets.
 struct BucketRecord {
-  bool old = false;          // classic: in the oldbuckets array
-  int table = -1;            // swiss: index into MapSummary::tables
-  uint64_t index = 0;        // bucket index / group index in its table
-  int chainPos = 0;          // classic: 0 main bucket, 1.. overflow buckets
+  bool old = false;    // classic: in the oldbuckets array
+  int table = -1;      // swiss: index into MapSummary::tables
+  uint64_t index = 0;  // bucket index / group index in its table
+  int chainPos = 0;    // classic: 0 main bucket, 1.. overflow buckets
   uint64_t addr = 0;
-  uint8_t ctrl[8] = {};      // tophash bytes or control bytes
-  int used = 0;              // full slots
-  uint64_t overflow = 0;     // classic: next overflow bucket
+  uint8_t ctrl[8] = {};   // tophash bytes or control bytes
+  int used = 0;           // full slots
+  uint64_t overflow = 0;  // classic: next overflow bucket
 };
 
-struct TableRecord {         // swiss
+struct TableRecord {  // swiss
   uint64_t addr = 0;
-  int64_t index = 0;         // first directory slot (table.index)
-  uint64_t dirEntries = 0;   // directory slots pointing at this table
+  int64_t index = 0;        // first directory slot (table.index)
+  uint64_t dirEntries = 0;  // directory slots pointing at this table
   uint64_t used = 0, capacity = 0, growthLeft = 0, localDepth = 0, groups = 0;
   uint64_t tombstones = 0, full = 0;
 };
@@ -55,25 +55,28 @@ struct Region {
 };
 
 struct MapFootprint {
-  uint64_t header = 0;       // hmap / maps.Map (+ mapextra)
-  uint64_t buckets = 0;      // classic: bucket array(s) incl. preallocated overflow; swiss: group arrays
-  uint64_t oldBuckets = 0;   // classic while growing
-  uint64_t overflow = 0;     // classic: separately allocated overflow buckets
-  uint64_t directory = 0;    // swiss: directory array
-  uint64_t tables = 0;       // swiss: table structs
-  uint64_t indirect = 0;     // out-of-line keys/values (> 128 bytes)
-  uint64_t total() const { return header + buckets + oldBuckets + overflow + directory + tables + indirect; }
+  uint64_t header = 0;  // hmap / maps.Map (+ mapextra)
+  uint64_t buckets =
+      0;  // classic: bucket array(s) incl. preallocated overflow; swiss: group arrays
+  uint64_t oldBuckets = 0;  // classic while growing
+  uint64_t overflow = 0;    // classic: separately allocated overflow buckets
+  uint64_t directory = 0;   // swiss: directory array
+  uint64_t tables = 0;      // swiss: table structs
+  uint64_t indirect = 0;    // out-of-line keys/values (> 128 bytes)
+  uint64_t total() const {
+    return header + buckets + oldBuckets + overflow + directory + tables + indirect;
+  }
 };
 
 struct MapSummary {
   MapImpl impl = MapImpl::Classic;
-  uint64_t addr = 0;                 // header address (the map value)
-  const Type* type = nullptr;        // map[K]V
-  uint64_t len = 0;                  // the header's count/used
-  uint64_t found = 0;                // full slots actually found
-  std::vector<HeaderField> header;   // runtime fields, in declaration order
-  bool nil = false;                  // the map value is nil
-  bool torn = false;                 // a write was in progress (hashWriting / writing)
+  uint64_t addr = 0;                // header address (the map value)
+  const Type* type = nullptr;       // map[K]V
+  uint64_t len = 0;                 // the header's count/used
+  uint64_t found = 0;               // full slots actually found
+  std::vector<HeaderField> header;  // runtime fields, in declaration order
+  bool nil = false;                 // the map value is nil
+  bool torn = false;                // a write was in progress (hashWriting / writing)
   // classic
   uint64_t B = 0, nbuckets = 0, overflowBuckets = 0, maxChain = 0, emptySlots = 0;
   bool growing = false, sameSizeGrow = false;
@@ -94,7 +97,7 @@ struct MapSummary {
   // Records that the header broke an invariant (why names it): invalidHeader
   // and a problem saying the header is corrupt.
   void rejectHeader(std::string why);
-  double loadFactor() const;          // entries per bucket (classic) or per slot (swiss)
+  double loadFactor() const;  // entries per bucket (classic) or per slot (swiss)
   // How full the map is against what makes it grow: 1.0 means the next
   // insert of a new key grows it. Classic: entries / max(8, 6.5 x buckets)
   // (the runtime's overLoadFactor); Swiss: entries / (7/8 x slots) for tables
@@ -103,10 +106,10 @@ struct MapSummary {
 };
 
 struct WalkOptions {
-  bool buckets = false;                  // collect BucketRecords
-  uint64_t maxBuckets = 1 << 20;         // bound on BucketRecords collected
-  bool regions = false;                  // collect the Regions the map owns
-  bool headerOnly = false;               // read and check the header, nothing more
+  bool buckets = false;           // collect BucketRecords
+  uint64_t maxBuckets = 1 << 20;  // bound on BucketRecords collected
+  bool regions = false;           // collect the Regions the map owns
+  bool headerOnly = false;        // read and check the header, nothing more
 };
 
 // Called with the addresses of each full slot's key and value (after following
@@ -152,5 +155,33 @@ std::string mapHeaderField(MapImpl impl, const std::string& name);
 // The header fields that change when a map is written or grows (what watch
 // follows by default): count, B, buckets, oldbuckets; used, dirPtr, dirLen.
 std::vector<std::string> mapWatchFields(MapImpl impl);
+
+// A slot's control byte as the runtime reads it: a classic bucket's tophash
+// (runtime/map.go: emptyRest 0, emptyOne 1, evacuatedX 2, evacuatedY 3,
+// evacuatedEmpty 4, minTopHash 5 and up for a full slot) or a Swiss group's
+// ctrl byte (internal/runtime/maps/group.go: ctrlEmpty 0x80, ctrlDeleted
+// 0xFE, the H2 of a full slot below 0x80).
+namespace tophash {
+constexpr uint8_t kEmptyRest = 0, kEmptyOne = 1, kEvacuatedX = 2, kEvacuatedY = 3,
+                  kEvacuatedEmpty = 4, kMinTopHash = 5;
+}
+namespace ctrl {
+constexpr uint8_t kEmpty = 0x80, kDeleted = 0xFE;
+}
+enum class SlotState : uint8_t {
+  Full,
+  EmptyRest,  // classic: empty, and so is every later slot of the chain
+  EmptyOne,
+  EvacuatedX,  // classic, old bucket: moved to the same index of the new array
+  EvacuatedY,  // ... to index + old size
+  EvacuatedEmpty,
+  Empty,    // Swiss
+  Deleted,  // Swiss: a tombstone
+  Invalid,  // Swiss: a ctrl byte no slot holds
+};
+SlotState slotState(MapImpl impl, uint8_t c);
+// "full", "emptyRest", "emptyOne", "evacuatedX", "evacuatedY",
+// "evacuatedEmpty", "empty", "deleted", "invalid".
+const char* slotStateName(SlotState s);
 
 }  // namespace gms

@@ -10,7 +10,8 @@ const char* mapImplName(MapImpl i) { return i == MapImpl::Classic ? "classic" : 
 Program::Program(const Target& target, const Binary& binary, uint64_t loadBias)
     : target_(target), binary_(binary), bias_(loadBias) {
   if (!binary_.buildInfo())
-    fail(ErrorKind::Unsupported, "{} is not a Go program (no .go.buildinfo section)", binary_.path());
+    fail(ErrorKind::Unsupported, "{} is not a Go program (no .go.buildinfo section)",
+         binary_.path());
 }
 
 const TypeProvider& Program::types() const {
@@ -137,6 +138,23 @@ const DynType& Program::dynamicType(uint64_t descriptor) const {
     }
   }
   return dynTypes_.emplace(descriptor, std::move(d)).first->second;
+}
+
+uint64_t interfaceTypeDescriptor(const Memory& m, bool nonEmpty, uint64_t word0) {
+  if (!word0) return 0;
+  return nonEmpty ? m.readPtr(word0 + kItabTypeOffset) : word0;
+}
+
+InterfaceValue interfaceValue(const Program& p, uint64_t addr, bool nonEmpty) {
+  uint64_t w[2];
+  p.mem().read(addr, w, sizeof w);
+  InterfaceValue v;
+  uint64_t desc = interfaceTypeDescriptor(p.mem(), nonEmpty, w[0]);
+  if (!desc) return v;
+  v.type = &p.dynamicType(desc);
+  v.data = w[1];
+  v.valueAddr = v.type->directIface ? addr + 8 : w[1];
+  return v;
 }
 
 }  // namespace gms

@@ -29,12 +29,20 @@ const char* mapImplName(MapImpl i);
 // What the runtime's type descriptor (abi.Type) of an interface value says.
 struct DynType {
   uint64_t descriptor = 0;
-  std::string name;             // from the descriptor's name, e.g. "*main.Point"
-  const Type* type = nullptr;   // DWARF type, when one matches
-  bool directIface = false;     // value stored in the data word itself
-  uint8_t kind = 0;             // abi.Kind
+  std::string name;            // from the descriptor's name, e.g. "*main.Point"
+  const Type* type = nullptr;  // DWARF type, when one matches
+  bool directIface = false;    // value stored in the data word itself
+  uint8_t kind = 0;            // abi.Kind
   uint64_t size = 0;
 };
+
+// Where an interface's dynamic type is: word 0 of an eface is the *_type; of
+// an iface (an interface with methods) the *itab, whose _type follows the
+// interface type (runtime.itab / internal/abi.ITab: Inter, Type, ...).
+constexpr uint64_t kItabTypeOffset = 8;
+// The type descriptor of an interface value whose word 0 is given (0 for a
+// nil interface). Throws Fault for an unreadable itab.
+uint64_t interfaceTypeDescriptor(const Memory& m, bool nonEmpty, uint64_t word0);
 
 class Program {
  public:
@@ -86,5 +94,15 @@ class Program {
   mutable std::once_flag builtinOnce_;
   mutable std::unique_ptr<BuiltinTypes> builtin_;
 };
+
+// The dynamic value of the interface at addr.
+struct InterfaceValue {
+  const DynType* type = nullptr;  // nullptr: a nil interface
+  uint64_t data = 0;              // the data word
+  // Where the value lives: the data word itself for a pointer-shaped type
+  // (DynType::directIface), else the object the data word points to.
+  uint64_t valueAddr = 0;
+};
+InterfaceValue interfaceValue(const Program& p, uint64_t addr, bool nonEmpty);
 
 }  // namespace gms

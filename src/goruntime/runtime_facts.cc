@@ -295,6 +295,9 @@ const std::vector<RuntimeConstant>& runtimeConstants() {
       {"internal/abi.Type", "TFlag", 20, {21, 99}, "goruntime/program.cc"},
       {"internal/abi.Type", "Kind_", 23, {21, 99}, "goruntime/program.cc"},
       {"internal/abi.Type", "Str", 40, {21, 99}, "goruntime/program.cc"},
+      // kItabTypeOffset: an iface's itab holds the dynamic type after the interface type.
+      {"runtime.itab", "_type", 8, {0, 21}, "goruntime/program.cc (interfaceTypeDescriptor)"},
+      {"internal/abi.ITab", "Type", 8, {22, 99}, "goruntime/program.cc (interfaceTypeDescriptor)"},
       {"runtime.moduledata", "types", 280, {0, 19}, "goruntime/program.cc"},
       {"runtime.moduledata", "types", 296, {20, 99}, "goruntime/program.cc"},
   };

@@ -22,7 +22,7 @@
 namespace gms {
 namespace {
 
-constexpr uint8_t kCtrlEmpty = 0x80, kCtrlDeleted = 0xFE;
+constexpr uint8_t kCtrlEmpty = ctrl::kEmpty, kCtrlDeleted = ctrl::kDeleted;  // goruntime/maps.h
 constexpr uint64_t kMaxTableCapacity = 1024;
 constexpr uint64_t kMaxDirLen = uint64_t(1) << 24;
 
@@ -146,9 +146,11 @@ class Walker {
           uint8_t c = static_cast<uint8_t>(ctrl >> (8 * i));
           r.ctrl[i] = c;
           if (c & 0x80) {
-            if (c == kCtrlDeleted) (*tombstones)++;
+            if (c == kCtrlDeleted)
+              (*tombstones)++;
             else if (c != kCtrlEmpty)
-              problem(fmt::format("group at {:#x} slot {} has invalid control byte {:#04x}", gaddr, i, c));
+              problem(fmt::format("group at {:#x} slot {} has invalid control byte {:#04x}", gaddr,
+                                  i, c));
             continue;
           }
           r.used++;
@@ -183,7 +185,8 @@ class Walker {
     uint64_t probe = 0, last = 0;
     std::vector<uint64_t> dir;
     if (__builtin_add_overflow(dirPtr, (dirLen - 1) * 8, &last)) {
-      problem(fmt::format("directory at {:#x} of {} entries wraps the address space", dirPtr, dirLen));
+      problem(
+          fmt::format("directory at {:#x} of {} entries wraps the address space", dirPtr, dirLen));
       return;
     }
     try {
@@ -233,16 +236,16 @@ class Walker {
       size_t ti = s_.tables.size();
       s_.tables.push_back(r);
       if (r.index != static_cast<int64_t>(i))
-        problem(fmt::format("table at {:#x} first appears at directory slot {} but says index {}", t,
-                            i, r.index));
+        problem(fmt::format("table at {:#x} first appears at directory slot {} but says index {}",
+                            t, i, r.index));
       if (r.localDepth > s_.globalDepth)
         problem(fmt::format("table at {:#x} has localDepth {} > globalDepth {}", t, r.localDepth,
                             s_.globalDepth));
       bool capOk = r.capacity >= 8 && r.capacity <= kMaxTableCapacity &&
                    (r.capacity & (r.capacity - 1)) == 0 && mask + 1 == r.capacity / 8;
       if (!capOk) {
-        problem(fmt::format("table at {:#x}: capacity {} with {} groups is inconsistent; skipped", t,
-                            r.capacity, mask + 1));
+        problem(fmt::format("table at {:#x}: capacity {} with {} groups is inconsistent; skipped",
+                            t, r.capacity, mask + 1));
         continue;
       }
       s_.capacity += r.capacity;
@@ -307,10 +310,11 @@ void walkSwissMap(const Program& p, const Type* mapType, uint64_t addr, const Wa
   } else if (s.dirLen == 0 && s.len > 8) {
     s.rejectHeader(fmt::format("used={} with dirLen=0 (a small map holds at most 8)", s.len));
   } else if (s.dirLen && ((s.dirLen & (s.dirLen - 1)) != 0 || s.dirLen > kMaxDirLen)) {
-    s.rejectHeader(fmt::format("dirLen={} is impossible (must be a power of two <= 2^24)", s.dirLen));
+    s.rejectHeader(
+        fmt::format("dirLen={} is impossible (must be a power of two <= 2^24)", s.dirLen));
   } else if (s.dirLen && s.len > s.dirLen * kMaxTableCapacity) {
     s.rejectHeader(fmt::format("used={} exceeds what {} tables hold ({} slots each at most)", s.len,
-                        s.dirLen, kMaxTableCapacity));
+                               s.dirLen, kMaxTableCapacity));
   } else if (!dirPtr && s.len) {
     s.rejectHeader(fmt::format("used={} but no groups (dirPtr nil)", s.len));
   }
@@ -334,12 +338,13 @@ void walkSwissMap(const Program& p, const Type* mapType, uint64_t addr, const Wa
     if (tomb) w.problem(fmt::format("small map group has {} tombstones (never expected)", tomb));
   } else {
     if (s.globalDepth >= 64 || (uint64_t(1) << s.globalDepth) != s.dirLen)
-      w.problem(fmt::format("dirLen={} but globalDepth={} (expected dirLen = 2^globalDepth)", s.dirLen,
-                            s.globalDepth));
+      w.problem(fmt::format("dirLen={} but globalDepth={} (expected dirLen = 2^globalDepth)",
+                            s.dirLen, s.globalDepth));
     w.walkDirectory(dirPtr, s.dirLen);
   }
   if (s.found != s.len)
-    s.problems.push_back(fmt::format("header used is {} but {} entries were found", s.len, s.found));
+    s.problems.push_back(
+        fmt::format("header used is {} but {} entries were found", s.len, s.found));
 }
 
 }  // namespace gms

@@ -156,19 +156,15 @@ bool isIteratorInit(const std::string& function) { return function == "runtime.m
 
 RemovedHooks removedHooks(const Program& p, const Located& l) {
   const Type* t = l.type;
-  uint64_t addr = l.addr;
-  if (t->kind == Kind::Pointer && t->elem && t->elem->name == "container/list.List") {
-    addr = rd(p.mem(), l.addr);
-    if (!addr) fail(ErrorKind::Usage, "{} is a nil *list.List", l.expr);
-    t = t->elem;
-  }
-  if (t->name != "container/list.List")
-    fail(ErrorKind::Usage, "{} is a {}, not a container/list.List or *list.List", l.expr, t->name);
-  ListShape s = containerListShape(p);
-  requirePlausibleList(p, s, addr, l.expr);
+  while (t && t->kind == Kind::Pointer) t = t->elem;
+  if (!t || t->name != "container/list.List")
+    fail(ErrorKind::Usage, "{} is a {}, not a container/list.List or *list.List", l.expr,
+         l.type->name);
+  ListRef r = locatedList(p, l);  // pointers followed, the List checked
+  const ListShape& s = r.shape;
   RemovedHooks h;
-  h.list = addr;
-  h.root = addr + s.root;
+  h.list = r.list;
+  h.root = r.list + s.root;
   h.nextOff = s.next;
   h.rootNextOff = s.root + s.next;
   h.lenOff = s.len;

@@ -22,20 +22,42 @@ void ValueRenderer::value(uint64_t addr, const Type* t, ValueSink& sink, int dep
   const Memory& m = p_.mem();
   try {
     switch (t->kind) {
-      case Kind::Bool: sink.boolean(m.readU8(addr) != 0); return;
-      case Kind::Int8: sink.integer(m.readT<int8_t>(addr)); return;
-      case Kind::Int16: sink.integer(m.readT<int16_t>(addr)); return;
-      case Kind::Int32: sink.integer(m.readT<int32_t>(addr)); return;
+      case Kind::Bool:
+        sink.boolean(m.readU8(addr) != 0);
+        return;
+      case Kind::Int8:
+        sink.integer(m.readT<int8_t>(addr));
+        return;
+      case Kind::Int16:
+        sink.integer(m.readT<int16_t>(addr));
+        return;
+      case Kind::Int32:
+        sink.integer(m.readT<int32_t>(addr));
+        return;
       case Kind::Int:
-      case Kind::Int64: sink.integer(m.readT<int64_t>(addr)); return;
-      case Kind::Uint8: sink.uinteger(m.readT<uint8_t>(addr)); return;
-      case Kind::Uint16: sink.uinteger(m.readT<uint16_t>(addr)); return;
-      case Kind::Uint32: sink.uinteger(m.readT<uint32_t>(addr)); return;
+      case Kind::Int64:
+        sink.integer(m.readT<int64_t>(addr));
+        return;
+      case Kind::Uint8:
+        sink.uinteger(m.readT<uint8_t>(addr));
+        return;
+      case Kind::Uint16:
+        sink.uinteger(m.readT<uint16_t>(addr));
+        return;
+      case Kind::Uint32:
+        sink.uinteger(m.readT<uint32_t>(addr));
+        return;
       case Kind::Uint:
       case Kind::Uint64:
-      case Kind::Uintptr: sink.uinteger(m.readT<uint64_t>(addr)); return;
-      case Kind::Float32: sink.floating(m.readT<float>(addr), true); return;
-      case Kind::Float64: sink.floating(m.readT<double>(addr), false); return;
+      case Kind::Uintptr:
+        sink.uinteger(m.readT<uint64_t>(addr));
+        return;
+      case Kind::Float32:
+        sink.floating(m.readT<float>(addr), true);
+        return;
+      case Kind::Float64:
+        sink.floating(m.readT<double>(addr), false);
+        return;
       case Kind::Complex64: {
         float c[2];
         m.read(addr, c, sizeof c);
@@ -74,18 +96,28 @@ void ValueRenderer::value(uint64_t addr, const Type* t, ValueSink& sink, int dep
         pointerTo(target, t->elem, sink, depth);
         return;
       }
-      case Kind::UnsafePointer: sink.address("unsafe.Pointer", m.readPtr(addr)); return;
+      case Kind::UnsafePointer:
+        sink.address("unsafe.Pointer", m.readPtr(addr));
+        return;
       case Kind::Chan: {
         uint64_t c = m.readPtr(addr);
-        if (!c) sink.nil(); else sink.address("chan", c);
+        if (!c)
+          sink.nil();
+        else
+          sink.address("chan", c);
         return;
       }
       case Kind::Func: {
         uint64_t f = m.readPtr(addr);
-        if (!f) sink.nil(); else sink.address("func", f);
+        if (!f)
+          sink.nil();
+        else
+          sink.address("func", f);
         return;
       }
-      case Kind::Array: array(addr, t->len, t->elem, sink, depth); return;
+      case Kind::Array:
+        array(addr, t->len, t->elem, sink, depth);
+        return;
       case Kind::Slice: {
         uint64_t hdr[3];
         m.read(addr, hdr, sizeof hdr);
@@ -100,10 +132,17 @@ void ValueRenderer::value(uint64_t addr, const Type* t, ValueSink& sink, int dep
         array(hdr[0], hdr[1], t->elem, sink, depth);
         return;
       }
-      case Kind::Struct: structValue(addr, t, sink, depth, false); return;
-      case Kind::Interface: iface(addr, t, sink, depth); return;
-      case Kind::Map: mapValue(m.readPtr(addr), t, sink, depth); return;
-      case Kind::Invalid: break;
+      case Kind::Struct:
+        structValue(addr, t, sink, depth, false);
+        return;
+      case Kind::Interface:
+        iface(addr, t, sink, depth);
+        return;
+      case Kind::Map:
+        mapValue(m.readPtr(addr), t, sink, depth);
+        return;
+      case Kind::Invalid:
+        break;
     }
     sink.unreadable(addr, fmt::format("type {} has no known kind", t->name));
   } catch (const Error& e) {
@@ -132,8 +171,10 @@ void ValueRenderer::structValue(uint64_t addr, const Type* t, ValueSink& sink, i
         sink.unreadable(addr + f.offset, e.what());
         continue;
       }
-      if (ptr) sink.address("link", ptr);
-      else sink.nil();
+      if (ptr)
+        sink.address("link", ptr);
+      else
+        sink.nil();
       continue;
     }
     value(addr + f.offset, f.type, sink, depth);
@@ -171,7 +212,8 @@ void ValueRenderer::pointerTo(uint64_t target, const Type* elem, ValueSink& sink
   stack_.pop_back();
 }
 
-void ValueRenderer::array(uint64_t base, uint64_t len, const Type* elem, ValueSink& sink, int depth) {
+void ValueRenderer::array(uint64_t base, uint64_t len, const Type* elem, ValueSink& sink,
+                          int depth) {
   if (!elem) {
     sink.unreadable(base, "array without element type");
     return;
@@ -195,8 +237,7 @@ void ValueRenderer::iface(uint64_t addr, const Type* t, ValueSink& sink, int dep
     sink.nil();
     return;
   }
-  // eface: word 0 is the *_type; iface: word 0 is the *itab, whose _type is at +8.
-  uint64_t desc = t->nonEmptyInterface ? p_.mem().readPtr(w[0] + 8) : w[0];
+  uint64_t desc = interfaceTypeDescriptor(p_.mem(), t->nonEmptyInterface, w[0]);
   const DynType& dt = p_.dynamicType(desc);
   sink.beginInterface(dt.name);
   if (depth >= lim_.depth) {
@@ -257,13 +298,19 @@ namespace {
 bool mayRefer(const Type* t, std::vector<const Type*>& seen) {
   if (!t) return false;
   switch (t->kind) {
-    case Kind::Pointer: return t->elem && t->elem->kind == Kind::Struct;
-    case Kind::Interface: return true;
+    case Kind::Pointer:
+      return t->elem && t->elem->kind == Kind::Struct;
+    case Kind::Interface:
+      return true;
     case Kind::Array:
-    case Kind::Slice: break;
-    case Kind::Map: break;
-    case Kind::Struct: break;
-    default: return false;
+    case Kind::Slice:
+      break;
+    case Kind::Map:
+      break;
+    case Kind::Struct:
+      break;
+    default:
+      return false;
   }
   if (std::find(seen.begin(), seen.end(), t) != seen.end()) return false;
   seen.push_back(t);
@@ -281,6 +328,64 @@ bool mayRefer(const Type* t, std::vector<const Type*>& seen) {
 bool mayReferToObjects(const Type* t) {
   std::vector<const Type*> seen;
   return mayRefer(t, seen);
+}
+
+bool ScalarReader::isScalar(const Type* t) {
+  if (!t) return false;
+  switch (t->kind) {
+    case Kind::Bool:
+    case Kind::Int:
+    case Kind::Int8:
+    case Kind::Int16:
+    case Kind::Int32:
+    case Kind::Int64:
+    case Kind::Uint:
+    case Kind::Uint8:
+    case Kind::Uint16:
+    case Kind::Uint32:
+    case Kind::Uint64:
+    case Kind::Uintptr:
+    case Kind::Float32:
+    case Kind::Float64:
+      return t->size > 0 && t->size <= 8;
+    case Kind::String:
+      return t->size == 16;
+    default:
+      return false;
+  }
+}
+
+const uint8_t* ScalarReader::at(Memory::ViewRange& w, uint64_t addr, uint64_t n) const {
+  if (const uint8_t* p = w.at(addr, n)) return p;
+  w = mem_.viewRange(addr);
+  return w.at(addr, n);
+}
+
+bool ScalarReader::load(uint64_t addr, const Type* t, ScalarView& out) {
+  out.p = at(slots_, addr, t->size);
+  if (!out.p) return false;
+  if (t->kind != Kind::String) return true;
+  uint64_t str[2];  // the string header: data, len
+  std::memcpy(str, out.p, sizeof str);
+  out.len = str[1];
+  if (out.len > kMaxStringBytes) return false;
+  uint64_t n = maxString_ ? std::min(out.len, maxString_) : out.len;
+  out.s = {};
+  if (n == 0) return true;
+  const uint8_t* d = at(strings_, str[0], n);
+  if (!d) return false;
+  __builtin_prefetch(d);
+  out.s = std::string_view(reinterpret_cast<const char*>(d), n);
+  return true;
+}
+
+void StringPrefetch::one(uint64_t addr) const {
+  const uint8_t* h = mem_.view(addr, 16);
+  if (!h) return;
+  uint64_t str[2];
+  std::memcpy(str, h, sizeof str);
+  if (str[1] == 0) return;
+  if (const uint8_t* d = mem_.view(str[0], 1)) __builtin_prefetch(d);
 }
 
 }  // namespace gms

@@ -16,8 +16,10 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "goruntime/program.h"
@@ -29,10 +31,10 @@ namespace gms {
 constexpr uint64_t kMaxStringBytes = uint64_t(1) << 30;
 
 struct RenderLimits {
-  int depth = 8;              // pointer/interface/container nesting followed (counted
-                              // afresh in each map entry, as `map` renders entries)
-  uint64_t maxString = 0;     // bytes of a string shown (0: all)
-  uint64_t maxElems = 0;      // elements of a nested array/slice/map shown (0: all)
+  int depth = 8;           // pointer/interface/container nesting followed (counted
+                           // afresh in each map entry, as `map` renders entries)
+  uint64_t maxString = 0;  // bytes of a string shown (0: all)
+  uint64_t maxElems = 0;   // elements of a nested array/slice/map shown (0: all)
 };
 
 class ValueRenderer {
@@ -72,9 +74,9 @@ class ValueRenderer {
   };
 
   std::vector<uint64_t> stack_;  // pointers being rendered, for cycle detection
-  std::unordered_set<ObjectKey, ObjectHash> rendered_;  // structs rendered through a pointer
+  std::unordered_set<ObjectKey, ObjectHash> rendered_;        // structs rendered through a pointer
   std::unordered_map<const Type*, std::vector<bool>> links_;  // elementLinkFields, per struct type
-  int mapNesting_ = 0;           // maps being rendered inside one another
+  int mapNesting_ = 0;  // maps being rendered inside one another
 };
 
 // Whether a value of type t can hold a pointer to a struct (directly or
@@ -82,5 +84,57 @@ class ValueRenderer {
 // such values is rendered in walk order on one thread, which keeps the
 // choice of the object's first rendering (and so the output) deterministic.
 bool mayReferToObjects(const Type* t);
+
+// Map entries of scalar keys and values (bool, integers, floats, strings:
+// map[string]int and its kin, the maps that get big) read in place, for
+// output written straight from memory (report/reports.cc's JSON fast path).
+// Views, valid as long as the memory they come from.
+struct ScalarView {
+  const uint8_t* p = nullptr;  // the value's bytes
+  std::string_view s;          // a string's content, cut at maxString
+  uint64_t len = 0;            // a string's real length
+};
+
+class ScalarReader {
+ public:
+  ScalarReader(const Memory& m, uint64_t maxString) : mem_(m), maxString_(maxString) {}
+  // A kind this reader views: booleans, integers and floats of at most 8
+  // bytes, strings.
+  static bool isScalar(const Type* t);
+  // False when the value cannot be viewed in place (memory that lends no
+  // view, an implausible string length): the caller renders it the general way.
+  bool load(uint64_t addr, const Type* t, ScalarView& out);
+
+ private:
+  const uint8_t* at(Memory::ViewRange& w, uint64_t addr, uint64_t n) const;
+  const Memory& mem_;
+  uint64_t maxString_;
+  // The memory around the last slot and the last string viewed: most
+  // entries of a batch are found there without a lookup.
+  Memory::ViewRange slots_, strings_;
+};
+
+// Prefetches the string data of a batch of map entries (key and value
+// addresses), so that their cache misses (random accesses all over the
+// heap, in hash order) overlap instead of stalling one by one.
+class StringPrefetch {
+ public:
+  StringPrefetch(const Memory& mem, const Type* mapType)
+      : mem_(mem),
+        key_(mapType->key && mapType->key->kind == Kind::String),
+        elem_(mapType->elem && mapType->elem->kind == Kind::String) {}
+  void operator()(const std::pair<uint64_t, uint64_t>* e, size_t n) const {
+    if (!key_ && !elem_) return;
+    for (size_t i = 0; i < n; i++) {
+      if (key_) one(e[i].first);
+      if (elem_) one(e[i].second);
+    }
+  }
+
+ private:
+  void one(uint64_t addr) const;
+  const Memory& mem_;
+  bool key_, elem_;
+};
 
 }  // namespace gms

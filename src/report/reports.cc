@@ -28,24 +28,6 @@ std::string humanBytes(uint64_t n) {
 
 namespace {
 
-const char* tophashName(uint8_t t) {
-  switch (t) {
-    case 0: return "emptyRest";
-    case 1: return "emptyOne";
-    case 2: return "evacuatedX";
-    case 3: return "evacuatedY";
-    case 4: return "evacuatedEmpty";
-    default: return "full";
-  }
-}
-
-const char* ctrlName(uint8_t c) {
-  if (c == 0x80) return "empty";
-  if (c == 0xFE) return "deleted";
-  if (c & 0x80) return "invalid";
-  return "full";
-}
-
 // What is known before the walk: the expression, its type, where the map is.
 void jsonIdentity(JsonWriter& w, const Located& l, const Type* type, MapImpl impl, uint64_t hdr) {
   w.field("expr", l.expr);
@@ -154,7 +136,7 @@ void jsonBuckets(JsonWriter& w, const MapSummary& s) {
     w.endArray();
     w.key("slots");
     w.beginArray();
-    for (uint8_t c : b.ctrl) w.string(s.impl == MapImpl::Classic ? tophashName(c) : ctrlName(c));
+    for (uint8_t c : b.ctrl) w.string(slotStateName(slotState(s.impl, c)));
     w.endArray();
     w.field("used", int64_t(b.used));
     if (s.impl == MapImpl::Classic) {
@@ -254,13 +236,15 @@ void textBuckets(Out& o, const MapSummary& s) {
     for (int i = 0; i < 8; i++) {
       uint8_t c = b.ctrl[i];
       if (i) o.put(' ');
-      if (s.impl == MapImpl::Classic) {
-        if (c >= 5) o.print("{:02x}", c);
-        else if (c >= 2) o.print("E{}", c == 2 ? 'X' : c == 3 ? 'Y' : '.');
-        else o.write(c == 0 ? " ." : " -");
-      } else {
-        if (!(c & 0x80)) o.print("{:02x}", c);
-        else o.write(c == 0xFE ? " D" : c == 0x80 ? " ." : "??");
+      switch (slotState(s.impl, c)) {
+        case SlotState::Full: o.print("{:02x}", c); break;
+        case SlotState::EvacuatedX: o.write("EX"); break;
+        case SlotState::EvacuatedY: o.write("EY"); break;
+        case SlotState::EvacuatedEmpty: o.write("E."); break;
+        case SlotState::EmptyRest: case SlotState::Empty: o.write(" ."); break;
+        case SlotState::EmptyOne: o.write(" -"); break;
+        case SlotState::Deleted: o.write(" D"); break;
+        case SlotState::Invalid: o.write("??"); break;
       }
     }
     o.print("]  used {}", b.used);
@@ -278,35 +262,6 @@ void textProblems(Out& o, const std::vector<std::string>& problems) {
   for (const auto& p : problems) o.print("    - {}\n", p);
 }
 
-// Prefetches the string data of a batch of entries, so that their cache
-// misses (random accesses all over the heap, in hash order) overlap instead
-// of stalling one by one.
-class StringPrefetch {
- public:
-  StringPrefetch(const Memory& mem, const Type* type)
-      : mem_(mem),
-        key_(type->key && type->key->kind == Kind::String),
-        elem_(type->elem && type->elem->kind == Kind::String) {}
-  void operator()(const EntryAddrs* e, size_t n) const {
-    if (!key_ && !elem_) return;
-    for (size_t i = 0; i < n; i++) {
-      if (key_) one(e[i].first);
-      if (elem_) one(e[i].second);
-    }
-  }
-
- private:
-  void one(uint64_t addr) const {
-    const uint8_t* h = mem_.view(addr, 16);
-    if (!h) return;
-    uint64_t str[2];
-    std::memcpy(str, h, sizeof str);
-    if (str[1] == 0) return;
-    if (const uint8_t* d = mem_.view(str[0], 1)) __builtin_prefetch(d);
-  }
-  const Memory& mem_;
-  bool key_, elem_;
-};
 
 constexpr size_t kPrefetchBatch = 64;
 
@@ -322,12 +277,12 @@ constexpr size_t kPrefetchBatch = 64;
 class JsonEntries : public EntryRenderer {
  public:
   JsonEntries(const Program& p, const Type* type, const RenderLimits& lim, bool fast)
-      : mem_(p.mem()),
-        type_(type),
+      : type_(type),
         lim_(lim),
         r_(p, lim),
         prefetch_(p.mem(), type),
-        fast_(fast && scalar(type->key) && scalar(type->elem)) {}
+        reader_(p.mem(), lim.maxString),
+        fast_(fast && ScalarReader::isScalar(type->key) && ScalarReader::isScalar(type->elem)) {}
   void render(const EntryAddrs* e, size_t n, bool first, Out& out) override {
     if (&out != out_) {
       out_ = &out;
@@ -346,8 +301,8 @@ class JsonEntries : public EntryRenderer {
       // Views of the whole batch first (prefetching the strings' bytes), so
       // that their cache misses overlap; then the entries.
       for (size_t j = 0; j < m; j++)
-        ok_[j] = load(e[i + j].first, type_->key, keys_[j]) &&
-                 load(e[i + j].second, type_->elem, vals_[j]);
+        ok_[j] = reader_.load(e[i + j].first, type_->key, keys_[j]) &&
+                 reader_.load(e[i + j].second, type_->elem, vals_[j]);
       for (size_t j = 0; j < m; j++) {
         if (ok_[j]) scalarEntry(keys_[j], vals_[j]);
         else general(e[i + j]);
@@ -356,24 +311,6 @@ class JsonEntries : public EntryRenderer {
   }
 
  private:
-  static bool scalar(const Type* t) {
-    if (!t) return false;
-    switch (t->kind) {
-      case Kind::Bool: case Kind::Int: case Kind::Int8: case Kind::Int16: case Kind::Int32:
-      case Kind::Int64: case Kind::Uint: case Kind::Uint8: case Kind::Uint16: case Kind::Uint32:
-      case Kind::Uint64: case Kind::Uintptr: case Kind::Float32: case Kind::Float64:
-        return t->size > 0 && t->size <= 8;
-      case Kind::String: return t->size == 16;
-      default: return false;
-    }
-  }
-
-  struct Scalar {
-    const uint8_t* p = nullptr;  // the value's bytes
-    std::string_view s;          // a string's (possibly cut) content
-    uint64_t len = 0;            // a string's real length
-  };
-
   void general(const EntryAddrs& e) {
     sink_->entryKey();
     r_.render(e.first, type_->key, *sink_);
@@ -382,34 +319,9 @@ class JsonEntries : public EntryRenderer {
     sink_->endEntry();
   }
 
-  // addr's n bytes through the window w (re-aimed when addr is outside it).
-  const uint8_t* at(Memory::ViewRange& w, uint64_t addr, uint64_t n) const {
-    if (const uint8_t* p = w.at(addr, n)) return p;
-    w = mem_.viewRange(addr);
-    return w.at(addr, n);
-  }
-
-  bool load(uint64_t addr, const Type* t, Scalar& out) {
-    out.p = at(slots_, addr, t->size);
-    if (!out.p) return false;
-    if (t->kind != Kind::String) return true;
-    uint64_t str[2];
-    std::memcpy(str, out.p, sizeof str);
-    out.len = str[1];
-    if (out.len > kMaxStringBytes) return false;
-    uint64_t n = lim_.maxString ? std::min(out.len, lim_.maxString) : out.len;
-    out.s = {};
-    if (n == 0) return true;
-    const uint8_t* d = at(strings_, str[0], n);
-    if (!d) return false;
-    __builtin_prefetch(d);
-    out.s = std::string_view(reinterpret_cast<const char*>(d), n);
-    return true;
-  }
-
   // Appends x as JSON to d when that needs no escaping nor formatting
   // library (integers, bools, strings of plain ASCII); nullptr otherwise.
-  static char* raw(char* d, const Scalar& x, Kind k) {
+  static char* raw(char* d, const ScalarView& x, Kind k) {
     switch (k) {
       case Kind::Bool:
         if (x.p[0]) return static_cast<char*>(std::memcpy(d, "true", 4)) + 4;
@@ -446,7 +358,7 @@ class JsonEntries : public EntryRenderer {
     return v;
   }
 
-  void emit(const Scalar& x, Kind k, bool masked) {
+  void emit(const ScalarView& x, Kind k, bool masked) {
     JsonWriter& w = *w_;
     switch (k) {
       case Kind::Bool: w.boolean(x.p[0] != 0); return;
@@ -468,22 +380,12 @@ class JsonEntries : public EntryRenderer {
     }
   }
 
-  void scalarEntry(const Scalar& key, const Scalar& val) {
+  void scalarEntry(const ScalarView& key, const ScalarView& val) {
     const Type* kt = type_->key;
     const Type* vt = type_->elem;
-    // As the sinks' Masker decides: a string key is masked when its content
-    // looks secret; a string value when its content does or its key names a
-    // secret.
-    const MaskPolicy& policy = policy_;
-    bool keyMasked = false, valMasked = false;
-    if (!policy.reveal) {
-      bool keyNamesSecret = false;
-      if (kt->kind == Kind::String) {
-        keyMasked = policy.secretValue(key.s);
-        if (vt->kind == Kind::String) keyNamesSecret = policy.secretName(key.s);
-      }
-      if (vt->kind == Kind::String) valMasked = keyNamesSecret || policy.secretValue(val.s);
-    }
+    auto mask = policy_.entry(kt->kind == Kind::String ? &key.s : nullptr,
+                              vt->kind == Kind::String ? &val.s : nullptr);
+    bool keyMasked = mask.key, valMasked = mask.value;
     JsonWriter& w = *w_;
     if (!keyMasked && !valMasked) {
       // The common case, formatted in place at the end of the output buffer
@@ -518,18 +420,15 @@ class JsonEntries : public EntryRenderer {
     w.endObject();
   }
 
-  const Memory& mem_;
   const MaskPolicy& policy_ = activeMaskPolicy();
   const Type* type_;
   RenderLimits lim_;
   ValueRenderer r_;
   StringPrefetch prefetch_;
+  ScalarReader reader_;
   bool fast_;
   bool ok_[kPrefetchBatch];
-  Scalar keys_[kPrefetchBatch], vals_[kPrefetchBatch];
-  // The memory around the last slot and the last string viewed: most
-  // entries of a batch are found there without a lookup.
-  Memory::ViewRange slots_, strings_;
+  ScalarView keys_[kPrefetchBatch], vals_[kPrefetchBatch];
   Out* out_ = nullptr;
   std::optional<JsonWriter> w_;
   std::optional<JsonValueSink> sink_;
@@ -763,60 +662,19 @@ size_t reportMap(Out& out, const Program& p, const Located& l, const ReportOptio
 
 namespace {
 
-struct ListTarget {
-  ListShape shape;
-  uint64_t listAddr = 0;    // when a List (or a ring)
-  uint64_t elementAddr = 0; // when a container/list.Element
-};
-
-ListTarget listTarget(const Program& p, const Located& l, const LinkNames& names) {
-  const Type* t = l.type;
-  uint64_t addr = l.addr;
-  while (t && t->kind == Kind::Pointer) {
-    addr = p.mem().readPtr(addr);
-    if (!addr) fail(ErrorKind::NotFound, "{} is a nil pointer", l.expr);
-    t = t->elem;
-  }
-  if (t && t->name == "container/list.Element") return {containerListShape(p), 0, addr};
-  std::string why;
-  if (auto shape = listShapeOf(t, names, &why)) {
-    requirePlausibleList(p, *shape, addr, l.expr);
-    return {*shape, addr, 0};
-  }
-  if (!why.empty()) fail(ErrorKind::Usage, "{}: {}", l.expr, why);
-  if (!elementLinkFields(t).empty())
-    fail(ErrorKind::Usage, "{} is a {}, an element of a list: give the list that holds it", l.expr,
-         t->name);
-  fail(ErrorKind::Usage,
-       "{} is a {}, not a container/list.List, a container/ring.Ring or a list of their shape (a "
-       "struct holding a root element or a head pointer whose elements link next/prev; "
-       "--next/--prev name the links)",
-       l.expr, t ? t->name : "value of unknown type");
-}
-
 // Renders the dynamic value held by the eface at valueAddr (its type is reported separately).
 void renderDynamic(const Program& p, ValueRenderer& r, uint64_t valueAddr, ValueSink& sink) {
-  uint64_t tp = p.mem().readPtr(valueAddr);
-  if (!tp) {
-    sink.nil();
-    return;
-  }
-  const DynType& dt = p.dynamicType(tp);
-  uint64_t data = p.mem().readPtr(valueAddr + 8);
-  if (!dt.type) sink.unreadable(data, fmt::format("no DWARF type for {}", dt.name));
-  else if (dt.directIface) r.render(valueAddr + 8, dt.type, sink);
-  else r.render(data, dt.type, sink);
+  InterfaceValue v = interfaceValue(p, valueAddr, false);
+  if (!v.type) sink.nil();
+  else if (!v.type->type) sink.unreadable(v.data, fmt::format("no DWARF type for {}", v.type->name));
+  else r.render(v.valueAddr, v.type->type, sink);
 }
 
-const Type* efaceType(const Program& p) {
-  const Field& v = requireField(elementType(p), "Value");
-  return v.type;
-}
 
 }  // namespace
 
 size_t reportList(Out& out, const Program& p, const Located& l, const ReportOptions& o) {
-  ListTarget lt = listTarget(p, l, o.links);
+  ListRef lt = locatedList(p, l, o.links);
   const ListShape& shape = lt.shape;
   ValueRenderer r(p, o.render);
   if (!shape.efaceValue) r.linkFields(shape.elem, shape.linkFlags());
@@ -825,16 +683,16 @@ size_t reportList(Out& out, const Program& p, const Located& l, const ReportOpti
   // value; other lists' elements are shown whole (their links as addresses).
   auto dynName = [&](uint64_t valueAddr) -> std::string {
     if (!shape.efaceValue) return shape.elem->name;
-    uint64_t t = p.mem().readPtr(valueAddr);
-    return t ? p.dynamicType(t).name : "nil";
+    InterfaceValue v = interfaceValue(p, valueAddr, false);
+    return v.type ? v.type->name : "nil";
   };
   auto renderElement = [&](uint64_t valueAddr, ValueSink& sink) {
     if (shape.efaceValue) renderDynamic(p, r, valueAddr, sink);
     else r.render(valueAddr, shape.elem, sink);
   };
-  if (lt.elementAddr) {
-    const Type* any = efaceType(p);
-    ElementState e = readElement(p, shape, lt.elementAddr);
+  if (lt.element) {
+    const Type* any = shape.valueType;
+    ElementState e = readElement(p, shape, lt.element);
     std::string state = e.removed ? "removed (Remove ran: next, prev and list are nil; Value kept)"
                         : e.list ? "in list" : "detached (list is nil but links are set)";
     if (o.format == Format::Json) {
@@ -872,10 +730,10 @@ size_t reportList(Out& out, const Program& p, const Located& l, const ReportOpti
     w.beginObject();
     w.field("expr", l.expr);
     w.key("address");
-    w.hex(lt.listAddr);
+    w.hex(lt.list);
     w.key("elements");
     w.beginArray();
-    ListSummary s = walkList(p, shape, lt.listAddr, [&](const ListElementRef& e) {
+    ListSummary s = walkList(p, shape, lt.list, [&](const ListElementRef& e) {
       if (n++ >= limit) return false;
       w.beginObject();
       w.key("address");
@@ -898,8 +756,8 @@ size_t reportList(Out& out, const Program& p, const Located& l, const ReportOpti
     return s.problems.size();
   }
   // Text: the summary needs the walk first; elements are printed on a second walk.
-  ListSummary s = walkList(p, shape, lt.listAddr, nullptr);
-  out.print("{}  {} at {:#x}\n", l.expr, shape.describe(), lt.listAddr);
+  ListSummary s = walkList(p, shape, lt.list, nullptr);
+  out.print("{}  {} at {:#x}\n", l.expr, shape.describe(), lt.list);
   out.print("  {:<16}{}{}{}\n", "len", s.len,
             s.hasLen ? "" : " (elements found: the list keeps no length)",
             s.lazyZero ? " (zero value, never initialised)" : "");
@@ -909,7 +767,7 @@ size_t reportList(Out& out, const Program& p, const Located& l, const ReportOpti
             shown < s.found ? fmt::format(" (showing {}; --limit 0 shows all)", shown) : "");
   TextValueSink sink(out);
   const Type* valueType = shape.efaceValue ? shape.elem->field("Value")->type : shape.elem;
-  walkList(p, shape, lt.listAddr, [&](const ListElementRef& e) {
+  walkList(p, shape, lt.list, [&](const ListElementRef& e) {
     if (n >= limit) return false;
     out.print("    [{}] {:#x}  ", n++, e.addr);
     r.render(e.valueAddr, valueType, sink);
