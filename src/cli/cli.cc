@@ -6,13 +6,20 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <sstream>
 
 #include "cli/commands.h"
+#include "cli/common.h"
+#include "common/mask_policy.h"
 #include "control/freezer.h"
 
 namespace gms {
 
-int cliMain(int argc, char** argv) {
+namespace {
+
+int runApp(int argc, char** argv) {
   CLI::App app{"gomemscope: see inside a Go program's maps, lists and heap, live or from a core"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "gomemscope 0.1.0");
@@ -25,7 +32,8 @@ int cliMain(int argc, char** argv) {
       "GOMEMSCOPE_THREADS (threads rendering map entries; default: one per core).\n"
       "Types: from DWARF or, in a stripped binary (-ldflags='-s -w'), from the runtime's type\n"
       "descriptors; program globals then have no names: decode by address (0xADDR --type T).\n"
-      "stats (and export, report, diagnose, check) and info need none: runtime globals are located.\n"
+      "stats (and export, report, diagnose, check) and info need none: runtime globals are "
+      "located.\n"
       "Examples:\n"
       "  gomemscope info -p 4242\n"
       "  gomemscope map -p 4242 main.sessions --limit 10\n"
@@ -55,29 +63,68 @@ int cliMain(int argc, char** argv) {
   addDiffCommand(app, run);
   addReportCommand(app, run);
 
+  // Help and version text go where the command's output goes.
+  auto helpExit = [&](const CLI::Error& e) {
+    std::ostringstream out, err;
+    int rc = app.exit(e, out, err);
+    fmt::print(cliOut(), "{}", out.str());
+    fmt::print(cliErr(), "{}", err.str());
+    return rc;
+  };
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
+    return helpExit(e);
   } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
+    return helpExit(e);
   } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
+    return helpExit(e);
   } catch (const CLI::ParseError& e) {
-    fmt::print(stderr, "gomemscope: {}\n", e.what());
-    fmt::print(stderr, "run 'gomemscope --help' for usage\n");
+    fmt::print(cliErr(), "gomemscope: {}\n", e.what());
+    fmt::print(cliErr(), "run 'gomemscope --help' for usage\n");
     return kExitError;
   }
   Freezer::installSignalHandlers();
   try {
     return run ? run() : 0;
   } catch (const Error& e) {
-    fmt::print(stderr, "gomemscope: {}\n", e.what());
+    fmt::print(cliErr(), "gomemscope: {}\n", e.what());
     return kExitError;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "gomemscope: internal error: {}\n", e.what());
+    fmt::print(cliErr(), "gomemscope: internal error: {}\n", e.what());
     return kExitError;
   }
+}
+
+}  // namespace
+
+int cliMain(int argc, char** argv) { return runApp(argc, argv); }
+
+CliResult runCli(const std::vector<std::string>& args) {
+  static std::mutex one;  // the output streams are the process's: one command at a time
+  std::lock_guard lock(one);
+  char *outBuf = nullptr, *errBuf = nullptr;
+  size_t outLen = 0, errLen = 0;
+  std::FILE* out = open_memstream(&outBuf, &outLen);
+  std::FILE* err = open_memstream(&errBuf, &errLen);
+  if (!out || !err) failErrno("open_memstream");
+  std::vector<std::string> argvStore = {"gomemscope"};
+  argvStore.insert(argvStore.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argvStore) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  setCliStreams(out, err);
+  activeMaskPolicy() = MaskPolicy{};  // process-wide: as a fresh process starts
+  CliResult r;
+  r.exit = runApp(int(argvStore.size()), argv.data());
+  setCliStreams(nullptr, nullptr);
+  std::fclose(out);
+  std::fclose(err);
+  r.out.assign(outBuf, outLen);
+  r.err.assign(errBuf, errLen);
+  std::free(outBuf);
+  std::free(errBuf);
+  return r;
 }
 
 }  // namespace gms

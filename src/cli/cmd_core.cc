@@ -14,7 +14,8 @@ struct CoreOptions {
 };
 
 int cmdCore(CoreOptions& o) {
-  if (!o.target.core.empty()) fail(ErrorKind::Usage, "core needs a live process (--pid), not a core");
+  if (!o.target.core.empty())
+    fail(ErrorKind::Usage, "core needs a live process (--pid), not a core");
   if (!o.target.pid) fail(ErrorKind::Usage, "core needs --pid PID");
   if (o.output.empty()) o.output = fmt::format("core.{}", o.target.pid);
   auto lp = LiveProcess::open(o.target.pid);
@@ -29,7 +30,7 @@ int cmdCore(CoreOptions& o) {
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (o.format == "json") {
-    Out out(stdout);
+    Out out(cliOut());
     JsonWriter w(out);
     w.beginObject();
     w.field("path", o.output);
@@ -43,13 +44,15 @@ int cmdCore(CoreOptions& o) {
     w.endObject();
     w.newline();
   } else {
-    fmt::print("wrote {}: {} ({} of memory saved, {} mapped but untouched or in files skipped), "
-               "{} threads, {} segments, in {:.0f} ms (target stopped {:.0f} ms)\n",
-               o.output, humanBytes(st.fileBytes), humanBytes(st.savedBytes),
-               humanBytes(st.skippedBytes), st.threads, st.segments, secs * 1000,
-               std::chrono::duration<double, std::milli>(stopped).count());
+    fmt::print(
+        "wrote {}: {} ({} of memory saved, {} mapped but untouched or in files skipped), "
+        "{} threads, {} segments, in {:.0f} ms (target stopped {:.0f} ms)\n",
+        o.output, humanBytes(st.fileBytes), humanBytes(st.savedBytes), humanBytes(st.skippedBytes),
+        st.threads, st.segments, secs * 1000,
+        std::chrono::duration<double, std::milli>(stopped).count());
   }
-  fmt::print(stderr, "gomemscope: note: {} holds the process's memory, secrets included (mode 0600)\n",
+  fmt::print(cliErr(),
+             "gomemscope: note: {} holds the process's memory, secrets included (mode 0600)\n",
              o.output);
   return 0;
 }

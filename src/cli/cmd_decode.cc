@@ -22,7 +22,7 @@ int cmdInfo(DecodeOptions& o) {
   printWarnings(*s);
   const Program& p = s->program();
   const Binary& b = s->binary();
-  Out out(stdout);
+  Out out(cliOut());
   std::vector<GoroutineInfo> gs;
   std::string gerr;
   size_t threads = 0;
@@ -113,7 +113,7 @@ int cmdInfo(DecodeOptions& o) {
 int cmdMap(DecodeOptions& o) {
   auto s = Session::open(o.target);
   printWarnings(*s);
-  Out out(stdout);
+  Out out(cliOut());
   size_t problems = 0;
   frozenRun(*s, out, [&] {
     problems =
@@ -125,7 +125,7 @@ int cmdMap(DecodeOptions& o) {
 int cmdList(DecodeOptions& o) {
   auto s = Session::open(o.target);
   printWarnings(*s);
-  Out out(stdout);
+  Out out(cliOut());
   size_t problems = 0;
   ReportOptions ro = reportOptions(o.out);
   ro.links = o.links;
@@ -143,7 +143,7 @@ int cmdList(DecodeOptions& o) {
 int cmdPrint(DecodeOptions& o) {
   auto s = Session::open(o.target);
   printWarnings(*s);
-  Out out(stdout);
+  Out out(cliOut());
   frozenRun(*s, out, [&] {
     reportValue(
         out, s->program(),
@@ -185,7 +185,9 @@ void addListCommand(CLI::App& app, Runner& run) {
       "a doubly linked list front to back, with integrity checks: container/list, "
       "container/ring, or any list of that shape (golang-lru's LruList, a program's own)");
   addTargetOptions(c, o->target);
-  c->add_option("expr", o->expr, "a List, *List or *Element (e.g. main.queue), or 0xADDR with --type")->required();
+  c->add_option("expr", o->expr,
+                "a List, *List or *Element (e.g. main.queue), or 0xADDR with --type")
+      ->required();
   c->add_option("--type", o->type, "the type when expr is an address, e.g. 'container/list.List'");
   c->add_option("--next", o->links.next,
                 "the element's next link, when its field names do not say (with --prev)");

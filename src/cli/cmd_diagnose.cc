@@ -85,7 +85,7 @@ std::vector<Sample> sample(Session& s, const Rules& rules, double every, double 
                                       std::chrono::duration<double>(every * double(i))));
     double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     out.push_back(takeSample(s, rules, t));
-    if (tty) fmt::print(stderr, "\r[sample {}/{}]{}", i + 1, n, i + 1 == n ? "\n" : "");
+    if (tty) fmt::print(cliErr(), "\r[sample {}/{}]{}", i + 1, n, i + 1 == n ? "\n" : "");
   }
   return out;
 }
@@ -114,7 +114,7 @@ int cmdDiagnose(DiagnoseOptions& o) {
   applyMaskOptions(o.mask);
   std::string target;
   Diagnosis d = evaluate(o, false, target);
-  Out out(stdout);
+  Out out(cliOut());
   reportDiagnosis(out, d, target, o.format == "json" ? Format::Json : Format::Text);
   return kExitOk;
 }
@@ -123,13 +123,13 @@ int cmdCheck(DiagnoseOptions& o) {
   applyMaskOptions(o.mask);
   std::string target;
   Diagnosis d = evaluate(o, true, target);
-  Out out(stdout);
+  Out out(cliOut());
   reportCheck(out, d, target, o.format == "json" ? Format::Json : Format::Text);
   out.flush();
   if (!d.breached()) return kExitOk;
   for (const auto& r : d.rules)
     if (r.status == RuleStatus::Breached)
-      fmt::print(stderr, "gomemscope: rule {} breached: {} (threshold: {})\n", r.rule, r.observed,
+      fmt::print(cliErr(), "gomemscope: rule {} breached: {} (threshold: {})\n", r.rule, r.observed,
                  r.threshold);
   return kExitProblems;
 }

@@ -148,7 +148,7 @@ int cmdDiff(DiffOptions& o) {
   // Maps and lists are found from named globals: a binary that names none
   // has none to compare, which is said rather than shown as "0 changed".
   if (!a->program().hasDwarf()) d.itemsUnavailable = kNoNamedGlobals;
-  Out out(stdout);
+  Out out(cliOut());
   reportDiff(out, d, o.format == "json" ? Format::Json : Format::Text, o.all);
   return kExitOk;
 }

@@ -179,8 +179,9 @@ class Exporter {
           std::string why;
           auto shape = listShapeOf(l.type, {}, &why);
           if (!shape)
-            fail(ErrorKind::Usage, "{} is a {}, not a container/list.List nor a list of its shape{}",
-                 li.expr, l.type ? l.type->name : "value of unknown type",
+            fail(ErrorKind::Usage,
+                 "{} is a {}, not a container/list.List nor a list of its shape{}", li.expr,
+                 l.type ? l.type->name : "value of unknown type",
                  why.empty() ? "" : " (" + why + ")");
           li = promListOf(li.expr,
                           walkList(p, *shape, l.addr, [](const ListElementRef&) { return false; }));
@@ -214,7 +215,8 @@ class Exporter {
       err = e.what();
     }
     if (err != lastError_ && !err.empty())
-      fmt::print(stderr, "gomemscope: warning: reading pid {} failed: {}\n", s_.live()->pid(), err);
+      fmt::print(cliErr(), "gomemscope: warning: reading pid {} failed: {}\n", s_.live()->pid(),
+                 err);
     lastError_ = err;
     r.scrapes = scrapes_;
     r.errors = errors_;
@@ -284,7 +286,7 @@ int cmdExport(ExportOptions& o) {
   }
   addr.port = port;
   if (!isLoopback(addr.host))
-    fmt::print(stderr,
+    fmt::print(cliErr(),
                "gomemscope: warning: listening on {}, which is not loopback: the names, types and "
                "sizes of pid {}'s maps and its memory statistics are visible to the network\n",
                addr.url(), pid);
@@ -298,7 +300,7 @@ int cmdExport(ExportOptions& o) {
     done = true;
   });
   fmt::print("serving metrics for pid {} on http://{}/metrics\n", pid, addr.url());
-  std::fflush(stdout);
+  std::fflush(cliOut());
 
   int rc = kExitOk;
   for (;;) {
@@ -313,11 +315,11 @@ int cmdExport(ExportOptions& o) {
     }
     bool gone = pfd >= 0 ? (fds[1].revents & POLLIN) != 0 : (kill(pid, 0) != 0 && errno == ESRCH);
     if (gone) {
-      fmt::print(stderr, "gomemscope: pid {} exited; the exporter stops\n", pid);
+      fmt::print(cliErr(), "gomemscope: pid {} exited; the exporter stops\n", pid);
       break;
     }
     if (done) {
-      fmt::print(stderr, "gomemscope: the HTTP server stopped unexpectedly\n");
+      fmt::print(cliErr(), "gomemscope: the HTTP server stopped unexpectedly\n");
       rc = kExitError;
       break;
     }

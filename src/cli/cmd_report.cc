@@ -163,7 +163,7 @@ int cmdReport(ReportCmdOptions& o) {
       double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       d.samples.push_back({t, m});
       series.push_back(diagnosisSample(p, again, m, t));
-      if (tty) fmt::print(stderr, "\r[sample {}/{}]{}", i + 1, n, i + 1 == n ? "\n" : "");
+      if (tty) fmt::print(cliErr(), "\r[sample {}/{}]{}", i + 1, n, i + 1 == n ? "\n" : "");
     }
     Diagnosis dg = diagnose(series, Rules{});
     d.findingsAvailable = true;

@@ -25,7 +25,7 @@ int cmdStats(StatsOptions& o) {
   if (o.every.empty()) {
     if (!o.forDur.empty()) fail(ErrorKind::Usage, "--for goes with --every");
     MemStats m = sampleMemStats(*s);
-    Out out(stdout);
+    Out out(cliOut());
     if (fmtName == "json") {
       JsonWriter w(out);
       writeMemStatsJson(w, m, true);
@@ -37,7 +37,8 @@ int cmdStats(StatsOptions& o) {
     }
     return 0;
   }
-  if (!s->live()) fail(ErrorKind::Usage, "--every samples a live process (--pid); a core holds one moment");
+  if (!s->live())
+    fail(ErrorKind::Usage, "--every samples a live process (--pid); a core holds one moment");
   double every = parseDuration(o.every, "--every");
   double total = o.forDur.empty() ? 0 : parseDuration(o.forDur, "--for");
   // Samples at 0, every, 2*every, ... up to --for (rounded: 0.6/0.2 is 2.999...).
@@ -46,13 +47,15 @@ int cmdStats(StatsOptions& o) {
   auto t0 = std::chrono::steady_clock::now();
   MemStats prev{};
   double prevT = 0;
-  Out out(stdout);
+  Out out(cliOut());
   if (fmtName == "csv")
-    out.print("time_s,HeapAlloc,HeapInuse,HeapObjects,Sys,TotalAlloc,Mallocs,Frees,NumGC,NextGC,"
-              "allocs_per_s,alloc_bytes_per_s,gc_per_min\n");
+    out.print(
+        "time_s,HeapAlloc,HeapInuse,HeapObjects,Sys,TotalAlloc,Mallocs,Frees,NumGC,NextGC,"
+        "allocs_per_s,alloc_bytes_per_s,gc_per_min\n");
   else if (fmtName == "text")
-    out.print("{:>8} {:>11} {:>11} {:>11} {:>11} {:>12} {:>12} {:>7} {:>11} {:>8}\n", "time", "HeapAlloc",
-              "HeapInuse", "Sys", "NextGC", "allocs/s", "bytes/s", "NumGC", "objects", "GC/min");
+    out.print("{:>8} {:>11} {:>11} {:>11} {:>11} {:>12} {:>12} {:>7} {:>11} {:>8}\n", "time",
+              "HeapAlloc", "HeapInuse", "Sys", "NextGC", "allocs/s", "bytes/s", "NumGC", "objects",
+              "GC/min");
   out.flush();
   for (uint64_t i = 0; i < samples; i++) {
     auto due = t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
@@ -79,17 +82,18 @@ int cmdStats(StatsOptions& o) {
       w.endObject();
       w.newline();
     } else if (fmtName == "csv") {
-      out.print("{:.3f},{},{},{},{},{},{},{},{},{},{:.1f},{:.1f},{:.2f}\n", t, m.HeapAlloc, m.HeapInuse,
-                m.HeapObjects, m.Sys, m.TotalAlloc, m.Mallocs, m.Frees, m.NumGC, m.NextGC, allocsPerS,
-                bytesPerS, gcPerMin);
+      out.print("{:.3f},{},{},{},{},{},{},{},{},{},{:.1f},{:.1f},{:.2f}\n", t, m.HeapAlloc,
+                m.HeapInuse, m.HeapObjects, m.Sys, m.TotalAlloc, m.Mallocs, m.Frees, m.NumGC,
+                m.NextGC, allocsPerS, bytesPerS, gcPerMin);
     } else {
       out.print("{:>7.1f}s {:>11} {:>11} {:>11} {:>11} {:>12.0f} {:>12} {:>7} {:>11} {:>8.1f}\n", t,
-                humanBytes(m.HeapAlloc), humanBytes(m.HeapInuse), humanBytes(m.Sys), humanBytes(m.NextGC),
-                allocsPerS, humanBytes(uint64_t(bytesPerS)) + "/s", m.NumGC, m.HeapObjects, gcPerMin);
+                humanBytes(m.HeapAlloc), humanBytes(m.HeapInuse), humanBytes(m.Sys),
+                humanBytes(m.NextGC), allocsPerS, humanBytes(uint64_t(bytesPerS)) + "/s", m.NumGC,
+                m.HeapObjects, gcPerMin);
     }
     out.flush();
     if (tty && samples != UINT64_MAX)
-      fmt::print(stderr, "\r[sample {}/{}]{}", i + 1, samples, i + 1 == samples ? "\n" : "");
+      fmt::print(cliErr(), "\r[sample {}/{}]{}", i + 1, samples, i + 1 == samples ? "\n" : "");
     prev = m;
     prevT = t;
   }
@@ -100,7 +104,8 @@ int cmdStats(StatsOptions& o) {
 
 void addStatsCommand(CLI::App& app, Runner& run) {
   auto o = std::make_shared<StatsOptions>();
-  auto* c = app.add_subcommand("stats", "runtime.MemStats from raw memory (no agent), once or as a time series");
+  auto* c = app.add_subcommand(
+      "stats", "runtime.MemStats from raw memory (no agent), once or as a time series");
   addTargetOptions(c, o->target);
   c->add_option("--format", o->format, "output format (csv: time series only)")
       ->check(CLI::IsMember({"text", "json", "csv"}));

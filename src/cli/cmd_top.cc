@@ -80,7 +80,7 @@ int cmdTop(TopOptions& o) {
   if (!o.skip.empty()) d.skipPackages.insert(d.skipPackages.end(), o.skip.begin(), o.skip.end());
   d.onlyPackages = o.only;
   if (o.maxObjects >= 0) d.maxObjects = uint64_t(o.maxObjects);
-  Out out(stdout);
+  Out out(cliOut());
   Discovery found;
   frozenRun(*s, out, [&] { found = discover(s->program(), d); });
   TopFormat f = o.format == "json"  ? TopFormat::Json
@@ -102,7 +102,7 @@ int cmdHeap(HeapOptions& o) {
   if (!o.output.empty()) {
     std::vector<uint8_t> pb = heapPprof(g, !o.output.ends_with(".pb"));
     writeFile(o.output, std::string_view(reinterpret_cast<const char*>(pb.data()), pb.size()));
-    fmt::print(stderr,
+    fmt::print(cliErr(),
                "gomemscope: wrote {} ({} chains, {} in {} objects); open it with: go tool pprof "
                "-top {}\n",
                o.output,
@@ -111,7 +111,7 @@ int cmdHeap(HeapOptions& o) {
                humanBytes(g.bytes), g.objects, o.output);
     if (o.format == "text" && o.limit < 0) return 0;
   }
-  Out out(stdout);
+  Out out(cliOut());
   uint64_t limit = o.limit >= 0 ? uint64_t(o.limit) : (o.format == "text" ? 20 : 0);
   reportHeap(out, g, s->target().describe(), o.format == "json" ? Format::Json : Format::Text,
              limit);
@@ -185,7 +185,7 @@ int cmdAdvise(AdviseOptions& o) {
         adviseMap(mapShapeFromGoTypes(o.keyType, o.valueType, 26, MapImpl::Swiss), o.keys, hint));
     title = fmt::format("map[{}]{} with {} keys", o.keyType, o.valueType, o.keys);
   }
-  Out w(stdout);
+  Out w(cliOut());
   reportAdvice(w, out, title, o.format == "json" ? Format::Json : Format::Text);
   return 0;
 }

@@ -74,8 +74,9 @@ int cmdTrace(TraceOptions& o) {
   }
   DebugRegs regs = armTracer(*tracer);
 
-  Out out(stdout);
-  TraceReport report(out, o.what, subject, o.format == "jsonl", o.target.verbose);
+  Out out(cliOut());
+  TraceReport report(out, cliOut(), cliErr(), o.what, subject, o.format == "jsonl",
+                     o.target.verbose);
   auto typeName = [&](uint64_t desc) -> std::string {
     if (!desc) return "?";
     try {
@@ -102,7 +103,7 @@ int cmdTrace(TraceOptions& o) {
   }
   bool fault = report.summary(end);
   if (end.processExited)
-    fmt::print(stderr, "gomemscope: pid {} exited; trace ended\n", o.target.pid);
+    fmt::print(cliErr(), "gomemscope: pid {} exited; trace ended\n", o.target.pid);
   return fault ? kExitProblems : kExitOk;
 }
 

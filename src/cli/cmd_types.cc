@@ -29,7 +29,7 @@ int cmdTypes(const TypesOptions& o) {
   }
   if (!b->types()) fail(ErrorKind::MissingDebugInfo, "{}", b->missingDebugInfo());
   std::vector<std::string> names = matchingTypeNames(*b->types(), o.pattern);
-  Out out(stdout);
+  Out out(cliOut());
   if (o.format == "json") {
     JsonWriter w(out);
     w.beginObject();
@@ -42,7 +42,7 @@ int cmdTypes(const TypesOptions& o) {
     for (const auto& n : names) out.print("{}\n", n);
   }
   if (names.empty() && !o.pattern.empty()) {
-    fmt::print(stderr, "gomemscope: no type name matches '{}'\n", o.pattern);
+    fmt::print(cliErr(), "gomemscope: no type name matches '{}'\n", o.pattern);
     return kExitProblems;
   }
   return kExitOk;

@@ -59,8 +59,8 @@ int cmdWatch(WatchOptions& o) {
   auto tracer = fieldTracer(fields, o.rw, stacks, p.mem(), o.count);
   DebugRegs regs = armTracer(*tracer);
 
-  Out out(stdout);
-  WatchReport report(out, fields, o.format == "jsonl", o.target.verbose);
+  Out out(cliOut());
+  WatchReport report(out, cliOut(), cliErr(), fields, o.format == "jsonl", o.target.verbose);
   TraceRun run = runTracer(
       o.target.pid, *tracer, regs, {forSecs, o.count}, "watch",
       [&](const WatcherStats& st) { report.ready(o.target.pid, st.threadsAttached); },
@@ -82,7 +82,7 @@ int cmdWatch(WatchOptions& o) {
   }
   report.summary(end);
   if (end.processExited)
-    fmt::print(stderr, "gomemscope: pid {} exited; watch ended\n", o.target.pid);
+    fmt::print(cliErr(), "gomemscope: pid {} exited; watch ended\n", o.target.pid);
   return kExitOk;
 }
 

@@ -72,9 +72,9 @@ Located locate(const Program& p, const std::string& expr, const std::string& typ
 }
 
 void printWarnings(Session& s) {
-  for (const auto& w : s.warnings()) fmt::print(stderr, "gomemscope: warning: {}\n", w);
+  for (const auto& w : s.warnings()) fmt::print(cliErr(), "gomemscope: warning: {}\n", w);
   if (s.live() && s.options().noStop)
-    fmt::print(stderr,
+    fmt::print(cliErr(),
                "gomemscope: warning: pid {} was not stopped (--no-stop): the result may be torn\n",
                s.live()->pid());
 }
@@ -109,8 +109,8 @@ double parseDuration(const std::string& s, const char* what) {
 
 int reportProblems(const std::string& expr, size_t problems) {
   if (!problems) return kExitOk;
-  fmt::print(stderr, "gomemscope: {}: {} problem{} found (listed in the output)\n", expr, problems,
-             problems == 1 ? "" : "s");
+  fmt::print(cliErr(), "gomemscope: {}: {} problem{} found (listed in the output)\n", expr,
+             problems, problems == 1 ? "" : "s");
   return kExitProblems;
 }
 
@@ -119,6 +119,18 @@ volatile sig_atomic_t gInterrupted = 0;
 void onInterrupt(int) { gInterrupted = 1; }
 constexpr int kInterruptSignals[3] = {SIGINT, SIGTERM, SIGHUP};
 }  // namespace
+
+namespace {
+std::FILE* gOut = nullptr;
+std::FILE* gErr = nullptr;
+}  // namespace
+
+std::FILE* cliOut() { return gOut ? gOut : stdout; }
+std::FILE* cliErr() { return gErr ? gErr : stderr; }
+void setCliStreams(std::FILE* out, std::FILE* err) {
+  gOut = out;
+  gErr = err;
+}
 
 void catchInterrupts() {
   struct sigaction sa {};

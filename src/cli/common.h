@@ -97,6 +97,13 @@ void frozenRun(Session& s, Out& out, F&& body, FreezeMode mode = FreezeMode::Sna
 // One MemStats read with the target frozen for exactly the read.
 MemStats sampleMemStats(Session& s);
 
+// Where commands write: the process's stdout and stderr, or, while runCli
+// (cli/cli.h) runs a command in-process, the buffers it returns.
+std::FILE* cliOut();
+std::FILE* cliErr();
+// Redirects cliOut/cliErr (nullptr: back to stdout/stderr).
+void setCliStreams(std::FILE* out, std::FILE* err);
+
 // "500ms", "2s", "1.5m", "1h" -> seconds; `what` names the option in errors.
 double parseDuration(const std::string& s, const char* what);
 

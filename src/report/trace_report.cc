@@ -102,7 +102,7 @@ void TraceReport::ready(int pid, uint64_t threads) {
     w.newline();
     out_.flush();
   } else {
-    fmt::print(stderr, "gomemscope: tracing {} of {} on {} threads of pid {} (Ctrl-C ends)\n",
+    fmt::print(stderr_, "gomemscope: tracing {} of {} on {} threads of pid {} (Ctrl-C ends)\n",
                what_, subject_, threads, pid);
   }
 }
@@ -258,7 +258,7 @@ void TraceReport::event(const TraceEvent& e, const std::vector<GoFrame>& f1,
 }
 
 bool TraceReport::summary(const TraceEndFigures& end) {
-  Out so(json_ ? stderr : stdout);
+  Out so(json_ ? stderr_ : stdout_);
   const TraceTotals& t = end.totals;
   bool fault = false;
   if (what_ == "growth") {
@@ -347,7 +347,7 @@ void WatchReport::ready(int pid, uint64_t threads) {
   if (json_) return;
   std::string names;
   for (const auto& f : fields_) names += (names.empty() ? "" : ", ") + f.name;
-  fmt::print(stderr, "gomemscope: watching {} on {} threads of pid {} (Ctrl-C ends)\n", names,
+  fmt::print(stderr_, "gomemscope: watching {} on {} threads of pid {} (Ctrl-C ends)\n", names,
              threads, pid);
 }
 
@@ -400,7 +400,7 @@ void WatchReport::event(const TraceEvent& e, const std::vector<GoFrame>& frames)
 }
 
 void WatchReport::summary(const TraceEndFigures& end) {
-  Out so(json_ ? stderr : stdout);
+  Out so(json_ ? stderr_ : stdout_);
   double secs = end.seconds;
   so.print(
       "watch summary: {} events in {:.2f} s ({:.1f}/s) on {} field{}; threads: {} at start, {} "

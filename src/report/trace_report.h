@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <map>
 #include <string>
 #include <vector>
@@ -38,8 +39,13 @@ class TraceReport {
  public:
   // what: "growth", "writers" or "removed"; subject: the map or list traced
   // ("every map" for growth).
-  TraceReport(Out& out, std::string what, std::string subject, bool jsonl, bool verbose)
+  // out: the events (on stdout); stdoutFile/stderrFile: where the summary
+  // and the notes go.
+  TraceReport(Out& out, std::FILE* stdoutFile, std::FILE* stderrFile, std::string what,
+              std::string subject, bool jsonl, bool verbose)
       : out_(out),
+        stdout_(stdoutFile),
+        stderr_(stderrFile),
         what_(std::move(what)),
         subject_(std::move(subject)),
         json_(jsonl),
@@ -56,6 +62,7 @@ class TraceReport {
 
  private:
   Out& out_;
+  std::FILE *stdout_, *stderr_;
   std::string what_, subject_;
   bool json_, verbose_;
   struct MapStat {
@@ -69,8 +76,14 @@ class TraceReport {
 
 class WatchReport {
  public:
-  WatchReport(Out& out, std::vector<WatchField> fields, bool jsonl, bool verbose)
-      : out_(out), fields_(std::move(fields)), json_(jsonl), verbose_(verbose) {}
+  WatchReport(Out& out, std::FILE* stdoutFile, std::FILE* stderrFile,
+              std::vector<WatchField> fields, bool jsonl, bool verbose)
+      : out_(out),
+        stdout_(stdoutFile),
+        stderr_(stderrFile),
+        fields_(std::move(fields)),
+        json_(jsonl),
+        verbose_(verbose) {}
   // The note on stderr (text only).
   void ready(int pid, uint64_t threads);
   void event(const TraceEvent& e, const std::vector<GoFrame>& frames);
@@ -79,6 +92,7 @@ class WatchReport {
 
  private:
   Out& out_;
+  std::FILE *stdout_, *stderr_;
   std::vector<WatchField> fields_;
   bool json_, verbose_;
   uint64_t events_ = 0, multi_ = 0, unchanged_ = 0, truncated_ = 0;

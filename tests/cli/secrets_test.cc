@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "cli/in_process.h"
 #include "support/fixture.h"
 
 namespace gms::test {
@@ -28,7 +29,7 @@ SecretsTarget& target(const Toolchain& tc) {
     t->binary = buildFixture(tc, "secrets");
     t->proc = RunningFixture::start(t->binary);
     t->core = tempDir() + "/secrets-" + tc.name + ".core";
-    auto r = runGomemscope({"core", "-p", std::to_string(t->proc->pid()), "-o", t->core});
+    auto r = runInProcess({"core", "-p", std::to_string(t->proc->pid()), "-o", t->core});
     if (r.exitCode != 0) throw std::runtime_error("gomemscope core failed: " + r.err);
     slot = std::move(t);
   }
@@ -62,7 +63,7 @@ class Secrets : public ::testing::TestWithParam<Case> {
     return a;
   }
   nlohmann::json json(std::vector<std::string> a) const {
-    auto r = runGomemscope(args(std::move(a)));
+    auto r = runInProcess(args(std::move(a)));
     EXPECT_EQ(r.exitCode, 0) << r.err;
     return nlohmann::json::parse(r.out);
   }
@@ -96,9 +97,9 @@ TEST_P(Secrets, FastPathMasksAsTheGeneralRendererDoes) {
         {"--max-string", "4"}}) {
     std::vector<std::string> a = {"map", "main.Headers", "--format", "json"};
     a.insert(a.end(), extra.begin(), extra.end());
-    auto fast = runGomemscope(args(a));
+    auto fast = runInProcess(args(a));
     setenv("GOMEMSCOPE_GENERIC_RENDER", "1", 1);
-    auto general = runGomemscope(args(a));
+    auto general = runInProcess(args(a));
     unsetenv("GOMEMSCOPE_GENERIC_RENDER");
     ASSERT_EQ(fast.exitCode, 0) << fast.err;
     ASSERT_EQ(general.exitCode, 0) << general.err;
@@ -118,7 +119,7 @@ TEST_P(Secrets, RevealShowsTheTruth) {
 }
 
 TEST_P(Secrets, TextNeverShowsASecret) {
-  auto r = runGomemscope(args({"map", "main.Headers"}));
+  auto r = runInProcess(args({"map", "main.Headers"}));
   ASSERT_EQ(r.exitCode, 0) << r.err;
   const auto& want = truth()["headers"];
   for (const auto& k : truth()["secretKeys"]) {
@@ -128,7 +129,7 @@ TEST_P(Secrets, TextNeverShowsASecret) {
         << r.out;
   }
   EXPECT_NE(r.out.find("\"greeting\": \"hello, world\""), std::string::npos) << r.out;
-  auto shown = runGomemscope(args({"map", "main.Headers", "--reveal"}));
+  auto shown = runInProcess(args({"map", "main.Headers", "--reveal"}));
   for (const auto& k : truth()["secretKeys"])
     EXPECT_NE(shown.out.find(want[k.get<std::string>()].get<std::string>()), std::string::npos);
 }
@@ -148,7 +149,7 @@ TEST_P(Secrets, SecretPatternAddsToTheDefaults) {
   auto login = json({"print", "main.Login", "--format", "json", "--secret-pattern", "^ali"});
   EXPECT_EQ(login["value"]["User"], masked("alice"));
   EXPECT_EQ(login["value"]["Note"], truth()["login"]["Note"]);
-  auto r = runGomemscope(args({"print", "main.Login", "--secret-pattern", "(bad"}));
+  auto r = runInProcess(args({"print", "main.Login", "--secret-pattern", "(bad"}));
   EXPECT_EQ(r.exitCode, 2);
   EXPECT_NE(r.err.find("gomemscope: --secret-pattern"), std::string::npos) << r.err;
 }
@@ -174,7 +175,7 @@ TEST_P(Secrets, SecretKeysAreMaskedInPaths) {
     std::vector<std::pair<std::string, CommandResult>> out;
     auto run = [&](std::string what, std::vector<std::string> a, std::vector<int> ok = {0}) {
       if (reveal) a.push_back("--reveal");
-      auto r = runGomemscope(args(a));
+      auto r = runInProcess(args(a));
       EXPECT_TRUE(std::find(ok.begin(), ok.end(), r.exitCode) != ok.end()) << what << ": " << r.err;
       out.emplace_back(what, std::move(r));
     };
@@ -187,7 +188,7 @@ TEST_P(Secrets, SecretKeysAreMaskedInPaths) {
     out.back().second.out = readFile(html);
     std::vector<std::string> d = {"diff", t_->core, t_->core, "-e", t_->binary, "--all"};
     if (reveal) d.push_back("--reveal");
-    auto r = runGomemscope(d);
+    auto r = runInProcess(d);
     EXPECT_EQ(r.exitCode, 0) << r.err;
     out.emplace_back("diff", std::move(r));
     return out;
@@ -220,10 +221,10 @@ TEST_P(Secrets, SecretKeysAreMaskedInPaths) {
     }
   }
   // A masked path names no entry: asking for it says so.
-  auto m = runGomemscope(args({"map", maskedPaths[0]}));
+  auto m = runInProcess(args({"map", maskedPaths[0]}));
   EXPECT_EQ(m.exitCode, 2);
   EXPECT_NE(m.err.find("--reveal"), std::string::npos) << m.err;
-  auto revealed = runGomemscope(args({"map", realPaths[0], "--format", "json"}));
+  auto revealed = runInProcess(args({"map", realPaths[0], "--format", "json"}));
   ASSERT_EQ(revealed.exitCode, 0) << revealed.err;
   EXPECT_EQ(nlohmann::json::parse(revealed.out)["len"], 2);
 }
