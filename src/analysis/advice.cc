@@ -279,7 +279,7 @@ struct Builder {
 };
 
 // Per-insert objects for keys/values stored out of line.
-void addIndirect(Builder& b, const MapShape& s, const MapLayout& l, uint64_t keys) {
+void addIndirect(Builder& b, const MapTypeShape& s, const MapLayout& l, uint64_t keys) {
   if (l.indirectKey)
     b.add("indirect keys", double(keys), allocSize(s.key.size, s.key.pointers, s.goMinor),
           double(keys));
@@ -295,7 +295,7 @@ bool overLoadFactor(uint64_t count, unsigned B) {
   return count > kSlots && count > 13 * ((uint64_t{1} << B) / 2);
 }
 
-MapPlan planClassic(const MapShape& s, const MapLayout& l, uint64_t keys,
+MapPlan planClassic(const MapTypeShape& s, const MapLayout& l, uint64_t keys,
                     std::optional<uint64_t> hint) {
   Builder b;
   b.plan.hint = hint;
@@ -439,7 +439,7 @@ MapPlan planClassic(const MapShape& s, const MapLayout& l, uint64_t keys,
   return b.finish();
 }
 
-MapPlan planSwiss(const MapShape& s, const MapLayout& l, uint64_t keys,
+MapPlan planSwiss(const MapTypeShape& s, const MapLayout& l, uint64_t keys,
                   std::optional<uint64_t> hint) {
   Builder b;
   b.plan.hint = hint;
@@ -613,9 +613,9 @@ TypeShape goTypeShape(std::string_view goType) {
        trim(goType));
 }
 
-MapShape mapShapeFromGoTypes(std::string_view key, std::string_view value, int goMinor,
-                             std::optional<MapImpl> impl) {
-  MapShape s;
+MapTypeShape mapShapeFromGoTypes(std::string_view key, std::string_view value, int goMinor,
+                                 std::optional<MapImpl> impl) {
+  MapTypeShape s;
   s.key = goTypeShape(key);
   s.value = goTypeShape(value);
   s.goMinor = goMinor;
@@ -624,7 +624,7 @@ MapShape mapShapeFromGoTypes(std::string_view key, std::string_view value, int g
   return s;
 }
 
-MapLayout mapLayout(const MapShape& s) {
+MapLayout mapLayout(const MapTypeShape& s) {
   checkShape(s.key, "key");
   checkShape(s.value, "value");
   checkVersion(s.goMinor, s.impl);
@@ -651,7 +651,7 @@ MapLayout mapLayout(const MapShape& s) {
   return l;
 }
 
-MapPlan planMap(const MapShape& shape, uint64_t keys, std::optional<uint64_t> hint) {
+MapPlan planMap(const MapTypeShape& shape, uint64_t keys, std::optional<uint64_t> hint) {
   MapLayout l = mapLayout(shape);
   if (keys > kMaxKeys) fail(ErrorKind::Usage, "{} keys: the model handles at most 2^32", keys);
   if (hint && *hint > kMaxKeys)
@@ -660,7 +660,7 @@ MapPlan planMap(const MapShape& shape, uint64_t keys, std::optional<uint64_t> hi
                                         : planSwiss(shape, l, keys, hint);
 }
 
-MapAdvice adviseMap(const MapShape& shape, uint64_t keys, std::optional<uint64_t> hint) {
+MapAdvice adviseMap(const MapTypeShape& shape, uint64_t keys, std::optional<uint64_t> hint) {
   MapAdvice a;
   a.shape = shape;
   a.layout = mapLayout(shape);

@@ -74,7 +74,10 @@ struct TypeShape {
   bool pointers = false;  // contains pointers the GC scans
 };
 
-struct MapShape {
+// A map type as the model sees it, before any map of it exists: key and
+// value layout, Go release and implementation. (A decoded map's buckets,
+// groups and load are goruntime/maps.h's MapShape.)
+struct MapTypeShape {
   TypeShape key, value;
   int goMinor = 26;               // Go 1.x, 19..27
   MapImpl impl = MapImpl::Swiss;  // classic: 19..25, swiss: 24..26
@@ -86,10 +89,10 @@ struct MapShape {
 // chan T, func(..)), []T, any/interface{}/error, struct{} and [N]T of any of
 // those. Throws Error(Usage) naming the accepted names otherwise.
 TypeShape goTypeShape(std::string_view goType);
-// A MapShape from Go type names; impl defaults to the version's default
+// A MapTypeShape from Go type names; impl defaults to the version's default
 // (swiss from 1.24). Throws Error(Usage/Unsupported) for bad combinations.
-MapShape mapShapeFromGoTypes(std::string_view key, std::string_view value, int goMinor,
-                             std::optional<MapImpl> impl = std::nullopt);
+MapTypeShape mapShapeFromGoTypes(std::string_view key, std::string_view value, int goMinor,
+                                 std::optional<MapImpl> impl = std::nullopt);
 
 // The in-memory layout the compiler gives the map's buckets/groups.
 struct MapLayout {
@@ -101,7 +104,7 @@ struct MapLayout {
   // swiss: ctrl word + 8 slots of struct{key; elem}
   uint64_t slotSize = 0, elemOffset = 0, groupSize = 0;
 };
-MapLayout mapLayout(const MapShape& shape);
+MapLayout mapLayout(const MapTypeShape& shape);
 
 // One kind of allocation made while building the map.
 struct AllocItem {
@@ -142,7 +145,7 @@ struct MapPlan {
 };
 
 struct MapAdvice {
-  MapShape shape;
+  MapTypeShape shape;
   MapLayout layout;
   uint64_t keys = 0;
   MapPlan withoutHint;           // make(map[K]V)
@@ -155,8 +158,8 @@ struct MapAdvice {
 
 // Throws Error(Usage) for an invalid shape (alignment, version/impl) or
 // keys/hint beyond 2^40.
-MapAdvice adviseMap(const MapShape& shape, uint64_t keys, std::optional<uint64_t> hint);
+MapAdvice adviseMap(const MapTypeShape& shape, uint64_t keys, std::optional<uint64_t> hint);
 // One plan only.
-MapPlan planMap(const MapShape& shape, uint64_t keys, std::optional<uint64_t> hint);
+MapPlan planMap(const MapTypeShape& shape, uint64_t keys, std::optional<uint64_t> hint);
 
 }  // namespace gms

@@ -165,7 +165,7 @@ int cmdAdvise(AdviseOptions& o) {
       sum = walkMap(p, mt, m.header, {}, nullptr);
     });
     uint64_t keys = o.keys ? o.keys : sum.len;
-    MapShape shape;
+    MapTypeShape shape;
     shape.key = shapeOf(mt->key);
     shape.value = shapeOf(mt->elem);
     shape.goMinor = p.build().minor;

@@ -110,7 +110,7 @@ TEST(MapShape, VersionsAndImplementations) {
   EXPECT_THROW(mapShapeFromGoTypes("int", "int", 26, MapImpl::Classic), Error);
   EXPECT_THROW(mapShapeFromGoTypes("int", "int", 23, MapImpl::Swiss), Error);
   EXPECT_THROW(mapShapeFromGoTypes("int", "int", 18), Error);
-  MapShape bad = mapShapeFromGoTypes("int", "int", 26);
+  MapTypeShape bad = mapShapeFromGoTypes("int", "int", 26);
   bad.key.align = 3;
   EXPECT_THROW(adviseMap(bad, 10, std::nullopt), Error);
   EXPECT_THROW(adviseMap(mapShapeFromGoTypes("int", "int", 26), uint64_t{1} << 33, std::nullopt),
@@ -273,7 +273,7 @@ void checkCases(const std::string& title, const json& truth, bool statistical) {
     const std::string key = c["key"], value = c["value"];
     const uint64_t n = c["n"];
     const int64_t hint = c["hint"];
-    MapShape shape = mapShapeFromGoTypes(key, value, minor);
+    MapTypeShape shape = mapShapeFromGoTypes(key, value, minor);
     MapPlan p =
         planMap(shape, n, hint < 0 ? std::nullopt : std::optional<uint64_t>(uint64_t(hint)));
     const double mean = c["mean"].get<double>();
