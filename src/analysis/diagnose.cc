@@ -37,9 +37,10 @@ std::vector<MapSeries> seriesByPath(const std::vector<Sample>& samples) {
   return out;
 }
 
-std::string shapeOf(const MapObservation& m) {
-  if (m.impl == "sync.Map") return "sync.Map";
-  if (m.impl == "swiss") {
+std::string shapeText(const MapObservation& o) {
+  if (o.syncMap) return "sync.Map";
+  const MapShape& m = o.shape;
+  if (m.impl == MapImpl::Swiss) {
     if (m.small) return fmt::format("small (1 group, {} slots)", m.capacity);
     return fmt::format("dirLen={}, {} table{}, {} groups ({} slots)", m.dirLen, m.tables,
                        m.tables == 1 ? "" : "s", m.groups, m.capacity);
@@ -59,7 +60,7 @@ uint64_t growthsOf(const MapSeries& s) {
   for (size_t i = 0; i < s.obs.size(); i++) {
     const MapObservation& o = *s.obs[i].second;
     if (i == 0) {
-      g += o.growing;
+      g += o.shape.growing;
       continue;
     }
     uint64_t before = s.obs[i - 1].second->size(), after = o.size();
@@ -75,10 +76,10 @@ MapEvidence evidenceOf(const MapSeries& s) {
   const MapObservation& last = *s.obs.back().second;
   e.path = s.path;
   e.type = last.type;
-  e.impl = last.impl;
+  e.impl = last.impl();
   e.footprint = last.footprint;
-  e.shape = shapeOf(last);
-  e.growing = last.growing;
+  e.shape = shapeText(last);
+  e.growing = last.shape.growing;
   e.growths = growthsOf(s);
   std::vector<uint64_t> addrs;
   for (const auto& [i, o] : s.obs) {
@@ -163,18 +164,16 @@ RuleResult rehashStorm(const std::vector<Sample>& S, const Diagnosis& d,
         "{} is growing now ({}): a map built without a size hint rehashes every time it doubles",
         top.path, te.shape);
   } else {
+    // Over the window: the group count (Swiss) or B as decoded (classic).
+    bool swiss = top.obs.back().second->swiss();
     uint64_t lo = UINT64_MAX, hi = 0;
     for (const auto& o : top.obs) {
-      lo = std::min(lo, o.second->size());
-      hi = std::max(hi, o.second->size());
+      uint64_t v = swiss ? o.second->shape.groups : o.second->shape.B;
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
     }
-    auto bits = [](uint64_t n) {
-      uint64_t b = 0;
-      while (b < 63 && (uint64_t(1) << b) < n) b++;
-      return b;
-    };
-    std::string range = te.impl == "swiss" ? fmt::format("{}..{} groups", lo, hi)
-                                           : fmt::format("B {}..{}", bits(lo), bits(hi));
+    std::string range =
+        swiss ? fmt::format("{}..{} groups", lo, hi) : fmt::format("B {}..{}", lo, hi);
     std::string recreated = te.addresses <= 1 ? ""
                             : te.addresses == 2
                                 ? ", re-created once"
@@ -537,24 +536,11 @@ MapObservation observationOf(const Found& f) {
   MapObservation o;
   o.path = f.path;
   o.type = f.typeName;
-  o.impl = f.kind == FoundKind::SyncMap ? "sync.Map" : mapImplName(f.impl);
+  o.syncMap = f.kind == FoundKind::SyncMap;
   o.addr = f.addr;
   o.len = f.len;
   o.footprint = f.footprint;
-  if (f.kind == FoundKind::SyncMap) return o;  // no buckets: len and footprint say it all
-  o.growing = f.growing;
-  o.overflowBuckets = f.overflowBuckets;
-  if (f.impl == MapImpl::Classic) {
-    o.nbuckets = f.buckets;
-    o.B = f.B;
-    o.oldBuckets = f.oldBuckets;
-  } else {
-    o.capacity = f.buckets;
-    o.groups = f.groups;
-    o.dirLen = f.dirLen;
-    o.tables = f.tables;
-    o.small = f.small;
-  }
+  if (!o.syncMap) o.shape = f.shape;  // a sync.Map has no buckets: len and footprint say it all
   return o;
 }
 

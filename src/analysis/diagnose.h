@@ -28,21 +28,18 @@ namespace gms {
 
 // One map as observed in one sample (from discover + walkMap).
 struct MapObservation {
-  Path path;          // discover path, e.g. main.cache.items
-  std::string type;   // map[string]*list.Element
-  std::string impl;   // "classic" | "swiss" | "sync.Map" (no buckets: size() is 0)
-  uint64_t addr = 0;  // header address: a change means the map was re-created
+  Path path;             // discover path, e.g. main.cache.items
+  std::string type;      // map[string]*list.Element
+  bool syncMap = false;  // a sync.Map: no buckets (shape unset, size() is 0)
+  uint64_t addr = 0;     // header address: a change means the map was re-created
   uint64_t len = 0;
   uint64_t footprint = 0;  // bytes
-  // classic
-  uint64_t B = 0, nbuckets = 0, overflowBuckets = 0;
-  bool growing = false;     // evacuating old buckets (classic)
-  uint64_t oldBuckets = 0;  // size of the old array while growing
-  // swiss
-  uint64_t dirLen = 0, tables = 0, groups = 0, capacity = 0;
-  bool small = false;
+  MapShape shape;          // built-in maps: as decoded
+  // "classic" | "swiss" | "sync.Map"
+  const char* impl() const { return syncMap ? "sync.Map" : mapImplName(shape.impl); }
+  bool swiss() const { return !syncMap && shape.impl == MapImpl::Swiss; }
   // The count that rises when the map grows: buckets (classic), groups (swiss).
-  uint64_t size() const { return impl == "swiss" ? groups : nbuckets; }
+  uint64_t size() const { return swiss() ? shape.groups : shape.nbuckets; }
 };
 
 // A map as the rules see it, from what discovery already read (its decoded

@@ -39,16 +39,7 @@ MapObservation observe(const Program& p, const Found& f, bool walk) {
   }
   o.len = s.len;
   o.footprint = s.footprint.total();
-  o.B = s.B;
-  o.nbuckets = s.nbuckets;
-  o.overflowBuckets = s.overflowBuckets;
-  o.growing = s.growing;
-  o.oldBuckets = s.oldBucketCount;
-  o.dirLen = s.dirLen;
-  o.tables = s.tables.size();
-  o.groups = s.groups;
-  o.capacity = s.capacity;
-  o.small = s.small;
+  o.shape = shapeOf(s);
   return o;
 }
 

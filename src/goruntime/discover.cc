@@ -621,7 +621,7 @@ class Walker {
     f.len = s.len;
     f.found = s.len;
     f.footprint = s.footprint;
-    f.torn = s.torn;
+    f.shape.torn = s.torn;
     f.problems = s.problems.size();
     if (!s.problems.empty()) f.firstProblem = s.problems.front();
     if (o_.keepRegions) f.regions.push_back({addr, t->size, "header"});
@@ -710,25 +710,10 @@ class Walker {
     }
     addBytes(s.footprint.total());
     Found& f = out_.items[idx];
-    f.impl = s.impl;
+    f.shape = shapeOf(s);
     f.len = s.len;
     f.found = s.found;
-    f.mapFootprint = s.footprint;
     f.footprint = s.footprint.total();
-    f.loadFactor = s.loadFactor();
-    f.load = s.load();
-    f.buckets = s.impl == MapImpl::Classic ? s.nbuckets : s.capacity;
-    f.overflowBuckets = s.overflowBuckets;
-    f.tombstones = s.tombstones;
-    f.growing = s.growing;
-    f.sameSizeGrow = s.sameSizeGrow;
-    f.B = s.B;
-    f.oldBuckets = s.oldBucketCount;
-    f.dirLen = s.dirLen;
-    f.tables = s.tables.size();
-    f.groups = s.groups;
-    f.small = s.small;
-    f.torn = s.torn;
     f.problems = s.problems.size();
     if (!s.problems.empty()) f.firstProblem = s.problems.front();
     f.regions = std::move(s.regions);

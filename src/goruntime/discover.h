@@ -109,20 +109,9 @@ struct Found {
   uint64_t problems = 0;   // decoder problems (0 for a sound structure)
   std::string firstProblem;
   uint64_t otherRefs = 0;  // further references to the same map/list met
-  // Maps only.
-  MapImpl impl = MapImpl::Classic;
-  MapFootprint mapFootprint;
-  double loadFactor = 0;         // MapSummary::loadFactor(): entries per bucket / per slot
-  double load = 0;               // MapSummary::load(): 1.0 = the next insert grows it
-  uint64_t buckets = 0;          // classic: 2^B buckets; swiss: slot capacity
-  uint64_t overflowBuckets = 0;  // classic
-  uint64_t tombstones = 0;       // swiss
-  bool growing = false, sameSizeGrow = false;  // classic, mid-growth
-  uint64_t B = 0, oldBuckets = 0;              // classic: log2 buckets; old array while growing
-  uint64_t dirLen = 0, tables = 0,
-           groups = 0;          // swiss, as decoded (a small map: 1 group, no table)
-  bool small = false;           // swiss: one group, no directory
-  bool torn = false;            // a write was in progress
+  // Maps only: the walked map's shape (len, found and footprint above are
+  // its len, found and footprint.total()). A sync.Map sets torn only.
+  MapShape shape;
   std::vector<Region> regions;  // DiscoverOptions::keepRegions
 };
 

@@ -12,17 +12,42 @@ void MapSummary::rejectHeader(std::string why) {
   invalidHeader = std::move(why);
 }
 
-double MapSummary::loadFactor() const {
+double MapShape::loadFactor() const {
   if (impl == MapImpl::Classic) return nbuckets ? double(found) / double(nbuckets) : 0;
   return capacity ? double(found) / double(capacity) : 0;
 }
 
-double MapSummary::load() const {
+double MapShape::load() const {
   // overLoadFactor: count > bucketCnt && count > 6.5 * 2^B (a one-bucket map holds 8).
   if (impl == MapImpl::Classic)
     return nbuckets ? double(found) / std::max(8.0, kClassicMaxLoad * double(nbuckets)) : 0;
   if (small) return double(found) / 8;
   return capacity ? double(found) / (kSwissMaxLoad * double(capacity)) : 0;
+}
+
+double MapSummary::loadFactor() const { return shapeOf(*this).loadFactor(); }
+double MapSummary::load() const { return shapeOf(*this).load(); }
+
+MapShape shapeOf(const MapSummary& s) {
+  MapShape m;
+  m.impl = s.impl;
+  m.len = s.len;
+  m.found = s.found;
+  m.torn = s.torn;
+  m.footprint = s.footprint;
+  m.B = s.B;
+  m.nbuckets = s.nbuckets;
+  m.overflowBuckets = s.overflowBuckets;
+  m.growing = s.growing;
+  m.sameSizeGrow = s.sameSizeGrow;
+  m.oldBuckets = s.oldBucketCount;
+  m.dirLen = s.dirLen;
+  m.tables = s.tables.size();
+  m.groups = s.groups;
+  m.capacity = s.capacity;
+  m.tombstones = s.tombstones;
+  m.small = s.small;
+  return m;
 }
 
 MapImpl mapImplOf(const Type* mapType) {

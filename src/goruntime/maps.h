@@ -68,6 +68,32 @@ struct MapFootprint {
   }
 };
 
+// A map's shape: what top, diagnose, the Prometheus exporter and the HTML
+// report carry of a walked map, the one record they share (Found,
+// MapObservation and PromMap embed it; shapeOf makes it from a MapSummary).
+// Implementation-specific fields are 0/false for the other implementation.
+struct MapShape {
+  MapImpl impl = MapImpl::Classic;
+  uint64_t len = 0;    // the header's count/used
+  uint64_t found = 0;  // full slots actually found
+  bool torn = false;   // a write was in progress (hashWriting / writing)
+  MapFootprint footprint;
+  // classic
+  uint64_t B = 0, nbuckets = 0, overflowBuckets = 0;
+  bool growing = false, sameSizeGrow = false;
+  uint64_t oldBuckets = 0;  // buckets in the old array while growing
+  // swiss
+  uint64_t dirLen = 0, tables = 0, groups = 0, capacity = 0, tombstones = 0;
+  bool small = false;  // one group, no directory
+
+  double loadFactor() const;  // entries per bucket (classic) or per slot (swiss)
+  // How full the map is against what makes it grow: 1.0 means the next
+  // insert of a new key grows it. Classic: entries / max(8, 6.5 x buckets)
+  // (the runtime's overLoadFactor); Swiss: entries / (7/8 x slots) for tables
+  // (maxAvgGroupLoad), entries / 8 for a small map (one group, then a table).
+  double load() const;
+};
+
 struct MapSummary {
   MapImpl impl = MapImpl::Classic;
   uint64_t addr = 0;                // header address (the map value)
@@ -97,13 +123,12 @@ struct MapSummary {
   // Records that the header broke an invariant (why names it): invalidHeader
   // and a problem saying the header is corrupt.
   void rejectHeader(std::string why);
-  double loadFactor() const;  // entries per bucket (classic) or per slot (swiss)
-  // How full the map is against what makes it grow: 1.0 means the next
-  // insert of a new key grows it. Classic: entries / max(8, 6.5 x buckets)
-  // (the runtime's overLoadFactor); Swiss: entries / (7/8 x slots) for tables
-  // (maxAvgGroupLoad), entries / 8 for a small map (one group, then a table).
-  double load() const;
+  double loadFactor() const;  // MapShape::loadFactor
+  double load() const;        // MapShape::load
 };
+
+// The shape of a walked map.
+MapShape shapeOf(const MapSummary& s);
 
 struct WalkOptions {
   bool buckets = false;           // collect BucketRecords

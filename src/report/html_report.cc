@@ -137,7 +137,8 @@ void topMaps(Buf& b, const HtmlReportData& d, const HtmlReportOptions& o) {
     int bw = std::max(1, int(std::lround(frac * barMax)));
     std::string tip = fmt::format("{}\n{}\nlen {}, footprint {}", f.path.display(), f.typeName,
                                   f.len, humanBytes(f.footprint));
-    if (isMap && f.growing) tip += f.sameSizeGrow ? ", same-size growth in progress" : ", growing";
+    if (isMap && f.shape.growing)
+      tip += f.shape.sameSizeGrow ? ", same-size growth in progress" : ", growing";
     if (f.problems) tip += fmt::format(", {} problems: {}", f.problems, f.firstProblem);
     put(b, "<g class=\"toprow\"><title>{}</title>", esc(tip));
     put(b, "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>", labelW - 8, y + 14,

@@ -132,17 +132,9 @@ PromMap promMapOf(const std::string& expr, const MapSummary& s) {
   PromMap m;
   m.expr = expr;
   m.type = s.type ? s.type->name : "";
-  m.impl = s.impl;
   m.len = s.len;
-  m.buckets = s.nbuckets;
-  m.overflowBuckets = s.overflowBuckets;
-  m.growing = s.growing;
-  m.groups = s.groups;
-  m.tables = s.tables.size();
-  m.dirLen = s.dirLen;
-  m.capacity = s.capacity;
-  m.tombstones = s.tombstones;
   m.footprint = s.footprint.total();
+  m.shape = shapeOf(s);
   m.problems = s.problems.size();
   return m;
 }
@@ -277,7 +269,10 @@ std::string formatPrometheus(const ScrapeRecord& r) {
       if (!m.error.empty()) continue;
       auto v = pick(m);
       if (!v) continue;
-      w.sample({{"map", m.expr}, {"type", m.type}, {"impl", m.syncMap ? "sync.Map" : mapImplName(m.impl)}}, *v);
+      w.sample({{"map", m.expr},
+                {"type", m.type},
+                {"impl", m.syncMap ? "sync.Map" : mapImplName(m.shape.impl)}},
+               *v);
     }
   };
   using O = std::optional<uint64_t>;
@@ -286,22 +281,20 @@ std::string formatPrometheus(const ScrapeRecord& r) {
   mapFamily("gomemscope_map_len", G::Gauge, "Entries in the map (len(m)).",
             [](const PromMap& m) { return O(m.len); });
   mapFamily("gomemscope_map_buckets", G::Gauge, "Classic maps: buckets in the bucket array (2^B).",
-            [](const PromMap& m) { return !m.syncMap && m.impl == MapImpl::Classic ? O(m.buckets) : O(); });
-  mapFamily(
-      "gomemscope_map_overflow_buckets", G::Gauge,
-      "Classic maps: overflow buckets in use (reached through overflow chains).",
-      [](const PromMap& m) { return !m.syncMap && m.impl == MapImpl::Classic ? O(m.overflowBuckets) : O(); });
-  mapFamily(
-      "gomemscope_map_growing", G::Gauge,
-      "Classic maps: 1 while old buckets are being evacuated into a new array.",
-      [](const PromMap& m) { return !m.syncMap && m.impl == MapImpl::Classic ? O(m.growing ? 1 : 0) : O(); });
+            [](const PromMap& m) { return m.classic() ? O(m.shape.nbuckets) : O(); });
+  mapFamily("gomemscope_map_overflow_buckets", G::Gauge,
+            "Classic maps: overflow buckets in use (reached through overflow chains).",
+            [](const PromMap& m) { return m.classic() ? O(m.shape.overflowBuckets) : O(); });
+  mapFamily("gomemscope_map_growing", G::Gauge,
+            "Classic maps: 1 while old buckets are being evacuated into a new array.",
+            [](const PromMap& m) { return m.classic() ? O(m.shape.growing ? 1 : 0) : O(); });
   mapFamily("gomemscope_map_groups", G::Gauge, "Swiss maps: groups of 8 slots in all tables.",
-            [](const PromMap& m) { return !m.syncMap && m.impl == MapImpl::Swiss ? O(m.groups) : O(); });
+            [](const PromMap& m) { return m.swiss() ? O(m.shape.groups) : O(); });
   mapFamily("gomemscope_map_tables", G::Gauge,
             "Swiss maps: distinct tables (0 for a small map of one group).",
-            [](const PromMap& m) { return !m.syncMap && m.impl == MapImpl::Swiss ? O(m.tables) : O(); });
+            [](const PromMap& m) { return m.swiss() ? O(m.shape.tables) : O(); });
   mapFamily("gomemscope_map_tombstones", G::Gauge, "Swiss maps: deleted slots not yet reused.",
-            [](const PromMap& m) { return !m.syncMap && m.impl == MapImpl::Swiss ? O(m.tombstones) : O(); });
+            [](const PromMap& m) { return m.swiss() ? O(m.shape.tombstones) : O(); });
   mapFamily("gomemscope_map_footprint_bytes", G::Gauge,
             "Bytes the map's runtime structures occupy (header, buckets or directory, tables and "
             "groups, overflow, out-of-line keys and values).",

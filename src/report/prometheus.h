@@ -70,17 +70,16 @@ class PromWriter {
 
 // One named map as read in one scrape.
 struct PromMap {
-  std::string expr;  // as given with --map
-  std::string type;  // map[K]V
-  MapImpl impl = MapImpl::Classic;
-  std::string error;  // non-empty: not read this time (then only _up is written)
+  std::string expr;      // as given with --map
+  std::string type;      // map[K]V
+  std::string error;     // non-empty: not read this time (then only _up is written)
+  bool syncMap = false;  // a sync.Map: impl="sync.Map", no bucket/group families
   uint64_t len = 0;
-  uint64_t buckets = 0, overflowBuckets = 0;  // classic (2^B)
-  bool growing = false;                       // classic: oldbuckets being evacuated
-  uint64_t groups = 0, tables = 0, dirLen = 0, capacity = 0, tombstones = 0;  // swiss
-  uint64_t footprint = 0;                                                     // bytes
-  uint64_t problems = 0;  // a torn or corrupt read
-  bool syncMap = false;   // a sync.Map: impl="sync.Map", no bucket/group families
+  uint64_t footprint = 0;  // bytes
+  uint64_t problems = 0;   // a torn or corrupt read
+  MapShape shape;          // built-in maps: buckets (classic), groups and tables (swiss)
+  bool classic() const { return !syncMap && shape.impl == MapImpl::Classic; }
+  bool swiss() const { return !syncMap && shape.impl == MapImpl::Swiss; }
 };
 PromMap promMapOf(const std::string& expr, const MapSummary& s);
 PromMap promMapOf(const std::string& expr, const SyncMapSummary& s);

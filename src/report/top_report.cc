@@ -14,7 +14,7 @@ const char* kindName(FoundKind k) {
 
 std::string growthText(const Found& f) {
   if (f.kind != FoundKind::Map) return "-";
-  if (f.growing) return f.sameSizeGrow ? "same-size" : "growing";
+  if (f.shape.growing) return f.shape.sameSizeGrow ? "same-size" : "growing";
   return "-";
 }
 
@@ -109,14 +109,15 @@ void reportTop(Out& o, const Discovery& d, const std::string& target, TopFormat 
       w.field("found", x.found);
       w.field("footprint", x.footprint);
       if (x.kind == FoundKind::Map) {
-        w.field("impl", std::string(mapImplName(x.impl)));
-        w.field("loadFactor", x.loadFactor);
-        w.field("load", x.load);
-        w.field("buckets", x.buckets);
-        w.field("overflowBuckets", x.overflowBuckets);
-        w.field("tombstones", x.tombstones);
-        w.field("growing", x.growing);
-        w.field("torn", x.torn);
+        const MapShape& m = x.shape;
+        w.field("impl", std::string(mapImplName(m.impl)));
+        w.field("loadFactor", m.loadFactor());
+        w.field("load", m.load());
+        w.field("buckets", m.impl == MapImpl::Classic ? m.nbuckets : m.capacity);
+        w.field("overflowBuckets", m.overflowBuckets);
+        w.field("tombstones", m.tombstones);
+        w.field("growing", m.growing);
+        w.field("torn", m.torn);
       }
       w.field("problems", x.problems);
       if (!x.firstProblem.empty()) w.field("firstProblem", x.firstProblem);
@@ -166,8 +167,8 @@ void reportTop(Out& o, const Discovery& d, const std::string& target, TopFormat 
       bool m = x.kind == FoundKind::Map;
       o.print("{},{},{},{},{:#x},{},{},{},{:.3f},{},{},{},{}\n", i + 1, kindName(x.kind),
               csvQuote(x.path.display()), csvQuote(x.typeName), x.addr, x.len, x.footprint,
-              m ? mapImplName(x.impl) : "", m ? x.load : 0.0, x.overflowBuckets, x.tombstones,
-              x.growing ? 1 : 0, x.problems);
+              m ? mapImplName(x.shape.impl) : "", m ? x.shape.load() : 0.0, x.shape.overflowBuckets,
+              x.shape.tombstones, x.shape.growing ? 1 : 0, x.problems);
     }
     return;
   }
@@ -183,9 +184,9 @@ void reportTop(Out& o, const Discovery& d, const std::string& target, TopFormat 
     const Found& x = d.items[i];
     bool m = x.kind == FoundKind::Map;
     o.print("  {:>3}  {:>10}  {:<8}  {:>9}  {:<7} {:>5}  {:<9}  {:<40}  {}{}{}\n", i + 1,
-            humanBytes(x.footprint), kindName(x.kind), x.len, m ? mapImplName(x.impl) : "",
-            m ? fmt::format("{:.2f}", x.load) : "", growthText(x), x.path.display(), x.typeName,
-            x.otherRefs ? fmt::format("  (+{} refs)", x.otherRefs) : "",
+            humanBytes(x.footprint), kindName(x.kind), x.len, m ? mapImplName(x.shape.impl) : "",
+            m ? fmt::format("{:.2f}", x.shape.load()) : "", growthText(x), x.path.display(),
+            x.typeName, x.otherRefs ? fmt::format("  (+{} refs)", x.otherRefs) : "",
             x.problems ? fmt::format("  [{} problems: {}]", x.problems, x.firstProblem) : "");
   }
   if (n < d.items.size()) o.print("  ... {} more (--limit 0 shows all)\n", d.items.size() - n);

@@ -13,11 +13,11 @@ MapObservation classic(const std::string& path, uint64_t len, uint64_t B, uint64
   MapObservation o;
   o.path = Path::global(path);
   o.type = "map[string]int";
-  o.impl = "classic";
+  o.shape.impl = MapImpl::Classic;
   o.addr = addr;
   o.len = len;
-  o.B = B;
-  o.nbuckets = uint64_t(1) << B;
+  o.shape.B = B;
+  o.shape.nbuckets = uint64_t(1) << B;
   o.footprint = footprint;
   return o;
 }
@@ -27,13 +27,13 @@ MapObservation swiss(const std::string& path, uint64_t len, uint64_t groups,
   MapObservation o;
   o.path = Path::global(path);
   o.type = "map[string]int";
-  o.impl = "swiss";
+  o.shape.impl = MapImpl::Swiss;
   o.addr = 0x2000;
   o.len = len;
-  o.groups = groups;
-  o.capacity = groups * 8;
-  o.tables = groups / 128 ? groups / 128 : 1;
-  o.dirLen = o.tables;
+  o.shape.groups = groups;
+  o.shape.capacity = groups * 8;
+  o.shape.tables = groups / 128 ? groups / 128 : 1;
+  o.shape.dirLen = o.shape.tables;
   o.footprint = footprint;
   return o;
 }
@@ -139,8 +139,8 @@ TEST(Diagnose, OneMomentEvaluatesOnlyOneMomentRules) {
   EXPECT_EQ(d.evaluated(), 3u);
 
   // A big classic map caught evacuating is a one-moment rehash storm.
-  one.maps[1].growing = true;
-  one.maps[1].oldBuckets = 512;
+  one.maps[1].shape.growing = true;
+  one.maps[1].shape.oldBuckets = 512;
   const RuleResult& rs = rule(diagnose({one}, Rules{}), "rehash-storm");
   ASSERT_EQ(rs.status, RuleStatus::Breached);
   EXPECT_NE(rs.finding->summary.find("main.other is growing now"), std::string::npos);
@@ -247,40 +247,40 @@ TEST(Diagnose, CeilingsUseThePeak) {
 // group, a classic map's B and old array mid-growth.
 TEST(Observation, CarriesTheDecodedShape) {
   Found sw;
-  sw.impl = MapImpl::Swiss;
-  sw.buckets = 8192;  // slot capacity
-  sw.groups = 1024;
-  sw.dirLen = 8;
-  sw.tables = 5;  // fewer tables than directory entries (tables not yet split)
+  sw.shape.impl = MapImpl::Swiss;
+  sw.shape.capacity = 8192;  // slot capacity
+  sw.shape.groups = 1024;
+  sw.shape.dirLen = 8;
+  sw.shape.tables = 5;  // fewer tables than directory entries (tables not yet split)
   MapObservation o = observationOf(sw);
-  EXPECT_EQ(o.capacity, 8192u);
-  EXPECT_EQ(o.groups, 1024u);
-  EXPECT_EQ(o.dirLen, 8u);
-  EXPECT_EQ(o.tables, 5u);
-  EXPECT_FALSE(o.small);
+  EXPECT_EQ(o.shape.capacity, 8192u);
+  EXPECT_EQ(o.shape.groups, 1024u);
+  EXPECT_EQ(o.shape.dirLen, 8u);
+  EXPECT_EQ(o.shape.tables, 5u);
+  EXPECT_FALSE(o.shape.small);
   EXPECT_EQ(o.size(), 1024u);
 
   Found small;
-  small.impl = MapImpl::Swiss;
-  small.buckets = 8;
-  small.groups = 1;
-  small.small = true;
+  small.shape.impl = MapImpl::Swiss;
+  small.shape.capacity = 8;
+  small.shape.groups = 1;
+  small.shape.small = true;
   o = observationOf(small);
-  EXPECT_TRUE(o.small);
-  EXPECT_EQ(o.groups, 1u);
-  EXPECT_EQ(o.tables, 0u);
+  EXPECT_TRUE(o.shape.small);
+  EXPECT_EQ(o.shape.groups, 1u);
+  EXPECT_EQ(o.shape.tables, 0u);
 
   Found cl;
-  cl.impl = MapImpl::Classic;
-  cl.buckets = 32;
-  cl.B = 5;
-  cl.growing = true;
-  cl.oldBuckets = 16;
+  cl.shape.impl = MapImpl::Classic;
+  cl.shape.nbuckets = 32;
+  cl.shape.B = 5;
+  cl.shape.growing = true;
+  cl.shape.oldBuckets = 16;
   o = observationOf(cl);
-  EXPECT_EQ(o.B, 5u);
-  EXPECT_EQ(o.nbuckets, 32u);
-  EXPECT_EQ(o.oldBuckets, 16u);
-  EXPECT_TRUE(o.growing);
+  EXPECT_EQ(o.shape.B, 5u);
+  EXPECT_EQ(o.shape.nbuckets, 32u);
+  EXPECT_EQ(o.shape.oldBuckets, 16u);
+  EXPECT_TRUE(o.shape.growing);
   EXPECT_EQ(o.size(), 32u);
 }
 

@@ -144,7 +144,7 @@ TEST_P(Discover, FindsEveryMapAndListOfTheTruth) {
     EXPECT_GT(f->second->footprint, 0u);
     EXPECT_NE(f->second->addr, 0u);
     if (f->second->kind == FoundKind::Map) {
-      EXPECT_EQ(f->second->impl, tc().name == "go1.19" ? MapImpl::Classic : MapImpl::Swiss);
+      EXPECT_EQ(f->second->shape.impl, tc().name == "go1.19" ? MapImpl::Classic : MapImpl::Swiss);
       EXPECT_EQ(f->second->typeName.rfind("map[", 0), 0u) << f->second->typeName;
     } else {
       EXPECT_EQ(f->second->typeName, "container/list.List");

@@ -205,19 +205,19 @@ ScrapeRecord sampleRecord() {
   PromMap classic;
   classic.expr = "main.cache";
   classic.type = "map[string]*main.entry";
-  classic.impl = MapImpl::Classic;
+  classic.shape.impl = MapImpl::Classic;
   classic.len = 5000;
-  classic.buckets = 1024;
-  classic.overflowBuckets = 12;
-  classic.growing = true;
+  classic.shape.nbuckets = 1024;
+  classic.shape.overflowBuckets = 12;
+  classic.shape.growing = true;
   classic.footprint = 300000;
   PromMap swiss;
   swiss.expr = "main.odd\"name\\";  // label escaping end to end
   swiss.type = "map[int]int";
-  swiss.impl = MapImpl::Swiss;
+  swiss.shape.impl = MapImpl::Swiss;
   swiss.len = 9;
-  swiss.groups = 4;
-  swiss.tables = 1;
+  swiss.shape.groups = 4;
+  swiss.shape.tables = 1;
   swiss.footprint = 700;
   PromMap broken;
   broken.expr = "main.gone";
