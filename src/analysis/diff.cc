@@ -175,14 +175,14 @@ void matchItems(const Discovery& b, const Discovery& a, Diff& out,
 }
 
 void memstatsDeltas(const MemStats& b, const MemStats& a, std::vector<MemStatsDelta>& out) {
-  auto u = [&](const char* name, uint64_t x, uint64_t y) {
+  for (const auto& f : memStatsScalars()) {
     MemStatsDelta d;
-    d.name = name;
-    d.before = x;
-    d.after = y;
+    d.name = f.name;
+    d.unit = f.unit;
+    d.before = f.get(b);
+    d.after = f.get(a);
     out.push_back(std::move(d));
-  };
-  for (const auto& f : memStatsScalars()) u(f.name, f.get(b), f.get(a));
+  }
   MemStatsDelta f;
   f.name = "GCCPUFraction";
   f.integer = false;

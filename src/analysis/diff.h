@@ -92,6 +92,7 @@ struct DiffItem {
 struct MemStatsDelta {
   std::string name;                // runtime.MemStats field name
   bool integer = true;             // uint64/uint32 field; false for GCCPUFraction
+  MemStatsUnit unit = MemStatsUnit::Count;  // integer fields: memStatsScalars()'s unit
   uint64_t before = 0, after = 0;  // integer fields
   double fbefore = 0, fafter = 0;  // GCCPUFraction
   int64_t delta() const { return int64_t(after - before); }

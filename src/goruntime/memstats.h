@@ -116,7 +116,8 @@ struct MemStats {
 
 // The integer fields of runtime.MemStats, in Go's declaration order, with
 // what every sink needs to export them: one table for JSON (stats, export
-// snapshots), diff and Prometheus (client_golang's names and help).
+// snapshots), diff (bytes shown as bytes), Prometheus (client_golang's names
+// and help) and the HTML report (which fields, in which order).
 enum class MemStatsUnit { Bytes, Count, Nanoseconds, UnixNanos };
 struct MemStatsScalar {
   const char* name;  // "HeapAlloc", as Go spells the field
@@ -126,6 +127,11 @@ struct MemStatsScalar {
   bool afterPauses;        // JSON writes it after PauseNs/PauseEnd (NumGC, NumForcedGC)
   const char* prometheus;  // client_golang's go_memstats_* name; nullptr: exported otherwise
   const char* help;        // its Prometheus help text
+  // The HTML report: the field's row in its MemStats table (1 first; 0: not
+  // shown), and whether a series of samples charts it (bytes in the heap
+  // chart, counts in the GC chart, each in row order).
+  int htmlRow;
+  bool htmlChart;
 };
 const std::vector<MemStatsScalar>& memStatsScalars();
 

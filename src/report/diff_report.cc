@@ -13,12 +13,6 @@ const char* kindName(FoundKind k) {
   return k == FoundKind::Map ? "map" : k == FoundKind::SyncMap ? "sync.Map" : "list";
 }
 
-// MemStats fields that count bytes (the rest count objects, GCs or ns).
-bool isBytes(const std::string& f) {
-  return f != "Lookups" && f != "Mallocs" && f != "Frees" && f != "HeapObjects" && f != "LastGC" &&
-         f != "PauseTotalNs" && f != "NumGC" && f != "NumForcedGC" && f != "GCCPUFraction";
-}
-
 std::string signedCount(int64_t v) { return v > 0 ? fmt::format("+{}", v) : fmt::format("{}", v); }
 
 std::string signedBytes(int64_t v) {
@@ -218,7 +212,7 @@ void reportText(Out& o, const Diff& d, bool all) {
     for (auto* m : ch) {
       if (!m->integer) {
         o.print("  {:<{}}  {:.6f} -> {:.6f}\n", m->name, wn, m->fbefore, m->fafter);
-      } else if (isBytes(m->name)) {
+      } else if (m->unit == MemStatsUnit::Bytes) {
         o.print("  {:<{}}  {} -> {} ({})\n", m->name, wn, humanBytes(m->before),
                 humanBytes(m->after), signedBytes(m->delta()));
       } else {

@@ -529,35 +529,23 @@ void memstats(Buf& b, const HtmlReportData& d) {
   if (series) put(b, "<th>first sample</th><th>change</th>");
   put(b, "</tr>\n");
   const MemStats& f = d.samples.front().stats;
-  struct Row {
-    const char* name;
-    uint64_t last, first;
-    bool bytes;
-  };
-  Row rows[] = {{"HeapAlloc", m.HeapAlloc, f.HeapAlloc, true},
-                {"HeapInuse", m.HeapInuse, f.HeapInuse, true},
-                {"HeapSys", m.HeapSys, f.HeapSys, true},
-                {"HeapIdle", m.HeapIdle, f.HeapIdle, true},
-                {"HeapReleased", m.HeapReleased, f.HeapReleased, true},
-                {"HeapObjects", m.HeapObjects, f.HeapObjects, false},
-                {"Sys", m.Sys, f.Sys, true},
-                {"TotalAlloc", m.TotalAlloc, f.TotalAlloc, true},
-                {"Mallocs", m.Mallocs, f.Mallocs, false},
-                {"Frees", m.Frees, f.Frees, false},
-                {"StackInuse", m.StackInuse, f.StackInuse, true},
-                {"NextGC", m.NextGC, f.NextGC, true},
-                {"NumGC", m.NumGC, f.NumGC, false},
-                {"PauseTotalNs", m.PauseTotalNs, f.PauseTotalNs, false}};
-  for (const auto& r : rows) {
-    std::string v =
-        r.bytes ? fmt::format("{} ({})", humanBytes(r.last), r.last) : std::to_string(r.last);
-    put(b, "<tr><td class=\"l\">{}</td><td>{}</td>", r.name, esc(v));
+  std::vector<const MemStatsScalar*> rows;
+  for (const auto& s : memStatsScalars())
+    if (s.htmlRow) rows.push_back(&s);
+  std::sort(rows.begin(), rows.end(), [](const MemStatsScalar* x, const MemStatsScalar* y) {
+    return x->htmlRow < y->htmlRow;
+  });
+  for (const MemStatsScalar* r : rows) {
+    bool bytes = r->unit == MemStatsUnit::Bytes;
+    uint64_t last = r->get(m), first = r->get(f);
+    std::string v = bytes ? fmt::format("{} ({})", humanBytes(last), last) : std::to_string(last);
+    put(b, "<tr><td class=\"l\">{}</td><td>{}</td>", r->name, esc(v));
     if (series) {
-      int64_t delta = int64_t(r.last - r.first);
-      put(b, "<td>{}</td><td>{}{}</td>",
-          esc(r.bytes ? humanBytes(r.first) : std::to_string(r.first)), delta >= 0 ? "+" : "-",
-          esc(r.bytes ? humanBytes(uint64_t(delta >= 0 ? delta : -delta))
-                      : std::to_string(delta >= 0 ? delta : -delta)));
+      int64_t delta = int64_t(last - first);
+      put(b, "<td>{}</td><td>{}{}</td>", esc(bytes ? humanBytes(first) : std::to_string(first)),
+          delta >= 0 ? "+" : "-",
+          esc(bytes ? humanBytes(uint64_t(delta >= 0 ? delta : -delta))
+                    : std::to_string(delta >= 0 ? delta : -delta)));
     }
     put(b, "</tr>\n");
   }
@@ -573,15 +561,12 @@ void memstats(Buf& b, const HtmlReportData& d) {
   }
   put(b, "<h3>Heap over {} samples ({:.1f} s)</h3>\n", d.samples.size(),
       d.samples.back().seconds - d.samples.front().seconds);
-  lineChart(b, d.samples,
-            {{"HeapAlloc", [](const MemStats& m) { return m.HeapAlloc; }},
-             {"HeapInuse", [](const MemStats& m) { return m.HeapInuse; }},
-             {"Sys", [](const MemStats& m) { return m.Sys; }},
-             {"NextGC", [](const MemStats& m) { return m.NextGC; }}},
-            true, "memstats-heap");
+  std::vector<Series> heap, gc;
+  for (const MemStatsScalar* r : rows)
+    if (r->htmlChart) (r->unit == MemStatsUnit::Bytes ? heap : gc).push_back({r->name, r->get});
+  lineChart(b, d.samples, heap, true, "memstats-heap");
   put(b, "<h3>Completed GC cycles (NumGC)</h3>\n");
-  lineChart(b, d.samples, {{"NumGC", [](const MemStats& m) { return uint64_t(m.NumGC); }}}, false,
-            "memstats-gc");
+  lineChart(b, d.samples, gc, false, "memstats-gc");
   put(b, "</section>\n");
 }
 
