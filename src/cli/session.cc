@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 
+#include "goruntime/runtime_facts.h"
 #include "target/proc_fs.h"
 
 namespace gms {
@@ -119,6 +120,19 @@ std::unique_ptr<Session> Session::open(const TargetOptions& o) {
     }
   }
   s->program_ = std::make_unique<Program>(*s->target_, *s->binary_, bias);
+  if (s->program_->hasDwarf()) {
+    // The runtime layouts the decoders read, as this release's DWARF has them.
+    int minor = s->binary_->buildInfo()->minor;
+    if (auto missing = missingRuntimeFacts(s->program_->types(), minor); !missing.empty()) {
+      std::string list;
+      for (size_t i = 0; i < missing.size() && i < 5; i++) list += (i ? "; " : "") + missing[i];
+      if (missing.size() > 5) list += fmt::format("; and {} more", missing.size() - 5);
+      s->warnings_.push_back(fmt::format(
+          "go1.{}'s runtime differs from the layouts gomemscope knows ({}): what reads them is "
+          "refused",
+          minor, list));
+    }
+  }
   return s;
 }
 

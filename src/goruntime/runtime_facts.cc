@@ -326,4 +326,22 @@ uint64_t runtimeConstant(std::string_view type, std::string_view field, int mino
   fail(ErrorKind::Unsupported, "no known offset of {}.{} for Go 1.{}", type, field, minor);
 }
 
+std::vector<std::string> missingRuntimeFacts(const TypeProvider& types, int minor) {
+  std::vector<std::string> out;
+  for (const auto& s : runtimeStructs()) {
+    if (!s.releases.has(minor) || s.type.ends_with('*')) continue;
+    const Type* t = types.findType(s.type);
+    if (!t) {
+      // Every Go program has the runtime's own scheduler and allocator types.
+      if (!s.optional && (s.type == "runtime.g" || s.type == "runtime.mspan"))
+        out.push_back(fmt::format("no type {}", s.type));
+      continue;
+    }
+    for (const auto& f : s.fields)
+      if (!f.optional && f.releases.has(minor) && !t->field(f.name))
+        out.push_back(fmt::format("{} has no field {}", s.type, f.name));
+  }
+  return out;
+}
+
 }  // namespace gms

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -89,5 +90,13 @@ bool isRuntimeTypeName(std::string_view typeName);
 // The offset a RuntimeConstant gives for (type, field) in Go 1.minor;
 // throws Error(Unsupported) naming it when no entry covers that release.
 uint64_t runtimeConstant(std::string_view type, std::string_view field, int minor);
+
+// What a program's own types (its DWARF) lack of this table for Go 1.minor:
+// "runtime.hmap has no field B" for each listed field of a listed type the
+// program has (types it does not use, and the linker's per-map types, are
+// not looked for), and each runtime type a decoder always reads. Empty when
+// the layouts are the ones the decoders know. Session::open warns with it in
+// one line: a release that renamed something is named before a decoder meets it.
+std::vector<std::string> missingRuntimeFacts(const TypeProvider& types, int minor);
 
 }  // namespace gms

@@ -48,8 +48,11 @@ GrowthHooks growthHooks(const Program& p) {
     auto a = p.binary().functionEntry(n);  // the symbol, or stripped the pclntab's entry
     return a ? *a + p.loadBias() : 0;
   };
-  if (uint64_t a = entry("runtime.hashGrow")) {
-    g.entry[size_t(GrowFn::HashGrow)] = a;
+  if (p.mapImpl() == MapImpl::Classic) {
+    g.entry[size_t(GrowFn::HashGrow)] = entry("runtime.hashGrow");
+    if (!g.entry[size_t(GrowFn::HashGrow)])
+      fail(ErrorKind::Unsupported, "{}: no function runtime.hashGrow in its symbols or pclntab",
+           p.binary().path());
     g.countOff = offsetOf(p, "runtime.hmap", "count");
     g.bOff = offsetOf(p, "runtime.hmap", "B");
     g.oldbucketsOff = offsetOf(p, "runtime.hmap", "oldbuckets");
@@ -62,9 +65,8 @@ GrowthHooks growthHooks(const Program& p) {
   for (size_t f = 1; f < kGrowFns; f++)
     if (!g.entry[f])
       fail(ErrorKind::Unsupported,
-           "{}: no function runtime.hashGrow nor "
-           "internal/runtime/maps.(*table).grow/split/growToTable "
-           "in its symbols or pclntab",
+           "{}: no function internal/runtime/maps.(*table).grow/split/growToTable in its "
+           "symbols or pclntab",
            p.binary().path());
   const char* M = "internal/runtime/maps.Map";
   const char* T = "internal/runtime/maps.table";
@@ -276,7 +278,7 @@ std::vector<WatchField> watchFields(const Program& p, const Located& l,
     st = t->elem;
   }
   if (st->name == "container/list.List") {
-    requirePlausibleList(p, addr, base);
+    requirePlausibleList(p, containerListShape(p), addr, base);
     if (sel.empty()) sel = {"len", "root.next"};
   }
   if (auto sm = syncMapAt(p, l)) {

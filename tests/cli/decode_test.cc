@@ -7,6 +7,7 @@
 
 #include <filesystem>
 
+#include "cli/in_process.h"
 #include "support/fixture.h"
 #include "support/json_compare.h"
 
@@ -32,7 +33,7 @@ Target& fixtureTarget(const Toolchain& tc, const std::string& name, const BuildF
     t->binary = buildFixture(tc, name, flags);
     t->proc = RunningFixture::start(t->binary);
     t->core = tempDir() + "/" + tc.name + "-" + name + "-" + flags.key() + ".core";
-    auto r = runGomemscope({"core", "-p", std::to_string(t->proc->pid()), "-o", t->core});
+    auto r = runInProcess({"core", "-p", std::to_string(t->proc->pid()), "-o", t->core});
     if (r.exitCode != 0) throw std::runtime_error("gomemscope core failed: " + r.err);
     slot = std::move(t);
   }
@@ -40,7 +41,7 @@ Target& fixtureTarget(const Toolchain& tc, const std::string& name, const BuildF
 }
 
 nlohmann::json runJson(const std::vector<std::string>& args, int* exitCode = nullptr) {
-  auto r = runGomemscope(args);
+  auto r = runInProcess(args);
   if (exitCode) *exitCode = r.exitCode;
   else if (r.exitCode != 0) ADD_FAILURE() << "exit " << r.exitCode << ": " << r.err;
   try {
@@ -244,7 +245,7 @@ TEST_P(Decode, EntriesRenderedOnThreadsMatchOneThread) {
   auto runWith = [&](const char* threads, std::vector<std::string> args, bool generic = false) {
     setenv("GOMEMSCOPE_THREADS", threads, 1);
     if (generic) setenv("GOMEMSCOPE_GENERIC_RENDER", "1", 1);
-    auto r = runGomemscope(args);
+    auto r = runInProcess(args);
     unsetenv("GOMEMSCOPE_THREADS");
     unsetenv("GOMEMSCOPE_GENERIC_RENDER");
     EXPECT_EQ(r.exitCode, 0) << r.err;
@@ -286,7 +287,7 @@ TEST_P(BuildVariants, MapsAndListsDecode) {
   std::string bin = buildFixture(tc, "maps", GetParam().flags);
   auto proc = RunningFixture::start(bin);
   std::string core = tempDir() + "/variant-" + tc.name + "-" + GetParam().flags.key() + ".core";
-  auto w = runGomemscope({"core", "-p", std::to_string(proc->pid()), "-o", core});
+  auto w = runInProcess({"core", "-p", std::to_string(proc->pid()), "-o", core});
   ASSERT_EQ(w.exitCode, 0) << w.err;
   for (bool live : {true, false}) {
     for (const char* name : {"main.MStrInt", "main.MIface", "main.MBigKey", "main.MNested"}) {

@@ -4,6 +4,7 @@
 // renames or drops one fails here with its name, before any decoder meets it.
 #include "goruntime/runtime_facts.h"
 
+#include <algorithm>
 #include <set>
 
 #include "binary/binary.h"
@@ -96,6 +97,8 @@ TEST_P(RuntimeFactsDrift, EveryListedRuntimeFactExists) {
     }
   }
   EXPECT_GT(checked, 70) << "fewer runtime fields than the decoders read";
+  // What Session::open checks: nothing missing in a release the table knows.
+  for (const auto& m : missingRuntimeFacts(tp, minor)) ADD_FAILURE() << tc().name << ": " << m;
 
   // Alternatives where one of several fields must exist.
   bool split = GetParam().flags.experiment == "mapsplitgroup";
@@ -135,6 +138,43 @@ TEST_P(RuntimeFactsDrift, EveryListedRuntimeFactExists) {
     EXPECT_EQ(f->offset, c.offset) << tc().name << ": " << c.type << "." << c.field << " moved";
     EXPECT_EQ(runtimeConstant(c.type, c.field, minor), f->offset);
   }
+}
+
+// A program whose runtime renamed a field the decoders read: named, one
+// entry per field; a type the program does not use is not looked for.
+class OneTypeProvider : public TypeProvider {
+ public:
+  explicit OneTypeProvider(Type t) : t_(std::move(t)) {}
+  const Type* findType(std::string_view name) const override {
+    return name == t_.name ? &t_ : nullptr;
+  }
+  std::optional<Global> findGlobal(std::string_view) const override { return std::nullopt; }
+  const std::vector<Global>& globals() const override { return none_; }
+  const Type* findByRuntimeOffset(uint64_t) const override { return nullptr; }
+  std::vector<std::string_view> typeNames() const override { return {t_.name}; }
+
+ private:
+  Type t_;
+  std::vector<Global> none_;
+};
+
+TEST(RuntimeFacts, ARenamedFieldIsNamedAtOpen) {
+  Type g;
+  g.name = "runtime.g";
+  g.kind = Kind::Struct;
+  for (const auto& s : runtimeStructs())
+    if (s.type == "runtime.g")
+      for (const auto& f : s.fields)
+        if (f.name != "goid") g.fields.push_back(Field{std::string(f.name), 0, nullptr});
+  Field renamed;
+  renamed.name = "goID";
+  g.fields.push_back(renamed);
+  OneTypeProvider tp(g);
+  auto missing = missingRuntimeFacts(tp, 26);
+  ASSERT_EQ(missing.size(), 2u) << ::testing::PrintToString(missing);
+  std::sort(missing.begin(), missing.end());
+  EXPECT_EQ(missing[0], "no type runtime.mspan");
+  EXPECT_EQ(missing[1], "runtime.g has no field goid");
 }
 
 std::vector<DriftCase> driftCases() {
