@@ -54,6 +54,7 @@ HeapIndex::HeapIndex(const Program& p) : p_(p) {
   const Field& fElem = requireField(ms, "elemsize");
   headers_ = p.build().atLeast(1, 22);
   const Field* fLarge = headers_ ? &requireField(ms, "largeType") : nullptr;
+  const Field& fSpecials = requireField(ms, "specials");
 
   const Memory& mem = p.mem();
   uint64_t heap = mheapAddress(p);
@@ -88,6 +89,7 @@ HeapIndex::HeapIndex(const Program& p) : p_(p) {
     s.allocBits = readUint(b.data(), fAlloc);
     s.spanclass = b[fClass.offset];
     if (fLarge) s.largeType = readUint(b.data(), *fLarge);
+    s.specials = readUint(b.data(), fSpecials);
     // A small-object span has at most kMaxSmallSpanPages pages of objects
     // of at least 8 bytes (runtime/sizeclasses.go: class_to_allocnpages
     // tops at 10); a large-object span holds one object.

@@ -33,6 +33,7 @@ struct HeapSpan {
   uint64_t freeindex = 0;
   uint64_t allocBits = 0;  // *gcBits
   uint64_t largeType = 0;  // Go >= 1.22, one-object spans: its type descriptor (0: noscan)
+  uint64_t specials = 0;   // *special: the span's finalizer, cleanup, profile... records
   uint8_t spanclass = 0;   // sizeclass << 1 | noscan
   uint8_t sizeclass() const { return spanclass >> 1; }
   bool noscan() const { return spanclass & 1; }

@@ -12,6 +12,7 @@
 #include "goruntime/discover.h"
 #include "goruntime/heap.h"
 #include "goruntime/layout.h"
+#include "goruntime/runtime_facts.h"
 #include "goruntime/stack.h"
 #include "goruntime/stack_roots.h"
 
@@ -66,10 +67,12 @@ class Walk {
       drain();
     }
     StackRoots roots = goroutineStacks();
-    for (bool runtime : {false, true}) {
-      stacks(roots, runtime);
-      drain();
-    }
+    stacks(roots, false);
+    drain();
+    specials();
+    drain();
+    stacks(roots, true);
+    drain();
     deferRuntime_ = false;
     for (const Pending& x : deferred_) queue_.push_back(x);
     deferred_.clear();
@@ -419,6 +422,92 @@ class Walk {
             return {};
           return pointee(v->type, addr - v->addr, b.data() + (v->addr - sp));
         });
+      }
+    }
+  }
+
+  // Finalizer and cleanup specials (runtime/mheap.go): records outside the
+  // heap that the GC takes for roots (mgcmark.go, markrootSpans): a
+  // finalizer keeps its function (a closure, and what it captured) and what
+  // its object references; a cleanup (Go >= 1.24) keeps its function and its
+  // argument. Each is a root named by its object's type: "finalizer of
+  // *main.T", "cleanup of *main.T".
+  void specials() {
+    const int minor = p_.build().minor;
+    // _KindSpecialFinalizer and _KindSpecialCleanup (runtime/mheap.go): 1 and
+    // none in go1.19; 2 and 7 since tiny-block specials came first (go1.26, go1.27).
+    const int finKind = minor <= 19 ? 1 : minor >= 26 ? 2 : -1;
+    const int cleanupKind = minor >= 26 ? 7 : -1;
+    uint64_t offNext, offOffset, offKind, offFn, offOt, offCleanup = 0, offCfn = 0, offCarg = 0;
+    try {
+      offNext = runtimeConstant("runtime.special", "next", minor);
+      offOffset = runtimeConstant("runtime.special", "offset", minor);
+      offKind = runtimeConstant("runtime.special", "kind", minor);
+      offFn = runtimeConstant("runtime.specialfinalizer", "fn", minor);
+      offOt = runtimeConstant("runtime.specialfinalizer", "ot", minor);
+      if (cleanupKind > 0) {
+        offCleanup = runtimeConstant("runtime.specialCleanup", "cleanup", minor);
+        offCfn = runtimeConstant("runtime.cleanupFn", "fn", minor);
+        offCarg = runtimeConstant("runtime.cleanupFn", "arg", minor);
+      }
+    } catch (const Error& e) {
+      problem(fmt::format("finalizer and cleanup roots not read: {}", e.what()));
+      return;
+    }
+    if (finKind < 0) {
+      problem(fmt::format("finalizer and cleanup roots not read: no special kinds known for go1.{}",
+                          minor));
+      return;
+    }
+    const size_t offsetBytes = minor <= 19 ? 2 : 8;  // special.offset: uint16, then uintptr
+    uint64_t budget = uint64_t(1) << 22;             // specials followed in all
+    for (const HeapSpan& s : heap_.spans()) {
+      uint64_t sp = s.specials;
+      uint64_t steps = 0;
+      while (sp && budget) {
+        if (++steps > s.nelems + 64) {  // more than one of each kind per object: a cycle
+          problem(fmt::format("span {:#x}: specials list does not end", s.addr));
+          break;
+        }
+        budget--;
+        uint64_t next = 0, offset = 0;
+        uint8_t kind = 0;
+        try {
+          next = m_.readPtr(sp + offNext);
+          m_.read(sp + offOffset, &offset, offsetBytes);
+          kind = m_.readU8(sp + offKind);
+          uint64_t obj = s.start + offset;
+          if (kind == finKind) {
+            uint64_t fn = m_.readPtr(sp + offFn), ot = m_.readPtr(sp + offOt);
+            const Type* elem = nullptr;
+            std::string what = fmt::format("<{} B object>", s.objectSize());
+            if (ot) {
+              const DynType& dt = p_.dynamicType(ot);
+              what = dt.name;
+              if (dt.type && dt.type->kind == Kind::Pointer) elem = dt.type->elem;
+            }
+            uint32_t node = child(0, label("finalizer of " + what));
+            g_.rootWords += 2;
+            reach(obj, node, [&]() -> Hint {
+              return elem && elem->size ? Hint{elem, label(elem->name)} : Hint{};
+            });
+            reach(fn, node, [] { return Hint{}; });
+          } else if (kind == cleanupKind) {
+            uint64_t fn = m_.readPtr(sp + offCleanup + offCfn);
+            uint64_t arg = m_.readPtr(sp + offCleanup + offCarg);
+            std::string what = fmt::format("<{} B object>", s.objectSize());
+            if (auto o = heap_.find(obj); o && o->typeDescriptor)
+              what = "*" + p_.dynamicType(o->typeDescriptor).name;
+            uint32_t node = child(0, label("cleanup of " + what));
+            g_.rootWords += 2;
+            reach(fn, node, [] { return Hint{}; });
+            reach(arg, node, [] { return Hint{}; });
+          }
+        } catch (const Error& e) {
+          problem(fmt::format("special {:#x} of span {:#x} unreadable: {}", sp, s.addr, e.what()));
+          break;
+        }
+        sp = next;
       }
     }
   }

@@ -10,7 +10,10 @@
 // Roots are taken in order of ownership, each walked breadth-first to the
 // end before the next, every object visited once: the program's globals one
 // by one (main's first, then by name), .data/.bss words no global names (all
-// of them without DWARF), the program's stack frames, the runtime's frames,
+// of them without DWARF), the program's stack frames, the finalizer and
+// cleanup specials of every span ("finalizer of *main.T": the finalizer's
+// closure and its object; "cleanup of *main.T": the cleanup's function and
+// argument), the runtime's frames,
 // then the globals of the runtime and of the standard library's plumbing.
 // Objects of the scheduler's own types (p, m, g, timers) are scanned last
 // whoever reaches them: their references are bookkeeping (write barrier
@@ -30,9 +33,9 @@
 // than maxChain frames ends in its deepest frames' sum.
 //
 // Allocated objects no root reaches (garbage since the last GC, or held
-// only where the walk does not look: finalizer specials, off-heap runtime
-// structures) are one chain of their own, so the total is every allocated
-// byte: HeapAlloc.
+// only where the walk does not look: off-heap runtime structures, the
+// registers of running threads) are one chain of their own, so the total is
+// every allocated byte: HeapAlloc.
 #pragma once
 
 #include <cstdint>

@@ -69,7 +69,8 @@ const std::vector<RuntimeStruct>& runtimeStructs() {
         {"freeindex"},
         {"allocBits"},
         {"state"},
-        {"largeType", Releases{22, 99}}}},  // heapBitsInSpan / malloc headers (Go 1.22)
+        {"largeType", Releases{22, 99}},  // heapBitsInSpan / malloc headers (Go 1.22)
+        {"specials"}}},                   // finalizer and cleanup specials (heap_graph.cc)
       {"runtime.mcache", "runtime/mcache.go", kMemstats, kAllReleases, {{"tinyAllocs"}, {"alloc"}}},
       {"runtime.p",
        "runtime/runtime2.go",
@@ -298,6 +299,24 @@ const std::vector<RuntimeConstant>& runtimeConstants() {
       // kItabTypeOffset: an iface's itab holds the dynamic type after the interface type.
       {"runtime.itab", "_type", 8, {0, 21}, "goruntime/program.cc (interfaceTypeDescriptor)"},
       {"internal/abi.ITab", "Type", 8, {22, 99}, "goruntime/program.cc (interfaceTypeDescriptor)"},
+      // Finalizer and cleanup specials (runtime/mheap.go), roots of the heap walk
+      // (goruntime/heap_graph.cc): special{next, offset, kind}; offset was a uint16
+      // until it became a uintptr.
+      {"runtime.special", "next", 0, {0, 99}, "goruntime/heap_graph.cc (finalizer roots)"},
+      {"runtime.special", "offset", 8, {0, 99}, "goruntime/heap_graph.cc (finalizer roots)"},
+      {"runtime.special", "kind", 10, {0, 19}, "goruntime/heap_graph.cc (finalizer roots)"},
+      {"runtime.special", "kind", 16, {26, 99}, "goruntime/heap_graph.cc (finalizer roots)"},
+      {"runtime.specialfinalizer", "fn", 16, {0, 19}, "goruntime/heap_graph.cc (finalizer roots)"},
+      {"runtime.specialfinalizer", "fn", 24, {26, 99}, "goruntime/heap_graph.cc (finalizer roots)"},
+      {"runtime.specialfinalizer", "ot", 40, {0, 19}, "goruntime/heap_graph.cc (finalizer roots)"},
+      {"runtime.specialfinalizer", "ot", 48, {26, 99}, "goruntime/heap_graph.cc (finalizer roots)"},
+      {"runtime.specialCleanup",
+       "cleanup",
+       24,
+       {26, 99},
+       "goruntime/heap_graph.cc (cleanup roots)"},
+      {"runtime.cleanupFn", "fn", 8, {26, 99}, "goruntime/heap_graph.cc (cleanup roots)"},
+      {"runtime.cleanupFn", "arg", 16, {26, 99}, "goruntime/heap_graph.cc (cleanup roots)"},
       {"runtime.moduledata", "types", 280, {0, 19}, "goruntime/program.cc"},
       {"runtime.moduledata", "types", 296, {20, 99}, "goruntime/program.cc"},
   };

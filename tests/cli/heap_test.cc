@@ -13,6 +13,8 @@
 //   - the stack root keeps the 300-node chain, one frame for all of them;
 //   - main.index keeps its 60000 entries, though they are linked to each other
 //     and a local holds the newest (globals are walked first);
+//   - the finalizer of main.held keeps the array only its closure holds, and
+//     (Go >= 1.24) its cleanup the array only the cleanup's argument holds;
 //   - -o writes a profile that `go tool pprof -top` reads, whose total
 //     equals ours.
 #include <fstream>
@@ -42,6 +44,20 @@ TEST_P(HeapCli, ChainsAccountForTheHeapAsTheFixtureAllocatedIt) {
   EXPECT_NEAR(total, heapAlloc, heapAlloc * 0.05) << r.out.substr(0, 2000);
   EXPECT_GE(h["reachedBytes"].get<double>(), total * 0.9) << r.out.substr(0, 2000);
   EXPECT_TRUE(h["problems"].empty()) << h["problems"].dump();
+
+  // Finalizer and cleanup specials are roots: what only they hold is theirs
+  // (the finalizer's closure and the array it captured; the cleanup's argument).
+  uint64_t finalizerBytes = 0, cleanupBytes = 0;
+  for (const json& x : h["roots"]) {
+    const std::string root = x["root"];
+    if (root == "finalizer of *main.holder") finalizerBytes += x["bytes"].get<uint64_t>();
+    if (root.starts_with("cleanup of ")) cleanupBytes += x["bytes"].get<uint64_t>();
+  }
+  const uint64_t wantFin = truth["finalizerBytes"], wantCleanup = truth["cleanupBytes"];
+  EXPECT_GE(finalizerBytes, wantFin) << h["roots"].dump();
+  EXPECT_LE(finalizerBytes, wantFin + 4096) << h["roots"].dump();
+  EXPECT_GE(cleanupBytes, wantCleanup) << h["roots"].dump();
+  EXPECT_LE(cleanupBytes, wantCleanup + 8192 + 4096) << h["roots"].dump();  // page-rounded
 
   const uint64_t values = truth["blobValues"];
   uint64_t mapBytes = 0;
