@@ -380,7 +380,8 @@ class Walk {
   }
 
   // The words of every goroutine's frames of the program's functions, or of
-  // the runtime's.
+  // the runtime's, and the registers of the thread running it (a loop keeps
+  // a pointer in a register and nowhere else): "registers of main.spin".
   void stacks(const StackRoots& roots, bool runtime) {
     // Locals DWARF places in memory: a word inside one is typed by it.
     std::vector<const StackVar*> vars;
@@ -390,6 +391,16 @@ class Walk {
               [](const StackVar* a, const StackVar* b) { return a->addr < b->addr; });
     std::vector<uint8_t> b;
     for (const GoroutineStack& st : roots.stacks) {
+      if (!st.registers.empty()) {
+        std::string fn =
+            st.frames.empty() ? fmt::format("goroutine {}", st.goid) : st.frames[0].function;
+        if (isRuntimeFunction(fn) == runtime)
+          for (uint64_t w : st.registers) {
+            if (w < lo_ || w >= hi_) continue;
+            g_.rootWords++;
+            reach(w, child(0, label("registers of " + fn)), [] { return Hint{}; });
+          }
+      }
       if (!st.sp || st.hi <= st.sp || st.hi - st.sp > kMaxRead) {
         problem(
             fmt::format("goroutine {}: stack [{:#x}, {:#x}) not scanned", st.goid, st.sp, st.hi));

@@ -188,6 +188,7 @@ StackRoots stackRoots(const Program& p, std::optional<int64_t> only) {
                                                                 : word(gb, gl.schedSp);
     for (size_t i = 0; i < frames.size(); i++)
       gst.frames.push_back({frames[i].function, i < st.cfas.size() ? st.cfas[i] : 0});
+    if (thread) gst.registers.assign(thread->dwarfRegs.begin(), thread->dwarfRegs.end());
     if (!tp) continue;
     std::map<std::string, uint32_t> seen;  // function -> frames of it so far
     for (size_t i = 0; i < st.pcs.size() && i < frames.size(); i++) {

@@ -68,6 +68,9 @@ struct GoroutineStack {
     uint64_t cfa = 0;      // its caller's SP (0: unknown): the frame is [previous cfa or sp, cfa)
   };
   std::vector<Frame> frames;  // innermost first
+  // The general registers of the thread running it (by DWARF number), when
+  // it was running and that thread's registers were read; else empty.
+  std::vector<uint64_t> registers;
 };
 
 struct StackRoots {

@@ -13,6 +13,8 @@
 //   - the stack root keeps the 300-node chain, one frame for all of them;
 //   - main.index keeps its 60000 entries, though they are linked to each other
 //     and a local holds the newest (globals are walked first);
+//   - the registers of the thread running main.spinOn keep the array only
+//     they hold;
 //   - the finalizer of main.held keeps the array only its closure holds, and
 //     (Go >= 1.24) its cleanup the array only the cleanup's argument holds;
 //   - -o writes a profile that `go tool pprof -top` reads, whose total
@@ -58,6 +60,19 @@ TEST_P(HeapCli, ChainsAccountForTheHeapAsTheFixtureAllocatedIt) {
   EXPECT_LE(finalizerBytes, wantFin + 4096) << h["roots"].dump();
   EXPECT_GE(cleanupBytes, wantCleanup) << h["roots"].dump();
   EXPECT_LE(cleanupBytes, wantCleanup + 8192 + 4096) << h["roots"].dump();  // page-rounded
+
+  // The array main.spinOn keeps only in a register (or, caught saving its
+  // registers for a preemption or after it stopped spinning, on its stack)
+  // is reached from that goroutine, not left unreached.
+  const uint64_t wantReg = truth["registerBytes"];
+  uint64_t spinBytes = 0;
+  for (const json& x : h["roots"]) {
+    const std::string root = x["root"];
+    if (root == "registers of main.spinOn" || root == "stack of main.spinOn" ||
+        root.starts_with("stack of runtime.asyncPreempt"))
+      spinBytes += x["bytes"].get<uint64_t>();
+  }
+  EXPECT_GE(spinBytes, wantReg) << h["roots"].dump();
 
   const uint64_t values = truth["blobValues"];
   uint64_t mapBytes = 0;
