@@ -5,7 +5,8 @@
 // Roots: the pointer-holding data of the executable (.data, .bss), each word
 // named by the global DWARF places there ("main.cache"; without DWARF the
 // section, ".bss"), then every goroutine's stack from its SP to stack.hi,
-// each word named by the frame holding it ("stack of main.worker").
+// each word named by the frame holding it ("stack of main.worker"), and the
+// registers of the thread running it ("registers of main.spin").
 //
 // Roots are taken in order of ownership, each walked breadth-first to the
 // end before the next, every object visited once: the program's globals one
@@ -33,9 +34,8 @@
 // than maxChain frames ends in its deepest frames' sum.
 //
 // Allocated objects no root reaches (garbage since the last GC, or held
-// only where the walk does not look: off-heap runtime structures, the
-// registers of running threads) are one chain of their own, so the total is
-// every allocated byte: HeapAlloc.
+// only where the walk does not look: off-heap runtime structures) are one
+// chain of their own, so the total is every allocated byte: HeapAlloc.
 #pragma once
 
 #include <cstdint>
