@@ -103,27 +103,40 @@ int cliMain(int argc, char** argv) { return runApp(argc, argv); }
 CliResult runCli(const std::vector<std::string>& args) {
   static std::mutex one;  // the output streams are the process's: one command at a time
   std::lock_guard lock(one);
-  char *outBuf = nullptr, *errBuf = nullptr;
-  size_t outLen = 0, errLen = 0;
-  std::FILE* out = open_memstream(&outBuf, &outLen);
-  std::FILE* err = open_memstream(&errBuf, &errLen);
-  if (!out || !err) failErrno("open_memstream");
+  // What a fresh process starts with, and what the caller had back afterwards,
+  // whatever the command throws: output streams, mask policy, no interrupt.
+  struct Captured {
+    char *outBuf = nullptr, *errBuf = nullptr;
+    size_t outLen = 0, errLen = 0;
+    std::FILE* out = open_memstream(&outBuf, &outLen);
+    std::FILE* err = open_memstream(&errBuf, &errLen);
+    MaskPolicy saved = activeMaskPolicy();
+    Captured() {
+      if (!out || !err) failErrno("open_memstream");
+      setCliStreams(out, err);
+      activeMaskPolicy() = MaskPolicy{};
+      clearInterrupted();
+    }
+    ~Captured() {
+      setCliStreams(nullptr, nullptr);
+      activeMaskPolicy() = saved;
+      if (out) std::fclose(out);
+      if (err) std::fclose(err);
+      std::free(outBuf);
+      std::free(errBuf);
+    }
+  } c;
   std::vector<std::string> argvStore = {"gomemscope"};
   argvStore.insert(argvStore.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : argvStore) argv.push_back(a.data());
   argv.push_back(nullptr);
-  setCliStreams(out, err);
-  activeMaskPolicy() = MaskPolicy{};  // process-wide: as a fresh process starts
   CliResult r;
   r.exit = runApp(int(argvStore.size()), argv.data());
-  setCliStreams(nullptr, nullptr);
-  std::fclose(out);
-  std::fclose(err);
-  r.out.assign(outBuf, outLen);
-  r.err.assign(errBuf, errLen);
-  std::free(outBuf);
-  std::free(errBuf);
+  std::fflush(c.out);
+  std::fflush(c.err);
+  r.out.assign(c.outBuf, c.outLen);
+  r.err.assign(c.errBuf, c.errLen);
   return r;
 }
 

@@ -67,7 +67,7 @@ Sample takeSample(Session& s, const Rules& rules, double t) {
 // Samples at 0, every, 2*every, ... up to `total` (one sample when total is 0).
 std::vector<Sample> sample(Session& s, const Rules& rules, double every, double total) {
   uint64_t n = total > 0 ? uint64_t(std::floor(total / every + 1e-9)) + 1 : 1;
-  bool tty = isatty(2) && n > 1;
+  bool tty = isatty(fileno(cliErr())) && n > 1;
   std::vector<Sample> out;
   auto t0 = std::chrono::steady_clock::now();
   for (uint64_t i = 0; i < n; i++) {

@@ -299,7 +299,7 @@ int cmdExport(ExportOptions& o) {
     svr.listen_after_bind();
     done = true;
   });
-  fmt::print("serving metrics for pid {} on http://{}/metrics\n", pid, addr.url());
+  fmt::print(cliOut(), "serving metrics for pid {} on http://{}/metrics\n", pid, addr.url());
   std::fflush(cliOut());
 
   int rc = kExitOk;

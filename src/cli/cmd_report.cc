@@ -147,7 +147,7 @@ int cmdReport(ReportCmdOptions& o) {
     std::vector<Sample> series;
     series.push_back(diagnosisSample(p, found, first, 0));
     uint64_t n = uint64_t(std::floor(total / every + 1e-9)) + 1;
-    bool tty = isatty(2);
+    bool tty = isatty(fileno(cliErr()));
     DiscoverOptions dopt;
     dopt.maxTime = std::chrono::milliseconds(10'000);  // a live target stays stopped meanwhile
     for (uint64_t i = 1; i < n; i++) {
@@ -180,7 +180,7 @@ int cmdReport(ReportCmdOptions& o) {
   ho.maxBars = size_t(o.top);
   std::string html = renderHtmlReport(d, ho);
   writeFile(o.output, html);
-  fmt::print("wrote {} ({} KiB)\n", o.output, (html.size() + 1023) / 1024);
+  fmt::print(cliOut(), "wrote {} ({} KiB)\n", o.output, (html.size() + 1023) / 1024);
   return kExitOk;
 }
 

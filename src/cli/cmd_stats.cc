@@ -43,7 +43,7 @@ int cmdStats(StatsOptions& o) {
   double total = o.forDur.empty() ? 0 : parseDuration(o.forDur, "--for");
   // Samples at 0, every, 2*every, ... up to --for (rounded: 0.6/0.2 is 2.999...).
   uint64_t samples = total > 0 ? uint64_t(std::floor(total / every + 1e-9)) + 1 : UINT64_MAX;
-  bool tty = isatty(2);
+  bool tty = isatty(fileno(cliErr()));
   auto t0 = std::chrono::steady_clock::now();
   MemStats prev{};
   double prevT = 0;

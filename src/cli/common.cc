@@ -141,6 +141,7 @@ void catchInterrupts() {
 }
 
 bool interrupted() { return gInterrupted != 0; }
+void clearInterrupted() { gInterrupted = 0; }
 
 void writeFile(const std::string& path, std::string_view bytes) {
   std::FILE* f = std::fopen(path.c_str(), "wb");

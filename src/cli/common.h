@@ -63,6 +63,13 @@ Located locate(const Program& p, const std::string& expr, const std::string& typ
 
 void printWarnings(Session& s);
 
+// Where commands write: the process's stdout and stderr, or, while runCli
+// (cli/cli.h) runs a command in-process, the buffers it returns.
+std::FILE* cliOut();
+std::FILE* cliErr();
+// Redirects cliOut/cliErr (nullptr: back to stdout/stderr).
+void setCliStreams(std::FILE* out, std::FILE* err);
+
 // Runs `body` over one consistent moment of the target. By default
 // (FreezeMode::Snapshot) a live target is stopped only while its memory is
 // copied, and `body` decodes the copy while the target runs again; when the
@@ -81,28 +88,21 @@ void frozenRun(Session& s, Out& out, F&& body, FreezeMode mode = FreezeMode::Sna
   if (s.options().verbose && s.live() && !s.options().noStop) {
     double ms = std::chrono::duration<double, std::milli>(stopped).count();
     if (fz.snapshotBytes())
-      fmt::print(stderr,
+      fmt::print(cliErr(),
                  "gomemscope: pid {} was stopped for {:.1f} ms (copied {:.1f} MiB of its memory; "
                  "decoded after it resumed)\n",
                  s.live()->pid(), ms, double(fz.snapshotBytes()) / (1 << 20));
     else if (!fz.noSnapshotReason().empty())
-      fmt::print(stderr,
+      fmt::print(cliErr(),
                  "gomemscope: pid {} was stopped for {:.1f} ms (decoded while stopped: {})\n",
                  s.live()->pid(), ms, fz.noSnapshotReason());
     else
-      fmt::print(stderr, "gomemscope: pid {} was stopped for {:.1f} ms\n", s.live()->pid(), ms);
+      fmt::print(cliErr(), "gomemscope: pid {} was stopped for {:.1f} ms\n", s.live()->pid(), ms);
   }
 }
 
 // One MemStats read with the target frozen for exactly the read.
 MemStats sampleMemStats(Session& s);
-
-// Where commands write: the process's stdout and stderr, or, while runCli
-// (cli/cli.h) runs a command in-process, the buffers it returns.
-std::FILE* cliOut();
-std::FILE* cliErr();
-// Redirects cliOut/cliErr (nullptr: back to stdout/stderr).
-void setCliStreams(std::FILE* out, std::FILE* err);
 
 // "500ms", "2s", "1.5m", "1h" -> seconds; `what` names the option in errors.
 double parseDuration(const std::string& s, const char* what);
@@ -116,6 +116,8 @@ double parseDuration(const std::string& s, const char* what);
 // must not turn its exit code into a death by SIGINT.
 void catchInterrupts();
 bool interrupted();
+// Forgets an interrupt (runCli: each command starts as a fresh process does).
+void clearInterrupted();
 
 // Prints "<expr>: N problems found" to stderr; returns the exit code.
 int reportProblems(const std::string& expr, size_t problems);

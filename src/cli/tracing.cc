@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 
 #include "cli/common.h"
 #include "control/keeper.h"
@@ -94,6 +95,7 @@ int keeperMain(int out, int ctl, int pid, Tracer& t, const DebugRegs& regs) {
   }
   w->disarm();
   TraceEnd te;
+  std::memset(static_cast<void*>(&te), 0, sizeof te);  // padding too: it crosses the pipe as is
   te.stats = w->stats();
   te.processExited = end == WatchEnd::ProcessExited;
   te.totals = t.totals();

@@ -207,7 +207,7 @@ MaskPolicy::EntryMask MaskPolicy::entry(const std::string_view* key,
   bool keyNamesSecret = false;
   if (key) {
     m.key = secretValue(*key);
-    keyNamesSecret = secretName(*key);
+    if (value) keyNamesSecret = secretName(*key);  // it only masks a string value
   }
   if (value) m.value = keyNamesSecret || secretValue(*value);
   return m;

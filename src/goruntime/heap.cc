@@ -54,7 +54,7 @@ HeapIndex::HeapIndex(const Program& p) : p_(p) {
   const Field& fElem = requireField(ms, "elemsize");
   headers_ = p.build().atLeast(1, 22);
   const Field* fLarge = headers_ ? &requireField(ms, "largeType") : nullptr;
-  const Field& fSpecials = requireField(ms, "specials");
+  const Field* fSpecials = optionalField(ms, "specials");  // only finalizer roots need it
 
   const Memory& mem = p.mem();
   uint64_t heap = mheapAddress(p);
@@ -89,7 +89,7 @@ HeapIndex::HeapIndex(const Program& p) : p_(p) {
     s.allocBits = readUint(b.data(), fAlloc);
     s.spanclass = b[fClass.offset];
     if (fLarge) s.largeType = readUint(b.data(), *fLarge);
-    s.specials = readUint(b.data(), fSpecials);
+    if (fSpecials) s.specials = readUint(b.data(), *fSpecials);
     // A small-object span has at most kMaxSmallSpanPages pages of objects
     // of at least 8 bytes (runtime/sizeclasses.go: class_to_allocnpages
     // tops at 10); a large-object span holds one object.

@@ -395,7 +395,10 @@ class Walk {
         std::string fn =
             st.frames.empty() ? fmt::format("goroutine {}", st.goid) : st.frames[0].function;
         if (isRuntimeFunction(fn) == runtime)
-          for (uint64_t w : st.registers) {
+          for (size_t r = 0; r < st.registers.size(); r++) {
+            // Not rsp (7), r14 (14: the g itself, the runtime's record) nor rip (16).
+            if (r == 7 || r == 14 || r == 16) continue;
+            uint64_t w = st.registers[r];
             if (w < lo_ || w >= hi_) continue;
             g_.rootWords++;
             reach(w, child(0, label("registers of " + fn)), [] { return Hint{}; });
@@ -440,9 +443,10 @@ class Walk {
   // Finalizer and cleanup specials (runtime/mheap.go): records outside the
   // heap that the GC takes for roots (mgcmark.go, markrootSpans): a
   // finalizer keeps its function (a closure, and what it captured) and what
-  // its object references; a cleanup (Go >= 1.24) keeps its function and its
-  // argument. Each is a root named by its object's type: "finalizer of
-  // *main.T", "cleanup of *main.T".
+  // its object references (the object itself is counted here too: once
+  // unreachable, its queued finalizer keeps it until it has run); a cleanup
+  // (Go >= 1.24; read for go1.26 on) keeps its function and its argument. Each is a root named by
+  // its object's type: "finalizer of *main.T", "cleanup of *main.T".
   void specials() {
     const int minor = p_.build().minor;
     // _KindSpecialFinalizer and _KindSpecialCleanup (runtime/mheap.go): 1 and
@@ -461,15 +465,13 @@ class Walk {
         offCfn = runtimeConstant("runtime.cleanupFn", "fn", minor);
         offCarg = runtimeConstant("runtime.cleanupFn", "arg", minor);
       }
-    } catch (const Error& e) {
-      problem(fmt::format("finalizer and cleanup roots not read: {}", e.what()));
+    } catch (const Error&) {
+      // A release whose special layouts are not verified (go1.20 to go1.25):
+      // no finalizer roots rather than guessed ones; what only they hold is
+      // then counted as not reached, as before they were read at all.
       return;
     }
-    if (finKind < 0) {
-      problem(fmt::format("finalizer and cleanup roots not read: no special kinds known for go1.{}",
-                          minor));
-      return;
-    }
+    if (finKind < 0) return;
     const size_t offsetBytes = minor <= 19 ? 2 : 8;  // special.offset: uint16, then uintptr
     uint64_t budget = uint64_t(1) << 22;             // specials followed in all
     for (const HeapSpan& s : heap_.spans()) {

@@ -45,13 +45,14 @@ std::vector<uint64_t> TraceEvent::stack2() const {
   return std::vector<uint64_t>(pcs + a, pcs + a + b);
 }
 
-void TraceEvent::setStacks(const std::vector<uint64_t>& a, const std::vector<uint64_t>* b) {
-  size_t cap = b ? kEventPcs / 2 : kEventPcs;
+void TraceEvent::setStacks(const std::vector<uint64_t>& a, const std::vector<uint64_t>* b,
+                           size_t frames) {
+  size_t cap = std::min(frames, b ? kEventPcs / 2 : kEventPcs);
   n1 = uint32_t(std::min(a.size(), cap));
   std::copy_n(a.begin(), n1, pcs);
   n2 = 0;
   if (b) {
-    n2 = uint32_t(std::min(b->size(), kEventPcs - n1));
+    n2 = uint32_t(std::min({b->size(), cap, kEventPcs - n1}));
     std::copy_n(b->begin(), n2, pcs + n1);
   }
 }
@@ -168,7 +169,7 @@ class GrowthTracer : public Tracer {
     e.grow.sameSize = a.sameSize;
     e.grow.dirDoubles = a.dirDoubles;
     e.grow.dirLen = a.dirLen;
-    e.setStacks(st.pcs);
+    e.setStacks(st.pcs, nullptr, kTraceFrames);
     // Duration: a free slot watches the end.
     std::optional<int> slot;
     try {
@@ -302,7 +303,7 @@ class RemovedTracer : public Tracer {
       } else {
         notWatched_++;
       }
-      e.setStacks(st.pcs);
+      e.setStacks(st.pcs, nullptr, kTraceFrames);
       if (!emit(e)) return false;
     }
     return true;
@@ -326,7 +327,7 @@ class RemovedTracer : public Tracer {
     TraceEvent e = eventAt(TraceEvent::Kind::Use, t, st);
     e.use.elem = wd.elem;
     e.use.removeId = wd.id;
-    e.setStacks(st.pcs, &wd.removeStack);
+    e.setStacks(st.pcs, &wd.removeStack, kTraceFrames);
     return emit(e);
   }
 
@@ -454,7 +455,7 @@ class WritersTracer : public Tracer {
     e.overlap.flagsBefore = before;
     e.overlap.flagsAfter = v;
     e.overlap.otherGoid = other;
-    e.setStacks(st.pcs, &otherStack);
+    e.setStacks(st.pcs, &otherStack, kTraceFrames);
     return emit(e);
   }
 
@@ -490,8 +491,8 @@ class FieldTracer : public Tracer {
       auto slot =
           traps.add({fields_[i].addr, rw_ ? TrapKind::ReadWrite : TrapKind::Write, fields_[i].len});
       if (!slot)
-        fail(ErrorKind::Usage, "{} fields need {} hardware watchpoints; x86-64 has 4",
-             fields_.size(), fields_.size());
+        fail(ErrorKind::Usage, "{} fields need {} hardware watchpoints; there are {} slots",
+             fields_.size(), fields_.size(), i);
       fieldOfSlot_[*slot] = i;
     }
   }

@@ -86,6 +86,8 @@ class UnwoundStacks : public TrapStacks {
 // whole (control/keeper.h). Stacks are return-address pcs, innermost first:
 // one stack of up to kEventPcs, or two of up to kEventPcs / 2 each.
 constexpr size_t kEventPcs = 72;
+// The frames a trace event keeps of each stack (watch keeps the unwinder's 64).
+constexpr size_t kTraceFrames = 36;
 
 struct GrowEvent {
   GrowFn fn;
@@ -135,7 +137,9 @@ struct TraceEvent {
   TraceEvent();
   std::vector<uint64_t> stack() const;   // the first stack
   std::vector<uint64_t> stack2() const;  // the second (empty when none)
-  void setStacks(const std::vector<uint64_t>& a, const std::vector<uint64_t>* b = nullptr);
+  // Each stack keeps at most `frames` pcs (two stacks: at most half of kEventPcs each).
+  void setStacks(const std::vector<uint64_t>& a, const std::vector<uint64_t>* b = nullptr,
+                 size_t frames = kEventPcs);
 };
 
 // What a tracer counted over its life, for the end summary.

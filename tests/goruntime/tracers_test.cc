@@ -127,7 +127,7 @@ TEST(GrowthTracer, ClassicGrowthFromEntryToTheLastEvacuation) {
   entry.regs.rbx = kHmap;   // h *hmap
   ASSERT_TRUE(t->onTrap(entry, traps, rec.emit()));
   ASSERT_EQ(rec.events.size(), 1u);
-  const TraceEvent& g = rec.events[0];
+  const TraceEvent g = rec.events[0];
   EXPECT_EQ(g.kind, TraceEvent::Kind::Grow);
   EXPECT_EQ(g.grow.fn, GrowFn::HashGrow);
   EXPECT_EQ(g.grow.id, 1u);
@@ -230,7 +230,7 @@ TEST(GrowthTracer, SwissSplitDoublesTheDirectoryAndEndsAtTheReturn) {
   entry.regs.rsp = kSp;
   ASSERT_TRUE(t->onTrap(entry, traps, rec.emit()));
   ASSERT_EQ(rec.events.size(), 1u);
-  const GrowEvent& e = rec.events[0].grow;
+  const GrowEvent e = rec.events[0].grow;
   EXPECT_EQ(e.fn, GrowFn::TableSplit);
   EXPECT_EQ(e.before, 1024u);
   EXPECT_EQ(e.after, 1024u);
@@ -299,7 +299,7 @@ TEST(WritersTracer, ASecondGoroutineInsideAWriteIsReported) {
   EXPECT_TRUE(f.rec.events.empty());
   ASSERT_TRUE(f.access(2, true, 0));  // goroutine 2 toggles it meanwhile
   ASSERT_EQ(f.rec.events.size(), 1u);
-  const TraceEvent& e = f.rec.events[0];
+  const TraceEvent e = f.rec.events[0];
   EXPECT_EQ(e.kind, TraceEvent::Kind::Overlap);
   EXPECT_EQ(e.goid, 2);
   EXPECT_EQ(e.overlap.otherGoid, 1);
@@ -413,7 +413,7 @@ TEST(RemovedTracer, AUseOfARemovedElementByTheProgramIsReported) {
   EXPECT_EQ(f.traps.slotOf(kList + 40), 0);
   ASSERT_TRUE(f.remove(1));
   ASSERT_EQ(f.rec.events.size(), 1u);
-  const TraceEvent& r = f.rec.events[0];
+  const TraceEvent r = f.rec.events[0];
   EXPECT_EQ(r.kind, TraceEvent::Kind::Remove);
   EXPECT_EQ(r.remove.elem, f.elems[1]);
   EXPECT_EQ(r.remove.lenAfter, 2u);
@@ -430,7 +430,7 @@ TEST(RemovedTracer, AUseOfARemovedElementByTheProgramIsReported) {
   f.stacks.goid = 2;
   ASSERT_TRUE(f.use(1, 0x620000));
   ASSERT_EQ(f.rec.events.size(), 2u);
-  const TraceEvent& u = f.rec.events[1];
+  const TraceEvent u = f.rec.events[1];
   EXPECT_EQ(u.kind, TraceEvent::Kind::Use);
   EXPECT_EQ(u.use.elem, f.elems[1]);
   EXPECT_EQ(u.use.removeId, 1u);
@@ -527,6 +527,8 @@ TEST(TraceEvent, TwoStacksShareThePcsAndCrossThePipeAsBytes) {
   EXPECT_EQ(e.stack().size(), kEventPcs / 2);
   EXPECT_EQ(e.stack2().size(), kEventPcs / 2);
   EXPECT_EQ(e.stack2()[0], 0x2000u);
+  e.setStacks(a, nullptr, kTraceFrames);  // a trace event keeps 36 frames of a stack
+  EXPECT_EQ(e.stack().size(), kTraceFrames);
   e.setStacks(a);
   EXPECT_EQ(e.stack(), a);
   EXPECT_TRUE(e.stack2().empty());
