@@ -75,8 +75,13 @@ int Background::wait() {
 
 int Background::interruptAndWait() {
   kill(pid, SIGINT);
-  lines(SIZE_MAX);  // until EOF
-  return wait();
+  lines(SIZE_MAX);  // until EOF, or 30 s
+  int rc = wait();
+  // Whatever it wrote after those 30 s, up to its exit (its summary, the
+  // jsonl end event): the write end is closed now, so this ends at EOF.
+  char tmp[4096];
+  for (ssize_t r; (r = read(out, tmp, sizeof tmp)) > 0;) buf.append(tmp, size_t(r));
+  return rc;
 }
 
 }  // namespace gms::test
