@@ -229,6 +229,38 @@ uint64_t locateAllgs(const Program& p, const StaticData& d) {
           if ((i > 0 && gs[i] == gs[i - 1]) || !isG(gs[i])) return false;
         return true;
       });
+  if (found.size() > 1) {
+    // Another header may hold goroutines too (a snapshot of allgs, a
+    // program's own slice). allgs is the one the runtime mirrors in allgptr
+    // (&allgs[0]) and allglen (len(allgs)) (runtime/proc.go): keep the
+    // candidates whose array and len other static words repeat; any one of
+    // several that describe the very same goroutines is as good.
+    auto header = [&](uint64_t at) {
+      uint64_t h[2] = {0, 0};
+      mem.read(at, h, sizeof h);
+      return std::pair<uint64_t, uint64_t>(h[0], h[1]);
+    };
+    auto mirrored = [&](uint64_t at) {
+      auto [ptr, len] = header(at);
+      bool hasPtr = false, hasLen = false;
+      for (const auto& part : d.parts())
+        for (uint64_t q = (8 - part.addr % 8) % 8; q + 8 <= part.bytes.size(); q += 8) {
+          uint64_t a = part.addr + q;
+          if (a >= at && a < at + 24) continue;  // the header itself
+          uint64_t w = word(part.bytes.data() + q);
+          hasPtr = hasPtr || w == ptr;
+          hasLen = hasLen || w == len;
+        }
+      return hasPtr && hasLen;
+    };
+    std::vector<uint64_t> kept;
+    for (uint64_t at : found)
+      if (mirrored(at)) kept.push_back(at);
+    bool same = !kept.empty() && std::all_of(kept.begin(), kept.end(), [&](uint64_t at) {
+      return header(at) == header(kept.front());
+    });
+    if (same) return kept.front();
+  }
   if (found.size() != 1)
     fail(ErrorKind::MissingDebugInfo, "{}",
          notFound(p, "allgs", "no single slice header whose elements are goroutines", found));
