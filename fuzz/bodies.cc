@@ -13,11 +13,12 @@
 #include "binary/descriptor_types.h"
 #include "binary/pclntab.h"
 #include "common/error.h"
+#include "goruntime/discover.h"
 #include "goruntime/heap_graph.h"
-#include "goruntime/sync_map.h"
 #include "goruntime/list.h"
 #include "goruntime/maps.h"
 #include "goruntime/program.h"
+#include "goruntime/sync_map.h"
 #include "goruntime/value.h"
 #include "report/json_writer.h"
 #include "report/out.h"
@@ -157,6 +158,8 @@ size_t pclntab(const uint8_t* data, size_t size) {
         resolved += t.framesFor(pc).size() > 1;
         (void)t.spDelta(pc);
         (void)t.funcFor(pc);
+        // Stack maps and stack objects (funcdata the fuzzer controls).
+        if (auto m = t.pointerMaps(pc)) resolved += !m->locals.empty() + !m->objects.empty();
       }
     }
     for (size_t off = 0; off + 8 <= size && off < 16 * 8; off += 8) {
@@ -166,6 +169,7 @@ size_t pclntab(const uint8_t* data, size_t size) {
       (void)t.lineFor(kText + (pc & 0xfffff));
       (void)t.framesFor(kText + (pc & 0xfffff));
       (void)t.spDelta(kText + (pc & 0xfffff));
+      (void)t.pointerMaps(kText + (pc & 0xfffff));
     }
   } catch (const Error&) {
   }
@@ -431,7 +435,14 @@ uint64_t ImageFuzzer::heap(const uint8_t* data, size_t size) {
   return withImage(data, size, [](const Program& p, const MemoryImage&) {
     HeapGraphOptions o;
     o.maxObjects = 200'000;
-    return heapGraph(p, o).reachedObjects;
+    uint64_t reached = heapGraph(p, o).reachedObjects;
+    // Maps and lists by shape over the same bytes (goruntime/recognize.h).
+    DiscoverOptions d;
+    d.roots.stacks = false;
+    d.searchShapes = true;
+    d.maxObjects = 200'000;
+    Discovery found = discover(p, d);
+    return reached + found.items.size();
   });
 }
 

@@ -24,7 +24,9 @@
 //    expunged inference mutated.
 //  - heap: the same, the memory the heap walk (span table, allocation bits,
 //    objects, .data/.bss, goroutine stacks) read from the hello fixture's
-//    core, walked again: spans, size classes, pointers and stacks mutated.
+//    core, walked again: spans, size classes, pointers and stacks mutated;
+//    then the same bytes searched for maps and lists by their shape
+//    (discover with searchShapes, goruntime/recognize.h).
 #pragma once
 
 #include <cstddef>

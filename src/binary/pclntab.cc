@@ -1,5 +1,6 @@
 #include "binary/pclntab.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/error.h"
@@ -17,6 +18,12 @@ constexpr size_t kFuncEntryOff = 0, kFuncNameOff = 4, kFuncPcsp = 16, kFuncPcfil
                  kFuncPcln = 24, kFuncNpcdata = 28, kFuncCuOffset = 32;
 // internal/abi (runtime/symtab.go before 1.21): the same in 1.18..1.26.
 constexpr uint32_t kPcdataInlTreeIndex = 2, kFuncdataInlTree = 3;
+constexpr uint32_t kPcdataStackMapIndex = 1, kFuncdataArgsPointerMaps = 0,
+                   kFuncdataLocalsPointerMaps = 1, kFuncdataStackObjects = 2;
+constexpr uint64_t kMaxStackObjects = 1 << 16;
+constexpr size_t kFuncArgs = 8;                    // _func.args: in/out argument bytes
+constexpr int32_t kArgsSizeUnknown = -0x80000000;  // abi.ArgsSizeUnknown
+constexpr int32_t kMaxStackMapBits = 1 << 20;      // 8 MiB of frame words: corrupt beyond
 // inlinedCall: Go 1.20+ {funcID u8, _ [3]u8, nameOff i32, parentPc i32,
 // startLine i32}; Go 1.18/1.19 {parent i16, funcID u8, _ u8, file i32,
 // line i32, func_ i32, parentPc i32}. nameOff/func_ index funcnametab.
@@ -219,6 +226,65 @@ std::optional<size_t> Pclntab::funcdataOff(const Found& f, uint32_t index) const
   auto off = u32(f.funcOff + funcHeaderSize_ + size_t(*npcdata) * 4 + size_t(index) * 4);
   if (!off || *off == ~0u || *off >= funcdata_.size()) return std::nullopt;
   return size_t(*off);
+}
+
+std::optional<std::vector<bool>> Pclntab::stackmapData(size_t off, int32_t index) const {
+  if (off + 8 > funcdata_.size()) return std::nullopt;
+  int32_t n, nbit;
+  std::memcpy(&n, funcdata_.data() + off, 4);
+  std::memcpy(&nbit, funcdata_.data() + off + 4, 4);
+  if (n <= 0 || nbit < 0 || nbit > kMaxStackMapBits || index < 0 || index >= n) return std::nullopt;
+  const size_t bytes = (size_t(nbit) + 7) / 8;
+  const size_t at = off + 8 + size_t(index) * bytes;
+  if (at + bytes > funcdata_.size() || at < off) return std::nullopt;
+  std::vector<bool> out(static_cast<size_t>(nbit));
+  for (int32_t i = 0; i < nbit; i++)
+    out[size_t(i)] = (funcdata_[at + size_t(i) / 8] >> (i % 8)) & 1;
+  return out;
+}
+
+std::optional<StackPointerMaps> Pclntab::pointerMaps(uint64_t pc) const {
+  if (funcdata_.empty()) return std::nullopt;
+  auto f = find(pc);
+  if (!f) return std::nullopt;
+  int32_t index = -1;
+  if (pc != f->entry) {
+    // No table (a function without safe points of its own) reads as -1, as
+    // runtime.pcdatavalue answers.
+    auto v = pcdata(*f, kPcdataStackMapIndex, pc - 1);
+    index = v ? *v : -1;
+  }
+  if (index == -1) index = 0;  // the prologue: the runtime assumes the entry map
+  StackPointerMaps m;
+  if (auto off = funcdataOff(*f, kFuncdataLocalsPointerMaps)) {
+    auto bits = stackmapData(*off, index);
+    if (!bits) return std::nullopt;
+    m.locals = std::move(*bits);
+  }
+  auto args = u32(f->funcOff + kFuncArgs);
+  if (!args) return std::nullopt;
+  if (int32_t(*args) > 0 && int32_t(*args) != kArgsSizeUnknown) {
+    auto off = funcdataOff(*f, kFuncdataArgsPointerMaps);
+    if (!off) return std::nullopt;
+    auto bits = stackmapData(*off, index);
+    if (!bits) return std::nullopt;
+    m.args = std::move(*bits);
+  }
+  // {n uintptr; [n]{off, size, ptrBytes int32; gcdataoff uint32}}; go1.19
+  // stores -ptrdata for a GC program: its size is taken whole.
+  if (auto off = funcdataOff(*f, kFuncdataStackObjects); off && *off + 8 <= funcdata_.size()) {
+    uint64_t n;
+    std::memcpy(&n, funcdata_.data() + *off, 8);
+    if (n > kMaxStackObjects || *off + 8 + n * 16 > funcdata_.size()) return std::nullopt;
+    for (uint64_t i = 0; i < n; i++) {
+      int32_t r[3];
+      std::memcpy(r, funcdata_.data() + *off + 8 + i * 16, sizeof r);
+      if (r[1] <= 0) continue;
+      uint32_t ptrBytes = r[2] < 0 ? uint32_t(r[1]) : std::min(uint32_t(r[2]), uint32_t(r[1]));
+      m.objects.push_back({r[0], uint32_t(r[1]), ptrBytes});
+    }
+  }
+  return m;
 }
 
 std::optional<PcLine> Pclntab::position(const Found& f, uint64_t pc) const {

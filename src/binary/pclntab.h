@@ -37,6 +37,26 @@ struct PcLine {
   int line = 0;
 };
 
+// Which words of a frame hold live pointers at a PC: the stack maps the
+// compiler records for the GC (FUNCDATA_LocalsPointerMaps and
+// FUNCDATA_ArgsPointerMaps, indexed by PCDATA_StackMapIndex; runtime/
+// stkframe.go getStackMap). On amd64 a frame's fp is its CFA (the caller's
+// SP), varp = fp - 8 (the return address) - 8 (the saved frame pointer,
+// when the frame has locals), argp = fp.
+struct StackPointerMaps {
+  std::vector<bool> locals;  // word i at varp - 8 * locals.size() + 8 * i
+  std::vector<bool> args;    // word i at argp + 8 * i (spilled register args too)
+  // Address-taken locals (FUNCDATA_StackObjects; runtime/stack.go
+  // stackObjectRecord): not in the bitmaps; the GC scans one when a pointer
+  // to it is live. off < 0: from varp; off >= 0: from argp.
+  struct Object {
+    int32_t off = 0;
+    uint32_t size = 0;
+    uint32_t ptrBytes = 0;  // its first ptrBytes may hold pointers
+  };
+  std::vector<Object> objects;
+};
+
 class Pclntab {
  public:
   // `bytes`: the whole table; `textStart`: the address of the text the entry
@@ -76,6 +96,11 @@ class Pclntab {
   // the return address is popped); the caller's return address is at
   // SP + spDelta. nullopt when unknown.
   std::optional<int32_t> spDelta(uint64_t pc) const;
+  // The pointer maps of a frame whose PC is pc (a return address for outer
+  // frames: the map of the call before it, as the runtime backs up one byte;
+  // the entry map at a function's entry). nullopt without funcdata, for a pc
+  // in no function, or for maps that are missing or corrupt.
+  std::optional<StackPointerMaps> pointerMaps(uint64_t pc) const;
 
  private:
   struct Found {
@@ -87,6 +112,8 @@ class Pclntab {
   std::optional<int32_t> pcvalue(const Found& f, uint32_t tableOff, uint64_t pc) const;
   std::optional<int32_t> pcdata(const Found& f, uint32_t table, uint64_t pc) const;
   std::optional<size_t> funcdataOff(const Found& f, uint32_t index) const;  // into funcdata_
+  // Bitmap `index` of the runtime.stackmap at funcdata_[off]: {n, nbit int32; bytes}.
+  std::optional<std::vector<bool>> stackmapData(size_t off, int32_t index) const;
   std::optional<PcLine> position(const Found& f, uint64_t pc) const;
   std::optional<std::string> nameAt(int64_t nameOff) const;  // funcnametab[nameOff]
   std::optional<PcFunc> funcOf(const Found& f) const;

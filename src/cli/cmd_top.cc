@@ -56,27 +56,10 @@ int cmdTop(TopOptions& o) {
     d.roots.stacks = asked("stacks");
     d.roots.heap = asked("heap");
   }
-  // Globals and locals are found by name: a binary that names none has
-  // only the heap objects whose type the runtime records.
-  if (!s->program().hasDwarf()) {
-    if (d.roots.globals && d.roots.stacks && !o.roots.empty())
-      fail(ErrorKind::MissingDebugInfo,
-           "top finds globals and locals by name, and {}; --roots heap walks the heap objects "
-           "whose type the runtime records; give --debug-file for the rest",
-           s->program().binary().missingDebugInfo());
-    if ((d.roots.globals || d.roots.stacks) && !o.roots.empty())
-      fail(ErrorKind::MissingDebugInfo,
-           "--roots {} needs names, and {}; --roots heap walks the heap objects whose type the "
-           "runtime records; give --debug-file for the rest",
-           d.roots.globals ? "globals" : "stacks", s->program().binary().missingDebugInfo());
-    d.roots.globals = d.roots.stacks = false;
-    if (!s->program().build().atLeast(1, 22))
-      fail(ErrorKind::MissingDebugInfo,
-           "top finds globals and locals by name, and {}; and go1.{} records no type in heap "
-           "objects (Go 1.22 does): give --debug-file, or decode a map by address (map 0xADDR "
-           "--type 'map[K]V')",
-           s->program().binary().missingDebugInfo(), s->program().build().minor);
-  }
+  // Without DWARF nothing is named: the words of .data/.bss, the live
+  // pointer words of goroutine stacks and the untyped objects they reach
+  // are searched for maps and lists by their shape, and heap objects are
+  // typed where the runtime records their type (goruntime/discover.h).
   if (!o.skip.empty()) d.skipPackages.insert(d.skipPackages.end(), o.skip.begin(), o.skip.end());
   d.onlyPackages = o.only;
   if (o.maxObjects >= 0) d.maxObjects = uint64_t(o.maxObjects);
@@ -208,8 +191,10 @@ void addTopCommand(CLI::App& app, Runner& run) {
   c->add_option("--roots", o->roots,
                 "where the walk starts: globals, stacks (locals and parameters of every "
                 "goroutine's frames), heap (every heap object whose type the runtime records, "
-                "Go >= 1.22: path (*T)(0xADDR)), comma-separated; default all three (heap "
-                "only on a binary without DWARF)")
+                "Go >= 1.22: path (*T)(0xADDR)), comma-separated; default all three. Without "
+                "DWARF, globals are the words of .data/.bss and the untyped objects they reach, "
+                "searched for maps and lists by their shape (path (*map[K]V)(0xWORD)), and "
+                "so are the live pointer words of goroutine stacks (their stack maps)")
       ->delimiter(',')
       ->check(CLI::IsMember({"globals", "stacks", "heap"}));
   addMaskOptions(c, o->mask);

@@ -13,6 +13,8 @@
 #include "goruntime/heap.h"
 #include "goruntime/layout.h"
 #include "goruntime/list.h"
+#include "goruntime/recognize.h"
+#include "goruntime/stack.h"
 #include "goruntime/stack_roots.h"
 #include "goruntime/sync_map.h"
 
@@ -200,6 +202,8 @@ class Walker {
     }
     if (o_.roots.stacks && !stop_) walkStacks();
     if (o_.roots.heap && !stop_) walkHeap();
+    if ((o_.roots.globals || o_.roots.stacks) && (!p_.hasDwarf() || o_.searchShapes) && !stop_)
+      walkUntyped();
     for (auto it = stale_.rbegin(); it != stale_.rend(); ++it)
       out_.items.erase(out_.items.begin() + static_cast<std::ptrdiff_t>(*it));
     if (!stale_.empty()) out_.stats.maps -= stale_.size();
@@ -221,7 +225,10 @@ class Walker {
     }
     out_.stats.goroutines = stacks_.stats.goroutines;
     out_.stats.stackVarsUnavailable = stacks_.stats.unavailable;
-    for (const std::string& pr : stacks_.stats.problems) error(pr);
+    // Without DWARF frames have no variables: their words are searched by
+    // shape instead (walkUntyped), which is not an error.
+    for (const std::string& pr : stacks_.stats.problems)
+      if (p_.hasDwarf() || !pr.starts_with("no DWARF")) error(pr);
     for (const StackVar& v : stacks_.vars) {
       if (stop_) break;
       out_.stats.stackVars++;
@@ -294,6 +301,223 @@ class Walker {
         }
       }
     }
+  }
+
+  // Without DWARF nothing names the globals, and the runtime records the
+  // type of few objects: the words of .data and .bss, and the untyped heap
+  // objects they reach (breadth-first, each once, pointer-holding spans
+  // only), are searched for maps and lists by their shape
+  // (goruntime/recognize.h). Each is named by the word that holds it, as Go
+  // would convert that address: (*map[string]int)(0xWORD) for the word
+  // holding a map, (*container/list.List)(0xADDR) for a list there. Objects
+  // whose type the runtime recorded are left to walkHeap, which walked them
+  // typed.
+  void walkUntyped() {
+    const HeapIndex* heap = heapIndex();
+    if (!heap) {
+      if (!o_.roots.heap) error(fmt::format("heap not walked: {}", heapError_));
+      return;
+    }
+    std::optional<ShapeRecognizer> rec;
+    try {
+      rec.emplace(p_, *heap);
+    } catch (const Error& e) {
+      error(fmt::format("maps and lists by shape not searched: {}", e.what()));
+      return;
+    }
+    const ListShape* listShape = nullptr;
+    if (rec->listType())
+      if (const StructRole& r = roleOf(rec->listType()); r.list) listShape = &*r.list;
+    std::unordered_set<uint64_t> queued;
+    std::deque<uint64_t> queue;
+    const GoroutineStack* onStack = nullptr;  // the stack being searched (stackWords)
+    auto consider = [&](uint64_t at, uint64_t w) {
+      if (onStack && w >= onStack->sp && w < onStack->hi) {
+        // A map header in the frame that made it (it does not escape).
+        if (maps_.count(w)) return;
+        if (auto g = rec->mapAt(w)) untypedMap(at, w, *g);
+        return;
+      }
+      auto o = heap->find(w);
+      if (!o || !o->allocated || o->typeDescriptor) return;
+      // A map or list found already is not counted again: the typed walk may
+      // have come through this very word.
+      if (w == o->base && rec->headerSized(*o)) {
+        if (maps_.count(w)) return;
+        if (auto g = rec->map(*o)) {
+          if (untypedMap(at, w, *g)) return;
+        }
+      }
+      if (listShape && rec->listAt(at, w)) {
+        if (lists_.count(at)) return;
+        path_.push_back({Seg::Object, &heapNames_.emplace_back(listShape->list->name), at});
+        if (count()) visitList(at, 0, *listShape);
+        path_.pop_back();
+        return;
+      }
+      if (o->span->noscan() || !queued.insert(o->base).second) return;
+      queue.push_back(o->base);
+    };
+    auto words = [&](uint64_t at, uint64_t size) {
+      for (uint64_t off = 0; off < size && !stop_; off += kChunk) {
+        uint64_t n = std::min(kChunk, size - off) & ~uint64_t(7);
+        if (!n) break;
+        std::vector<uint8_t>& b = scratch_;
+        b.resize(n);
+        try {
+          m_.read(at + off, b.data(), n);
+        } catch (const Fault&) {
+          return false;
+        }
+        addBytes(n);
+        // consider() may read the target and reuse scratch_: copy the words first.
+        std::vector<uint64_t> ws(n / 8);
+        std::memcpy(ws.data(), b.data(), n);
+        for (uint64_t k = 0; k < ws.size() && !stop_; k++)
+          if (ws[k] >= 4096) consider(at + off + k * 8, ws[k]);
+      }
+      return true;
+    };
+    auto drain = [&] {
+      while (!queue.empty() && !stop_) {
+        uint64_t base = queue.front();
+        queue.pop_front();
+        auto o = heap->find(base);
+        if (!o || !count()) continue;
+        out_.stats.untypedObjects++;
+        words(o->base, std::min(o->size, kMaxObject));
+      }
+    };
+    if (o_.roots.globals) {
+      for (const char* name : {".data", ".bss"}) {
+        const Section* s = p_.binary().section(name);
+        if (!s || !s->addr || !s->size) continue;
+        if (!words(s->addr + p_.loadBias(), s->size))
+          error(fmt::format("section {} unreadable: not searched for maps and lists", name));
+      }
+      drain();
+    }
+    if (o_.roots.stacks) {
+      for (const GoroutineStack& st : stacks_.stacks) {
+        if (stop_) break;
+        onStack = &st;
+        stackWords(st, consider);
+      }
+      onStack = nullptr;
+      drain();
+    }
+  }
+
+  // The live pointer words of a goroutine's frames, as the GC finds them:
+  // each frame's stack maps at its PC (Pclntab::pointerMaps: locals below
+  // varp, arguments from argp). A frame the maps do not describe (frame 0
+  // of a goroutine stopped on its thread anywhere, a function without maps)
+  // has each of its words taken. The runtime's own frames are skipped: what
+  // they hold, their callers hold too. Address-taken locals (stack objects,
+  // which the GC scans when a live pointer reaches them) are searched
+  // whole, live or not.
+  template <typename Consider>
+  void stackWords(const GoroutineStack& st, Consider& consider) {
+    const Pclntab* tab = p_.binary().pclntab();
+    const uint64_t bias = p_.loadBias();
+    uint64_t lo = st.sp;
+    for (size_t i = 0; i < st.frames.size() && !stop_; i++) {
+      const GoroutineStack::Frame& f = st.frames[i];
+      const uint64_t frameLo = lo;
+      lo = f.cfa;
+      if (!f.cfa || f.cfa <= frameLo || f.cfa > st.hi || f.cfa - frameLo > kChunk) break;
+      if (isRuntimeFunction(f.function) || f.function == "?") continue;
+      auto word = [&](uint64_t at) {
+        if (at < st.sp || at + 8 > st.hi) return;
+        try {
+          uint64_t w = m_.readPtr(at);
+          if (w >= 4096) consider(at, w);
+        } catch (const Fault&) {
+        }
+      };
+      std::optional<StackPointerMaps> maps;
+      if (tab && f.pc >= bias && !(i == 0 && st.interrupted)) maps = tab->pointerMaps(f.pc - bias);
+      if (!maps) {
+        out_.stats.stackFramesWhole++;
+        for (uint64_t at = frameLo; at + 8 <= f.cfa && !stop_; at += 8) word(at);
+        continue;
+      }
+      out_.stats.stackFrames++;
+      // amd64: fp is the CFA; below it the return address, then the saved
+      // frame pointer when the frame has room for one (runtime/traceback.go).
+      uint64_t varp = f.cfa - 8;
+      if (varp > frameLo) varp -= 8;
+      const uint64_t nl = maps->locals.size();
+      if (nl && nl * 8 <= varp - frameLo)
+        for (uint64_t k = 0; k < nl; k++)
+          if (maps->locals[k]) word(varp - nl * 8 + k * 8);
+      for (uint64_t k = 0; k < maps->args.size(); k++)
+        if (maps->args[k]) word(f.cfa + k * 8);
+      // Address-taken locals: each word that may hold a pointer.
+      for (const StackPointerMaps::Object& o : maps->objects) {
+        uint64_t at = o.off < 0 ? varp - uint64_t(-int64_t(o.off)) : f.cfa + uint64_t(o.off);
+        for (uint64_t k = 0; k + 8 <= o.ptrBytes; k += 8) word((at & ~uint64_t(7)) + k);
+      }
+    }
+  }
+
+  // A map recognised at hdr, held by the word at `at`: listed under the
+  // first candidate type (the others in Found::candidates). An ambiguous
+  // map's entries (no candidate with the most evidence alone) are not
+  // walked typed: its arrays are searched by shape like any untyped object.
+  // false: not listed (plumbing), search on.
+  bool untypedMap(uint64_t at, uint64_t hdr, const MapGuess& g) {
+    // The runtime's or the standard library's own map: every candidate is
+    // (unicode.Categories: map[string]*unicode.RangeTable), or the best one
+    // has more evidence than any candidate of the program's.
+    bool plumbing = plumbingName(g.types.front()->name);
+    for (size_t i = 1; i < g.types.size() && plumbing; i++)
+      if (!plumbingName(g.types[i]->name) && g.scores[i] >= g.scores.front()) plumbing = false;
+    if (plumbing) {
+      out_.stats.plumbingMaps++;
+      return false;
+    }
+    const Type* t = g.types.front();
+    path_.push_back({Seg::Object, &heapNames_.emplace_back(t->name), at});
+    // Its entries are walked typed when one type is known, or has more
+    // evidence than any other.
+    const bool typed = g.types.size() == 1 || g.scores[0] > g.scores[1];
+    bool walked = false;
+    if (count()) {
+      size_t idx = out_.items.size();
+      entries_ = typed;
+      visitMap(t, hdr, 0);
+      entries_ = true;
+      walked = true;
+      if (idx < out_.items.size()) {
+        Found& f = out_.items[idx];
+        f.byShape = true;
+        f.typeExact = g.exact || g.types.size() == 1;
+        for (size_t i = 1; i < g.types.size(); i++) f.candidates.push_back(g.types[i]->name);
+      }
+    }
+    path_.pop_back();
+    return walked && typed;
+  }
+
+  // A type spelled with a named type of the runtime or the standard
+  // library's plumbing (map[string]*unicode.RangeTable, map[reflect.Type]bool).
+  static bool plumbingName(std::string_view name) {
+    static const std::vector<std::string> skip = defaultSkipPackages();
+    size_t i = 0;
+    while (i < name.size()) {
+      size_t j = name.find_first_of("[]*,{}() ;", i);
+      if (j == std::string_view::npos) j = name.size();
+      std::string_view tok = name.substr(i, j - i);
+      if (tok.find('.') != std::string_view::npos) {
+        std::string pkg = packageOf(tok);
+        if (std::any_of(skip.begin(), skip.end(),
+                        [&](const std::string& pat) { return packageMatches(pkg, pat); }))
+          return true;
+      }
+      i = j + 1;
+    }
+    return false;
   }
 
   // ---- budget and errors ----
@@ -588,6 +812,17 @@ class Walker {
     Found& f = out_.items.emplace_back();
     f.kind = kind;
     f.path = currentPath();
+    // A list reached through a map key no path can spell ([*]: an
+    // interface key) is named by its own address instead, which every
+    // command reads back: (*container/list.List)(0xADDR).
+    if (kind == FoundKind::List && t &&
+        std::any_of(f.path.steps.begin(), f.path.steps.end(), [](const PathStep& s) {
+          return (s.kind == PathStep::Kind::MapValue || s.kind == PathStep::Kind::MapKey) &&
+                 s.key.kind == PathKey::Kind::Opaque;
+        })) {
+      f.path.steps.clear();
+      f.path.steps.push_back({PathStep::Kind::Object, t->name, addr});
+    }
     f.type = t;
     f.typeName = t ? t->name : "";
     f.addr = addr;
@@ -672,8 +907,8 @@ class Walker {
     record(FoundKind::Map, t, hdr);
     out_.stats.maps++;
     int d = depth + 1;
-    bool keys = t->key && reach(t->key);
-    bool vals = t->elem && reach(t->elem);
+    bool keys = entries_ && t->key && reach(t->key);
+    bool vals = entries_ && t->elem && reach(t->elem);
     EntryFn fn;
     if (keys || vals) {
       fn = [&, d](uint64_t k, uint64_t v) {
@@ -928,6 +1163,8 @@ class Walker {
   StackRoots stacks_;                             // Seg::Local points into it
   std::deque<std::string> heapNames_;             // Seg::Object points into it
   std::vector<size_t> stale_;                     // items to drop (ascending)
+  bool entries_ = true;           // visitMap walks the entries (false: the map's type is a guess)
+  std::vector<uint8_t> scratch_;  // walkUntyped's reads
 };
 
 }  // namespace

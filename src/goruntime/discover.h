@@ -91,6 +91,10 @@ struct DiscoverOptions {
   // list (its List and Element objects) owns; for `gomemscope diff`.
   bool keepRegions = false;
   bool followInterfaces = true;
+  // Search .data/.bss and untyped heap objects for maps and lists by their
+  // shape (goruntime/recognize.h) even when DWARF names the globals; without
+  // DWARF (and roots.globals) this search always runs. For tests and fuzzing.
+  bool searchShapes = false;
 };
 
 // SyncMap: a sync.Map (goruntime/sync_map.h), listed as a map: len is what
@@ -113,6 +117,14 @@ struct Found {
   // its len, found and footprint.total()). A sync.Map sets torn only.
   MapShape shape;
   std::vector<Region> regions;  // DiscoverOptions::keepRegions
+  // A map of a binary without DWARF, recognised by its shape
+  // (goruntime/recognize.h): byShape; typeName is the best type that decodes
+  // it, candidates the others; typeExact when no other does (the runtime
+  // recorded its group array's type, or no other map type of the program
+  // fits). Always exact otherwise.
+  std::vector<std::string> candidates;
+  bool byShape = false;
+  bool typeExact = true;
 };
 
 struct DiscoverError {
@@ -131,6 +143,12 @@ struct DiscoverStats {
                                       // (a slot still holding an older value): left out
   uint64_t heapObjects = 0;           // heap objects whose type the runtime records (roots.heap)
   uint64_t heapRoots = 0;          // of those, walked as roots (their type can hold a map or list)
+  uint64_t untypedObjects = 0;     // without DWARF: untyped heap objects searched by shape
+  uint64_t stackFrames = 0;        // without DWARF: program frames searched by their stack maps
+  uint64_t stackFramesWhole = 0;   // ... and those no stack map describes, searched word by word
+                                   // (frame 0 of a goroutine stopped on its thread)
+  uint64_t plumbingMaps = 0;       // without DWARF: maps by shape whose every candidate type is
+                                   // the runtime's or the standard library plumbing's
   std::string heapNote;            // why no heap object is typed (Go < 1.22), or the heap's problem
   uint64_t objects = 0;            // roots, pointees, slice arrays, interface boxes,
                                    // maps, lists, map entries and list elements visited

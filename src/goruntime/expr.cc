@@ -31,13 +31,11 @@ static uint64_t parseNumber(std::string_view s, const char* what) {
   return v;
 }
 
-Located resolveAddress(const Program& p, std::string_view addr, std::string_view typeName) {
-  Located l;
-  l.expr = std::string(addr);
-  l.addr = parseNumber(addr, "address");
-  const Type* t = nullptr;
+namespace {
+
+const Type* namedType(const Program& p, std::string_view typeName) {
   try {
-    t = lookupType(p.types(), typeName);
+    return lookupType(p.types(), typeName);
   } catch (const Error& e) {
     // Go's own spelling may use a package name the import path does not
     // end in (lru.Cache for .../golang-lru/v2): the type descriptors know it.
@@ -45,8 +43,17 @@ Located resolveAddress(const Program& p, std::string_view addr, std::string_view
     const TypeProvider* d = p.binary().descriptorTypes();
     auto names = d ? d->packageNames() : p.types().packageNames();
     if (names.empty()) throw;
-    t = lookupType(p.types(), typeName, names);
+    return lookupType(p.types(), typeName, names);
   }
+}
+
+}  // namespace
+
+Located resolveAddress(const Program& p, std::string_view addr, std::string_view typeName) {
+  Located l;
+  l.expr = std::string(addr);
+  l.addr = parseNumber(addr, "address");
+  const Type* t = namedType(p, typeName);
   // 0xADDR --type '*T' is the pointer (*T)(0xADDR), followed as Go's
   // *(*T)(unsafe.Pointer(addr)) would: a T lives at ADDR. A map's value is
   // itself a pointer to its header: 0xADDR --type 'map[K]V' is the header.
@@ -270,7 +277,12 @@ Located resolve(const Program& p, std::string_view expr) {
   (void)p.types();  // fails clearly when the binary has no DWARF
   if (auto local = parseStackRoot(expr)) return resolveLocal(p, expr, local->first, local->second);
   if (auto obj = parseObjectRoot(expr)) {  // (*T)(0xADDR): the T at ADDR
-    Located l = resolveAddress(p, fmt::format("{:#x}", obj->first.addr), "*" + obj->first.type);
+    // T itself is looked up: the program need not have the type *T (a
+    // map[int]int only a local holds, found by its shape).
+    Located l;
+    l.addr = obj->first.addr;
+    l.type = namedType(p, obj->first.type);
+    l.headerDirect = false;
     l.expr = std::string(expr);
     return Evaluator(p, expr, l).run(obj->second);
   }

@@ -148,6 +148,7 @@ const std::vector<RuntimeStruct>& runtimeStructs() {
        {{"count"},
         {"flags"},
         {"B"},
+        {"hash0"},  // goruntime/recognize.cc: a header's seed is set
         {"buckets"},
         {"oldbuckets"},
         {"nevacuate"},
@@ -178,6 +179,7 @@ const std::vector<RuntimeStruct>& runtimeStructs() {
        kSwiss,
        kSwissMaps,
        {{"used"},
+        {"seed"},  // goruntime/recognize.cc: a header's seed is set
         {"dirPtr"},
         {"dirLen"},
         {"globalDepth"},

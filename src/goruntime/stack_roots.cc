@@ -187,7 +187,9 @@ StackRoots stackRoots(const Program& p, std::optional<int64_t> only) {
              : gi.status == kGsyscall && word(gb, gl.syscallPc) ? word(gb, gl.syscallSp)
                                                                 : word(gb, gl.schedSp);
     for (size_t i = 0; i < frames.size(); i++)
-      gst.frames.push_back({frames[i].function, i < st.cfas.size() ? st.cfas[i] : 0});
+      gst.frames.push_back({frames[i].function, i < st.cfas.size() ? st.cfas[i] : 0,
+                            i < st.pcs.size() ? st.pcs[i] : 0});
+    gst.interrupted = thread != nullptr;
     if (thread) gst.registers.assign(thread->dwarfRegs.begin(), thread->dwarfRegs.end());
     if (!tp) continue;
     std::map<std::string, uint32_t> seen;  // function -> frames of it so far

@@ -66,8 +66,12 @@ struct GoroutineStack {
   struct Frame {
     std::string function;  // "?" when unknown
     uint64_t cfa = 0;      // its caller's SP (0: unknown): the frame is [previous cfa or sp, cfa)
+    uint64_t pc = 0;       // runtime PC: a return address but for frame 0
   };
   std::vector<Frame> frames;  // innermost first
+  // Frame 0's PC is where a thread was stopped (anywhere), not a call the
+  // goroutine parked at: its stack maps may not describe it.
+  bool interrupted = false;
   // The general registers of the thread running it (by DWARF number), when
   // it was running and that thread's registers were read; else empty.
   std::vector<uint64_t> registers;

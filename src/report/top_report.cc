@@ -12,6 +12,16 @@ const char* kindName(FoundKind k) {
   return k == FoundKind::Map ? "map" : k == FoundKind::SyncMap ? "sync.Map" : "list";
 }
 
+// " (or map[int64]int64, ...)": the other types a map recognised by its
+// shape decodes as (at most 2 named).
+std::string candidatesText(const Found& f) {
+  if (f.candidates.empty()) return "";
+  std::string s = " (or ";
+  for (size_t i = 0; i < f.candidates.size() && i < 2; i++) s += (i ? ", " : "") + f.candidates[i];
+  if (f.candidates.size() > 2) s += fmt::format(", +{}", f.candidates.size() - 2);
+  return s + ")";
+}
+
 std::string growthText(const Found& f) {
   if (f.kind != FoundKind::Map) return "-";
   if (f.shape.growing) return f.shape.sameSizeGrow ? "same-size" : "growing";
@@ -103,6 +113,14 @@ void reportTop(Out& o, const Discovery& d, const std::string& target, TopFormat 
       w.field("path", x.path.display());
       w.field("kind", std::string(kindName(x.kind)));
       w.field("type", x.typeName);
+      if (x.byShape) {
+        // Without DWARF: a map recognised by its shape (goruntime/recognize.h).
+        w.field("typeExact", x.typeExact);
+        w.key("candidates");
+        w.beginArray();
+        for (const std::string& c : x.candidates) w.string(c);
+        w.endArray();
+      }
       w.key("address");
       w.hex(x.addr);
       w.field("len", x.len);
@@ -135,6 +153,12 @@ void reportTop(Out& o, const Discovery& d, const std::string& target, TopFormat 
     w.field("staleStackValues", st.staleStackValues);
     w.field("heapObjects", st.heapObjects);
     w.field("heapRoots", st.heapRoots);
+    if (st.untypedObjects) w.field("untypedObjects", st.untypedObjects);
+    if (st.plumbingMaps) w.field("plumbingMaps", st.plumbingMaps);
+    if (st.stackFrames || st.stackFramesWhole) {
+      w.field("stackFrames", st.stackFrames);
+      w.field("stackFramesWhole", st.stackFramesWhole);
+    }
     if (!st.heapNote.empty()) w.field("heapNote", st.heapNote);
     w.field("objects", st.objects);
     w.field("bytesRead", st.bytesRead);
@@ -186,7 +210,8 @@ void reportTop(Out& o, const Discovery& d, const std::string& target, TopFormat 
     o.print("  {:>3}  {:>10}  {:<8}  {:>9}  {:<7} {:>5}  {:<9}  {:<40}  {}{}{}\n", i + 1,
             humanBytes(x.footprint), kindName(x.kind), x.len, m ? mapImplName(x.shape.impl) : "",
             m ? fmt::format("{:.2f}", x.shape.load()) : "", growthText(x), x.path.display(),
-            x.typeName, x.otherRefs ? fmt::format("  (+{} refs)", x.otherRefs) : "",
+            x.typeName + candidatesText(x),
+            x.otherRefs ? fmt::format("  (+{} refs)", x.otherRefs) : "",
             x.problems ? fmt::format("  [{} problems: {}]", x.problems, x.firstProblem) : "");
   }
   if (n < d.items.size()) o.print("  ... {} more (--limit 0 shows all)\n", d.items.size() - n);
@@ -195,6 +220,14 @@ void reportTop(Out& o, const Discovery& d, const std::string& target, TopFormat 
         "  load: how full each map is against the load it grows at (1.00; classic 6.5 per bucket, "
         "Swiss 7/8 of a table)\n");
   if (!st.heapNote.empty()) o.print("  heap: {}\n", st.heapNote);
+  if (st.untypedObjects)
+    o.print(
+        "  without DWARF, maps and lists were recognised by their shape in .data/.bss and {} "
+        "untyped heap objects; a map's type is the first that decodes it (\"or\": others that "
+        "do too){}\n",
+        st.untypedObjects,
+        st.plumbingMaps ? fmt::format("; {} maps of the runtime's types left out", st.plumbingMaps)
+                        : "");
   if (st.errors) o.print("  {} objects could not be read (--format json lists them)\n", st.errors);
 }
 

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 
 #include "binary/binary.h"
@@ -123,6 +124,41 @@ TEST_P(PclntabTest, FunctionsByNameWithAndWithoutSymbols) {
   const char* grow =
       GetParam() == "go1.19" ? "runtime.hashGrow" : "internal/runtime/maps.(*table).grow";
   EXPECT_TRUE(stripped->functionEntry(grow)) << grow;
+}
+
+// The stack maps the GC reads (FUNCDATA_Locals/ArgsPointerMaps at
+// PCDATA_StackMapIndex): every Go function of the program has them from its
+// entry to its end, with and without symbols, and a function's argument map
+// is no longer than its arguments (main.insertOne(k int): one word, no pointer).
+TEST_P(PclntabTest, StackMapsOfEveryGoFunction) {
+  auto stripped =
+      Binary::open(test::buildFixture(test::toolchain(GetParam()), "watch", {.stripped = true}));
+  for (const Pclntab* t : {t_, stripped->pclntab()}) {
+    ASSERT_NE(t, nullptr);
+    ASSERT_TRUE(t->hasFuncData());
+    size_t checked = 0, withLocals = 0;
+    for (size_t i = 0; i < t->funcCount(); i++) {
+      auto f = t->funcAt(i);
+      if (!f || !f->name.starts_with("main.")) continue;
+      SCOPED_TRACE(f->name);
+      for (uint64_t pc = f->entry; pc < f->end;
+           pc += std::max<uint64_t>(1, (f->end - f->entry) / 16)) {
+        auto m = t->pointerMaps(pc);
+        ASSERT_TRUE(m) << std::hex << pc;
+        checked++;
+        withLocals += std::count(m->locals.begin(), m->locals.end(), true) > 0;
+      }
+    }
+    EXPECT_GT(checked, 50u);
+    EXPECT_GT(withLocals, 0u);  // some frame holds a pointer in a local at some PC
+    auto f = t->funcNamed("main.insertOne");
+    ASSERT_TRUE(f);
+    auto m = t->pointerMaps(f->entry);
+    ASSERT_TRUE(m);
+    EXPECT_LE(m->args.size(), 1u);  // the compiler may trim a map of no pointer to nothing
+    EXPECT_EQ(std::count(m->args.begin(), m->args.end(), true), 0);
+  }
+  EXPECT_FALSE(t_->pointerMaps(0x10));  // in no function
 }
 
 TEST_P(PclntabTest, EveryEntryResolvesToItsFunction) {

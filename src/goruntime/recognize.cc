@@ -1,0 +1,438 @@
+#include "goruntime/recognize.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/error.h"
+#include "goruntime/alloc.h"
+#include "goruntime/layout.h"
+#include "goruntime/maps.h"
+
+namespace gms {
+
+namespace {
+
+constexpr uint64_t kMaxB = 40;                // 2^40 buckets: far beyond any heap
+constexpr uint64_t kMaxGlobalDepth = 24;      // swiss_map.cc's kMaxDirLen
+constexpr uint64_t kSwissGroupSlots = 8;      // abi.MapGroupSlots
+constexpr uint64_t kMaxTableCapacity = 1024;  // maps.maxTableCapacity
+constexpr uint64_t kCheckedEntries = 32;      // entries checked per candidate
+// A string or slice longer is not one (nor is a heap address, 0xc000000000
+// on, read as a length).
+constexpr uint64_t kMaxLen = uint64_t(1) << 32;
+constexpr uint8_t kClassicFlagsMask = 0x0F;  // iterator|oldIterator|hashWriting|sameSizeGrow
+constexpr int kMaxPlausibleDepth = 4;
+
+uint64_t load(const uint8_t* b, uint64_t off, uint64_t size = 8) {
+  uint64_t v = 0;
+  std::memcpy(&v, b + off, std::min<uint64_t>(size, 8));
+  return v;
+}
+
+// The bucket (classic) or group (Swiss) type of a map type, from the header
+// struct the type model gives it; nullptr when the layout is not there.
+const Type* arrayElemOf(const Type* mapType) {
+  const Type* h = mapType->mapHeader;
+  if (!h) return nullptr;
+  if (mapImplOf(mapType) == MapImpl::Classic) {
+    const Field* b = optionalField(h, "buckets");
+    return b && b->type ? b->type->elem : nullptr;
+  }
+  const Field* dir = optionalField(h, "dirPtr");
+  if (!dir || !dir->type || !dir->type->elem) return nullptr;
+  const Type* table = dir->type->elem->elem;
+  if (!table) return nullptr;
+  const Field* groups = optionalField(table, "groups");
+  if (!groups) return nullptr;
+  const Field* data = optionalField(groups->type, "data");
+  return data && data->type ? data->type->elem : nullptr;
+}
+
+// A type name with each package path cut to its last element, as %T
+// spells it: "map.group[string]*internal.Entry[string,int]" for
+// ".../golang-lru/v2/internal.Entry".
+std::string shortNames(std::string_view name) {
+  std::string out;
+  size_t i = 0;
+  while (i < name.size()) {
+    size_t j = name.find_first_of("[]*,{}() ;", i);
+    if (j == std::string_view::npos) j = name.size();
+    std::string_view tok = name.substr(i, j - i);
+    size_t slash = tok.rfind('/');
+    if (slash != std::string_view::npos && tok.find('.', slash) != std::string_view::npos)
+      tok = tok.substr(slash + 1);
+    out += tok;
+    if (j < name.size()) out += name[j];
+    i = j + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+ShapeRecognizer::ShapeRecognizer(const Program& p, const HeapIndex& heap) : p_(p), heap_(heap) {
+  const TypeProvider& tp = p.types();
+  for (std::string_view name : tp.typeNames()) {
+    if (!name.starts_with("map[")) continue;
+    const Type* t = tp.findType(name);
+    if (!t || t->kind != Kind::Map || !t->key || !t->elem) continue;
+    const Type* elem = nullptr;
+    try {
+      elem = arrayElemOf(t);
+    } catch (const Error&) {
+      continue;  // a header the model cannot tell: not a candidate
+    }
+    if (!elem || !elem->size) continue;
+    if (!header_) header_ = t->mapHeader;
+    // Whether the array holds pointers, as the runtime allocates it: the
+    // keys' and values' own (a classic bucket's overflow link does not
+    // count: a pointer-free bucket is noscan), or out-of-line ones (> 128 B).
+    const bool ptrs = typeHasPointers(t->key) || typeHasPointers(t->elem) || t->key->size > 128 ||
+                      t->elem->size > 128;
+    Candidate c{t, elem, elem->size, ptrs};
+    // The name the runtime gives the group array's descriptor ("map.group[K]V",
+    // "noalg.map.group[K]V" in DWARF): the map type's name with "map" for "map.group".
+    byGroup_.emplace("map.group" + std::string(name.substr(3)), cands_.size());
+    cands_.push_back(c);
+  }
+  std::sort(cands_.begin(), cands_.end(),
+            [](const Candidate& a, const Candidate& b) { return a.map->name < b.map->name; });
+  byGroup_.clear();
+  // A generic function's shape types (map[go.shape.string]...) share their
+  // group with the program's own spelling, which is registered first.
+  std::vector<size_t> order(cands_.size());
+  for (size_t i = 0; i < order.size(); i++) order[i] = i;
+  std::stable_partition(order.begin(), order.end(), [&](size_t i) {
+    return cands_[i].map->name.find("go.shape.") == std::string::npos;
+  });
+  for (size_t i : order) {
+    byGroup_.emplace(shortNames("map.group" + cands_[i].map->name.substr(3)), i);
+    byArray_.emplace(cands_[i].array, i);
+    if (cands_[i].array->runtimeTypeOff >= 0)
+      byDescriptor_.emplace(uint64_t(cands_[i].array->runtimeTypeOff), i);
+  }
+  if (auto base = p.typesBase()) typesBase_ = *base;
+  if (header_) {
+    headerSize_ = header_->size;
+    if (!cands_.empty() && mapImplOf(cands_.front().map) == MapImpl::Swiss) {
+      const Field& dir = requireField(header_, "dirPtr");
+      if (dir.type && dir.type->elem) table_ = dir.type->elem->elem;
+      if (!table_) header_ = nullptr;
+    }
+  }
+  list_ = tp.findType("container/list.List");
+  const Type* elem = tp.findType("container/list.Element");
+  if (list_ && elem) {
+    const Field* len = optionalField(list_, "len");
+    const Field* root = optionalField(list_, "root");
+    const Field* prev = optionalField(elem, "prev");
+    const Field* lst = optionalField(elem, "list");
+    if (len && root && root->offset == 0 && prev && lst) {
+      listLenOff_ = len->offset;
+      elemPrevOff_ = prev->offset;
+      elemListOff_ = lst->offset;
+      elemSize_ = elem->size;
+    } else {
+      list_ = nullptr;
+    }
+  }
+  // The main module: the modinfo's "mod\t<path>\t<version>" line.
+  std::string_view mi = p.build().modinfo;
+  if (size_t at = mi.rfind("\nmod\t", std::string_view::npos);
+      at != std::string_view::npos || mi.starts_with("mod\t")) {
+    size_t from = (at == std::string_view::npos ? 0 : at + 1) + 4;
+    module_ = std::string(mi.substr(from, mi.find_first_of("\t\n", from) - from));
+  }
+  for (const Segment& s : p.binary().segments())
+    if (s.memsz) image_.emplace_back(s.vaddr + p.loadBias(), s.vaddr + p.loadBias() + s.memsz);
+}
+
+bool ShapeRecognizer::headerSized(const HeapObject& o) const {
+  return headerSize_ && !o.span->noscan() && o.headerBytes == 0 &&
+         o.size == allocSize(headerSize_, true, p_.build().minor);
+}
+
+bool ShapeRecognizer::validPointer(uint64_t addr) const {
+  if (!addr) return false;
+  for (const auto& [lo, hi] : image_)
+    if (addr >= lo && addr < hi) return true;
+  auto o = heap_.find(addr);
+  return o && o->allocated;
+}
+
+std::optional<MapGuess> ShapeRecognizer::map(const HeapObject& o) const {
+  if (!headerSized(o) || !o.allocated) return std::nullopt;
+  return mapAt(o.base);
+}
+
+std::optional<MapGuess> ShapeRecognizer::mapAt(uint64_t hdr) const {
+  if (!header_ || hdr % 8) return std::nullopt;
+  std::vector<uint8_t> h(headerSize_);
+  try {
+    p_.mem().read(hdr, h.data(), h.size());
+  } catch (const Fault&) {
+    return std::nullopt;
+  }
+  return table_ ? swiss(hdr, h.data()) : classic(hdr, h.data());
+}
+
+std::optional<MapGuess> ShapeRecognizer::classic(uint64_t hdr, const uint8_t* h) const {
+  // runtime/map.go (go1.19..1.23): hmap{count, flags, B, noverflow, hash0,
+  // buckets, oldbuckets, nevacuate, extra}.
+  const Type* H = header_;
+  const uint64_t flags = fieldValue(h, requireField(H, "flags"));
+  const uint64_t B = fieldValue(h, requireField(H, "B"));
+  const uint64_t hash0 = fieldValue(h, requireField(H, "hash0"));
+  const uint64_t buckets = fieldValue(h, requireField(H, "buckets"));
+  if (!hash0 || B > kMaxB || (flags & ~uint64_t(kClassicFlagsMask)) || !buckets)
+    return std::nullopt;
+  auto arr = heap_.find(buckets);
+  if (!arr || !arr->allocated || arr->base + arr->headerBytes != buckets) return std::nullopt;
+  // makeBucketArray: 2^B buckets, plus 2^(B-4) preallocated overflow
+  // buckets from B = 4, rounded up to the size class.
+  uint64_t n = (uint64_t(1) << B) + (B >= 4 ? uint64_t(1) << (B - 4) : 0);
+  return judge(hdr, *arr, n);
+}
+
+std::optional<MapGuess> ShapeRecognizer::swiss(uint64_t hdr, const uint8_t* h) const {
+  // internal/runtime/maps/map.go: Map{used, seed, dirPtr, dirLen,
+  // globalDepth, globalShift, writing, tombstonePossible, clearSeq}.
+  const Type* H = header_;
+  const uint64_t used = fieldValue(h, requireField(H, "used"));
+  const uint64_t seed = fieldValue(h, requireField(H, "seed"));
+  const uint64_t dirPtr = fieldValue(h, requireField(H, "dirPtr"));
+  const uint64_t dirLen = fieldValue(h, requireField(H, "dirLen"));
+  const uint64_t depth = fieldValue(h, requireField(H, "globalDepth"));
+  if (!seed || !dirPtr || depth > kMaxGlobalDepth) return std::nullopt;
+  if (dirLen == 0) {  // small: dirPtr is one group
+    if (depth != 0 || used > kSwissGroupSlots) return std::nullopt;
+    auto g = heap_.find(dirPtr);
+    if (!g || !g->allocated || g->base + g->headerBytes != dirPtr) return std::nullopt;
+    return judge(hdr, *g, 1);
+  }
+  if (dirLen != uint64_t(1) << depth) return std::nullopt;
+  auto dir = heap_.find(dirPtr);
+  if (!dir || !dir->allocated || dir->base + dir->headerBytes != dirPtr ||
+      dir->size - dir->headerBytes < dirLen * 8)
+    return std::nullopt;
+  // The first table's group array sets the candidates; judge() decodes the rest.
+  uint64_t table = 0;
+  try {
+    table = p_.mem().readPtr(dirPtr);
+  } catch (const Fault&) {
+    return std::nullopt;
+  }
+  auto t = heap_.find(table);
+  if (!t || !t->allocated || !table_ || t->base + t->headerBytes != table) return std::nullopt;
+  std::vector<uint8_t> tb(table_->size);
+  try {
+    p_.mem().read(table, tb.data(), tb.size());
+  } catch (const Fault&) {
+    return std::nullopt;
+  }
+  const uint64_t capacity = fieldValue(tb.data(), requireField(table_, "capacity"));
+  const Field& groups = requireField(table_, "groups");
+  const uint64_t data = load(tb.data(), groups.offset + requireField(groups.type, "data").offset);
+  if (capacity < kSwissGroupSlots || capacity > kMaxTableCapacity || (capacity & (capacity - 1)))
+    return std::nullopt;
+  auto g = heap_.find(data);
+  if (!g || !g->allocated || g->base + g->headerBytes != data) return std::nullopt;
+  return judge(hdr, *g, capacity / kSwissGroupSlots);
+}
+
+std::optional<MapGuess> ShapeRecognizer::judge(uint64_t hdr, const HeapObject& array,
+                                               uint64_t n) const {
+  std::vector<size_t> idx;
+  bool exact = false;
+  if (array.typeDescriptor) {
+    // The map type whose group is that descriptor: by the descriptor's
+    // offset, the very Type, or the name with packages spelled short (as
+    // %T does: map.group[string]*internal.Entry[string,int]).
+    try {
+      auto byOff = typesBase_ && array.typeDescriptor >= *typesBase_
+                       ? byDescriptor_.find(array.typeDescriptor - *typesBase_)
+                       : byDescriptor_.end();
+      const DynType& dt = p_.dynamicType(array.typeDescriptor);
+      if (byOff != byDescriptor_.end()) {
+        idx.push_back(byOff->second);
+      } else if (auto it = byArray_.find(dt.type); dt.type && it != byArray_.end()) {
+        idx.push_back(it->second);
+      } else {
+        std::string name = shortNames(dt.name);
+        if (name.starts_with("noalg.")) name = name.substr(6);
+        auto byName = byGroup_.find(name);
+        if (byName == byGroup_.end()) return std::nullopt;  // typed, and not a map's array
+        idx.push_back(byName->second);
+      }
+      exact = true;
+    } catch (const Error&) {
+      return std::nullopt;
+    }
+  } else {
+    const int minor = p_.build().minor;
+    for (size_t i = 0; i < cands_.size(); i++) {
+      const Candidate& c = cands_[i];
+      if (c.pointers == array.span->noscan()) continue;  // its array's span would be the other kind
+      if (allocSize(c.arrayElem * n, c.pointers, minor) == array.size) idx.push_back(i);
+    }
+  }
+  MapGuess g;
+  g.exact = exact;
+  std::vector<std::pair<const Type*, uint64_t>> kept;  // with their scores
+  for (size_t i : idx) {
+    const Type* t = cands_[i].map;
+    std::vector<uint8_t> key(t->key->size), val(t->elem->size);
+    bool ok = true;
+    uint64_t checked = 0, score = 0;
+    MapSummary s;
+    try {
+      WalkOptions wo;
+      s = walkMap(p_, t, hdr, wo, [&](uint64_t k, uint64_t v) {
+        // The runtime named the type: the entries are only counted.
+        if (exact || checked++ >= kCheckedEntries) return true;
+        try {
+          if (!key.empty()) p_.mem().read(k, key.data(), key.size());
+          if (!val.empty()) p_.mem().read(v, val.data(), val.size());
+        } catch (const Fault&) {
+          ok = false;
+          return false;
+        }
+        ok = plausible(t->key, key.data(), 0, score) && plausible(t->elem, val.data(), 0, score);
+        return ok;
+      });
+    } catch (const Error&) {
+      continue;
+    }
+    if (!ok || !s.problems.empty() || !s.invalidHeader.empty() || s.found != s.len) continue;
+    kept.emplace_back(t, score);
+  }
+  if (kept.empty()) return std::nullopt;
+  // The types whose pointers point where new(T) would have put them first,
+  // then the program's own types (main's, its module's), then by name.
+  // A generic function's shape types (map[go.shape.string]...) describe
+  // its dictionary, never a value: the program's own spelling comes first.
+  auto shaped = [](const Type* t) { return t->name.find("go.shape.") != std::string::npos; };
+  std::stable_sort(kept.begin(), kept.end(), [&](const auto& a, const auto& b) {
+    if (shaped(a.first) != shaped(b.first)) return !shaped(a.first);
+    if (a.second != b.second) return a.second > b.second;
+    return ownTypes(a.first->name) > ownTypes(b.first->name);
+  });
+  for (const auto& [t, sc] : kept) {
+    g.types.push_back(t);
+    g.scores.push_back(sc);
+  }
+  return g;
+}
+
+// How many of the named types spelled in name are the program's: package
+// main, or a package of the main module.
+int ShapeRecognizer::ownTypes(std::string_view name) const {
+  int n = 0;
+  for (size_t i = name.find('.'); i != std::string_view::npos; i = name.find('.', i + 1)) {
+    size_t start = name.find_last_of("[]*,{}() ;", i);
+    std::string_view pkg = name.substr(start == std::string_view::npos ? 0 : start + 1,
+                                       i - (start == std::string_view::npos ? 0 : start + 1));
+    if (pkg == "main" || (!module_.empty() && pkg.starts_with(module_))) n++;
+  }
+  return n;
+}
+
+bool ShapeRecognizer::plausible(const Type* t, const uint8_t* b, int depth, uint64_t& score) const {
+  if (!t || depth > kMaxPlausibleDepth) return true;
+  auto ptrOk = [&](uint64_t w) { return w == 0 || validPointer(w); };
+  switch (t->kind) {
+    case Kind::Bool:
+      return b[0] <= 1;
+    case Kind::Pointer:
+      return pointsAt(t->elem, load(b, 0), score);
+    case Kind::Map: {
+      // A map value points at a header: an object of the header's size.
+      uint64_t w = load(b, 0);
+      if (!w) return true;
+      auto o = heap_.find(w);
+      if (!o || !o->allocated) return false;
+      if (o->base == w && headerSized(*o)) score++;
+      return true;
+    }
+    case Kind::UnsafePointer:
+    case Kind::Chan:
+    case Kind::Func:
+      return ptrOk(load(b, 0));
+    case Kind::String: {
+      uint64_t ptr = load(b, 0), len = load(b, 8);
+      return len == 0 || (len < kMaxLen && validPointer(ptr));
+    }
+    case Kind::Slice: {
+      uint64_t ptr = load(b, 0), len = load(b, 8), cap = load(b, 16);
+      return len <= cap && cap < kMaxLen && (cap == 0 || validPointer(ptr));
+    }
+    case Kind::Interface: {
+      uint64_t typ = load(b, 0), data = load(b, 8);
+      // The data word is a pointer whatever the dynamic type (Go >= 1.4;
+      // small integers point into runtime.staticuint64s), nil only for a
+      // nil pointer of a pointer-shaped type.
+      if (!typ) return data == 0;
+      if (!validPointer(typ) || (data && !validPointer(data))) return false;
+      score++;
+      return true;
+    }
+    case Kind::Struct:
+      for (const Field& f : t->fields)
+        if (f.type && f.offset + f.type->size <= t->size &&
+            !plausible(f.type, b + f.offset, depth + 1, score))
+          return false;
+      return true;
+    case Kind::Array:
+      if (!t->elem || !t->elem->size) return true;
+      for (uint64_t i = 0; i < std::min<uint64_t>(t->len, 16); i++)
+        if (!plausible(t->elem, b + i * t->elem->size, depth + 1, score)) return false;
+      return true;
+    default:
+      return true;
+  }
+}
+
+// A *T value w: nil, into the binary, or into a heap object that can hold
+// a T where w points (and, when the runtime recorded the object's type, of
+// that type or holding it: an array of T). score gains one when w is what
+// new(T) returns: the start of an object of T's own size class.
+bool ShapeRecognizer::pointsAt(const Type* elem, uint64_t w, uint64_t& score) const {
+  if (!w) return true;
+  for (const auto& [lo, hi] : image_)
+    if (w >= lo && w < hi) return true;
+  auto o = heap_.find(w);
+  if (!o || !o->allocated) return false;
+  if (!elem || !elem->size) return true;
+  if (w + elem->size > o->base + o->size) return false;
+  if (w == o->base + o->headerBytes && o->typeDescriptor && elem->kind == Kind::Struct) {
+    try {
+      const DynType& dt = p_.dynamicType(o->typeDescriptor);
+      if (dt.type && dt.type->kind == Kind::Struct && dt.name != elem->name) return false;
+    } catch (const Error&) {
+      return false;
+    }
+  }
+  if (w == o->base + o->headerBytes &&
+      o->size == allocSize(elem->size, typeHasPointers(elem), p_.build().minor))
+    score++;
+  return true;
+}
+
+bool ShapeRecognizer::listAt(uint64_t addr, uint64_t next) const {
+  if (!list_ || !next || next == addr) return false;
+  auto e = heap_.find(next);
+  if (!e || !e->allocated || e->span->noscan() || e->base + e->headerBytes != next ||
+      e->size - e->headerBytes < elemSize_)
+    return false;
+  try {
+    if (p_.mem().readPtr(next + elemPrevOff_) != addr) return false;
+    if (p_.mem().readPtr(next + elemListOff_) != addr) return false;
+    return p_.mem().readPtr(addr + listLenOff_) != 0;
+  } catch (const Fault&) {
+    return false;
+  }
+}
+
+}  // namespace gms

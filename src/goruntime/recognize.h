@@ -1,0 +1,110 @@
+// Maps and lists recognised by their shape, in memory no type describes.
+//
+// A binary without DWARF names neither its globals nor what they point at,
+// and Go records the type of only some heap objects (goruntime/heap.h). What
+// is left is the shape of the runtime's own structures, which is specific
+// enough to recognise:
+//
+//  - a map header (runtime.hmap, or internal/runtime/maps.Map from Go 1.24)
+//    is an allocated object of the header's size class in a scan span, whose
+//    random hash seed is set and whose fields hold the runtime's invariants;
+//    its bucket (classic) or group (Swiss) array is an allocated object whose
+//    size is exactly what the allocator gives that many buckets or groups of
+//    the map type's own bucket/group size. Every map type of the program (the
+//    type descriptors list them) whose array fits is a candidate; each is
+//    decoded in full, and kept only when the walk finds every entry the
+//    header counts with no problem, and every entry's keys and values hold
+//    what their types can hold (a pointer into the heap or the binary, a
+//    string's bytes, a bool 0 or 1, an interface's type descriptor). When the
+//    runtime recorded the type of the array itself (Go >= 1.22: a group
+//    array above 512 bytes with pointers, "map.group[K]V"), the map's type is
+//    exact. A header without any bucket or group (an empty map never written)
+//    has no layout to match: it is not recognised.
+//  - a container/list.List at address A (a List object, or a List held by
+//    value inside another object) is told by its first element E: E.prev
+//    and E.list are both A (root is List's first field), and the List's len
+//    is not 0.
+//
+// Candidates are judged on memory alone, so two map types of one layout
+// (map[int]int and map[int64]int64) stay ambiguous: MapGuess lists both.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "goruntime/heap.h"
+#include "goruntime/program.h"
+
+namespace gms {
+
+struct MapGuess {
+  // Candidates that decode it soundly: those with the most evidence first
+  // (pointers where new(T) puts a T, interface type words), then the
+  // program's own types (package main, the main module), then by name.
+  std::vector<const Type*> types;
+  std::vector<uint64_t> scores;  // each one's evidence
+  bool exact = false;            // the runtime recorded its group array's type: types has one
+};
+
+class ShapeRecognizer {
+ public:
+  // Collects the program's map types (their bucket/group layouts) once.
+  ShapeRecognizer(const Program& p, const HeapIndex& heap);
+
+  // A map header at o (an allocated heap object, pointed at its base):
+  // the map types it is consistent with; nullopt when it is not a map
+  // header, or no candidate decodes it.
+  std::optional<MapGuess> map(const HeapObject& o) const;
+  // The same for a header outside the heap (the compiler puts the header
+  // of a map that does not escape in its function's frame).
+  std::optional<MapGuess> mapAt(uint64_t hdr) const;
+  // The header's size class: only objects of this size can be headers.
+  bool headerSized(const HeapObject& o) const;
+
+  // A container/list.List at addr whose first word (root.next) is next.
+  bool listAt(uint64_t addr, uint64_t next) const;
+  const Type* listType() const { return list_; }
+
+  // addr is somewhere a Go pointer may point: an allocated heap object, or
+  // the binary's loaded image.
+  bool validPointer(uint64_t addr) const;
+
+  size_t mapTypes() const { return cands_.size(); }
+
+ private:
+  struct Candidate {
+    const Type* map = nullptr;
+    const Type* array = nullptr;  // its bucket (classic) or group (Swiss) type
+    uint64_t arrayElem = 0;       // ... and that type's bytes
+    bool pointers = false;        // the bucket/group holds pointers
+  };
+  std::optional<MapGuess> classic(uint64_t hdr, const uint8_t* h) const;
+  std::optional<MapGuess> swiss(uint64_t hdr, const uint8_t* h) const;
+  // Candidates whose array of n elements the allocator gives o.size bytes,
+  // or the one the runtime recorded; then judged by decoding.
+  std::optional<MapGuess> judge(uint64_t hdr, const HeapObject& array, uint64_t n) const;
+  // The bytes b can be a t; score counts the evidence found for it.
+  bool plausible(const Type* t, const uint8_t* b, int depth, uint64_t& score) const;
+  bool pointsAt(const Type* elem, uint64_t w, uint64_t& score) const;
+  int ownTypes(std::string_view name) const;
+
+  const Program& p_;
+  const HeapIndex& heap_;
+  std::vector<Candidate> cands_;
+  std::unordered_map<std::string, size_t> byGroup_;    // "map.group[K]V" -> cands_ index
+  std::unordered_map<const Type*, size_t> byArray_;    // group/bucket type -> cands_ index
+  std::unordered_map<uint64_t, size_t> byDescriptor_;  // its descriptor's offset -> index
+  std::optional<uint64_t> typesBase_;                  // moduledata.types
+  const Type* header_ = nullptr;                       // the runtime header struct
+  const Type* table_ = nullptr;                        // Swiss: table<K,V>
+  uint64_t headerSize_ = 0;
+  const Type* list_ = nullptr;
+  uint64_t listLenOff_ = 0, elemPrevOff_ = 0, elemListOff_ = 0, elemSize_ = 0;
+  std::vector<std::pair<uint64_t, uint64_t>> image_;  // loaded segments [lo, hi)
+  std::string module_;                                // the main module's path
+};
+
+}  // namespace gms
