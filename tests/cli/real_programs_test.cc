@@ -116,5 +116,42 @@ TEST(RealPrograms, DebianPrometheusStatsAgreeWithTheMetricsItExportsAboutItself)
   EXPECT_EQ(prom.child->stop(), 0) << prom.child->err();
 }
 
+// top on the stripped server: no name anywhere, so its maps are recognised
+// by their shape (goruntime/recognize.h) and typed from its own type
+// descriptors; the largest come back through map by the path top printed.
+TEST(RealPrograms, DebianPrometheusTopListsItsMapsWithGoTypeNames) {
+  if (access(kPrometheus, X_OK) != 0)
+    GTEST_SKIP() << kPrometheus << " not installed (Debian package prometheus)";
+  Prometheus prom = startPrometheus("prometheus-top");
+  ASSERT_GT(prom.child->pid(), 0);
+  const std::string pid = std::to_string(prom.child->pid());
+  httpGet(prom.port, "/metrics");
+  auto r = runGomemscope({"top", "-p", pid, "--format", "json", "--limit", "0"});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  json top = json::parse(r.out);
+  const json& items = top["items"];
+  ASSERT_GE(items.size(), 100u) << r.out.substr(0, 3000);
+  int prometheusTypes = 0, exact = 0;
+  for (const json& it : items) {
+    const std::string type = it["type"];
+    EXPECT_FALSE(type.empty()) << it.dump();  // map[...] or a named map type
+    if (type.find("github.com/prometheus/") != std::string::npos) prometheusTypes++;
+    if (it.value("typeExact", true)) exact++;
+    EXPECT_EQ(it["problems"], 0) << it.dump();
+  }
+  EXPECT_GE(prometheusTypes, 5) << r.out.substr(0, 3000);
+  EXPECT_GE(exact, 50);
+  for (size_t i = 0; i < 5; i++) {
+    SCOPED_TRACE(items[i].dump());
+    auto m =
+        runGomemscope({"map", "-p", pid, items[i]["path"], "--format", "json", "--limit", "1"});
+    ASSERT_EQ(m.exitCode, 0) << m.err;
+    json b = json::parse(m.out);
+    EXPECT_EQ(b["address"], items[i]["address"]);
+    EXPECT_EQ(b["len"], items[i]["len"]);
+  }
+  EXPECT_EQ(prom.child->stop(), 0) << prom.child->err();
+}
+
 }  // namespace
 }  // namespace gms::test
