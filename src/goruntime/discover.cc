@@ -331,7 +331,12 @@ class Walker {
     std::unordered_set<uint64_t> queued;
     std::deque<uint64_t> queue;
     const GoroutineStack* onStack = nullptr;  // the stack being searched (stackWords)
+    const auto& sync = rec->syncMapSignature();
     auto consider = [&](uint64_t at, uint64_t w) {
+      if (sync.value && w == sync.value && at >= sync.offset) {
+        untypedSyncMap(at - sync.offset, sync.type);
+        return;
+      }
       if (onStack && w >= onStack->sp && w < onStack->hi) {
         // A map header in the frame that made it (it does not escape).
         if (maps_.count(w)) return;
@@ -498,6 +503,22 @@ class Walker {
     }
     path_.pop_back();
     return walked && typed;
+  }
+
+  // A sync.Map at addr, told by its signature word: listed, path
+  // (*sync.Map)(0xADDR), when it decodes with no problem. One the standard
+  // library holds (encoding/json's caches) is listed too: nothing names it.
+  void untypedSyncMap(uint64_t addr, const Type* t) {
+    if (syncMaps_.count(addr)) return;
+    try {
+      SyncMapSummary s = walkSyncMap(p_, t, addr, nullptr);
+      if (!s.invalidHeader.empty() || !s.problems.empty()) return;
+    } catch (const Error&) {
+      return;
+    }
+    path_.push_back({Seg::Object, &heapNames_.emplace_back(t->name), addr});
+    if (count()) visitSyncMap(t, addr);
+    path_.pop_back();
   }
 
   // A type spelled with a named type of the runtime or the standard

@@ -138,6 +138,7 @@ ShapeRecognizer::ShapeRecognizer(const Program& p, const HeapIndex& heap) : p_(p
       list_ = nullptr;
     }
   }
+  syncSignature(p);
   // The main module: the modinfo's "mod\t<path>\t<version>" line.
   std::string_view mi = p.build().modinfo;
   if (size_t at = mi.rfind("\nmod\t", std::string_view::npos);
@@ -147,6 +148,35 @@ ShapeRecognizer::ShapeRecognizer(const Program& p, const HeapIndex& heap) : p_(p
   }
   for (const Segment& s : p.binary().segments())
     if (s.memsz) image_.emplace_back(s.vaddr + p.loadBias(), s.vaddr + p.loadBias() + s.memsz);
+}
+
+void ShapeRecognizer::syncSignature(const Program& p) {
+  const TypeProvider& tp = p.types();
+  const Type* t = tp.findType("sync.Map");
+  auto base = p.typesBase();
+  if (!t || !base) return;
+  try {
+    if (const Field* m = t->field("m")) {  // Go >= 1.24: internal/sync.HashTrieMap[any,any]
+      const Field& keyHash = requireField(m->type, "keyHash");
+      const Type* mt = tp.findType("map[interface {}]interface {}");
+      if (!mt || mt->runtimeTypeOff < 0) return;
+      // abi.MapType: Type (48 bytes), Key, Elem, Group, Hasher (as
+      // maptype's key, elem, bucket, hasher before it).
+      constexpr uint64_t kHasherOffset = 72;
+      sync_.value = p.mem().readPtr(*base + uint64_t(mt->runtimeTypeOff) + kHasherOffset);
+      sync_.offset = m->offset + keyHash.offset;
+    } else if (const Field* read = t->field("read")) {  // Go 1.19: atomic.Value{v any}
+      const Field* v = read->type ? read->type->field("v") : nullptr;
+      const Type* ro = tp.findType("sync.readOnly");
+      if (!v || !v->type || v->type->kind != Kind::Interface || !ro || ro->runtimeTypeOff < 0)
+        return;  // atomic.Pointer[readOnly] (Go 1.20-1.23): no type word
+      sync_.value = *base + uint64_t(ro->runtimeTypeOff);
+      sync_.offset = read->offset + v->offset;
+    }
+    if (sync_.value) sync_.type = t;
+  } catch (const Error&) {  // a Fault too: the descriptor unreadable
+    sync_ = {};
+  }
 }
 
 bool ShapeRecognizer::headerSized(const HeapObject& o) const {

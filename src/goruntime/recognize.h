@@ -68,6 +68,18 @@ class ShapeRecognizer {
   bool listAt(uint64_t addr, uint64_t next) const;
   const Type* listType() const { return list_; }
 
+  // A sync.Map is told by one word whose value every used sync.Map of the
+  // program holds: from Go 1.24 its HashTrieMap's keyHash (the hasher of
+  // map[any]any, from that type's descriptor), in Go 1.19 the type word of
+  // its read atomic.Value (sync.readOnly's descriptor). A word of `value`
+  // at A means a sync.Map at A - offset. value 0: not known (Go 1.20-1.23's
+  // atomic.Pointer has no such word, or the program has no sync.Map).
+  struct SyncMapSignature {
+    uint64_t value = 0, offset = 0;
+    const Type* type = nullptr;  // sync.Map
+  };
+  const SyncMapSignature& syncMapSignature() const { return sync_; }
+
   // addr is somewhere a Go pointer may point: an allocated heap object, or
   // the binary's loaded image.
   bool validPointer(uint64_t addr) const;
@@ -88,6 +100,7 @@ class ShapeRecognizer {
   std::optional<MapGuess> judge(uint64_t hdr, const HeapObject& array, uint64_t n) const;
   // The bytes b can be a t; score counts the evidence found for it.
   bool plausible(const Type* t, const uint8_t* b, int depth, uint64_t& score) const;
+  void syncSignature(const Program& p);
   bool pointsAt(const Type* elem, uint64_t w, uint64_t& score) const;
   int ownTypes(std::string_view name) const;
 
@@ -105,6 +118,7 @@ class ShapeRecognizer {
   uint64_t listLenOff_ = 0, elemPrevOff_ = 0, elemListOff_ = 0, elemSize_ = 0;
   std::vector<std::pair<uint64_t, uint64_t>> image_;  // loaded segments [lo, hi)
   std::string module_;                                // the main module's path
+  SyncMapSignature sync_;
 };
 
 }  // namespace gms

@@ -227,7 +227,7 @@ const std::vector<RuntimeStruct>& runtimeStructs() {
        "internal/sync/hashtriemap.go",
        "goruntime/sync_map.cc",
        {24, 99},
-       {{"inited"}, {"initMu"}, {"root"}}},
+       {{"inited"}, {"initMu"}, {"root"}, {"keyHash"}}},  // keyHash: goruntime/recognize.cc
       {"internal/sync.indirect[interface {},interface {}]",
        "internal/sync/hashtriemap.go",
        "goruntime/sync_map.cc",

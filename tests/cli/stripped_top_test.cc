@@ -117,6 +117,39 @@ TEST_P(StrippedTop, FindsEveryListByItsFirstElement) {
   EXPECT_EQ(inList, 3) << top.dump(1).substr(0, 4000);
 }
 
+// sync.Maps (the syncmap fixture, globals and a struct's field): each used
+// one is told by its signature word (recognize.h), found at the address the
+// fixture printed with what Range visits, and map takes the path back.
+TEST_P(StrippedTop, FindsEverySyncMapThatWasUsed) {
+  const auto& [name, live] = GetParam();
+  const Toolchain& tc = toolchain(name);
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  StartedFixture f = startFixture(tc, "syncmap", true, live);
+  const json& truth = f.proc->truth()["maps"];
+  auto r = runGomemscope(f.target.with({"top", "--format", "json", "--limit", "0"}));
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  json top = json::parse(r.out);
+  auto found = byAddress(top, "sync.Map");
+  int checked = 0;
+  for (auto it = truth.begin(); it != truth.end(); ++it) {
+    SCOPED_TRACE(it.key());
+    const json& want = it.value();
+    auto got = found.find(want["addr"].get<std::string>());
+    if (it.key() == "main.SZero") {  // never used: nothing tells it
+      EXPECT_EQ(got, found.end());
+      continue;
+    }
+    ASSERT_NE(got, found.end()) << top.dump(1).substr(0, 4000);
+    EXPECT_EQ(got->second["len"], want["len"]);
+    EXPECT_EQ(got->second["path"], "(*sync.Map)(" + want["addr"].get<std::string>() + ")");
+    auto back = runGomemscope(f.target.with({"map", got->second["path"], "--format", "json"}));
+    ASSERT_EQ(back.exitCode, 0) << back.err;
+    EXPECT_EQ(json::parse(back.out)["len"], want["len"]);
+    checked++;
+  }
+  EXPECT_GE(checked, 5);
+}
+
 // Maps and lists only goroutines hold (the locals fixture): in a frame's
 // live pointer words (its stack maps), an address-taken local, a header
 // the compiler put in the frame itself, a closure's capture, a heap object
