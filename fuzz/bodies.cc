@@ -440,6 +440,7 @@ uint64_t ImageFuzzer::heap(const uint8_t* data, size_t size) {
     DiscoverOptions d;
     d.roots.stacks = false;
     d.searchShapes = true;
+    d.retained = true;  // and the dominator tree over the same bytes
     d.maxObjects = 200'000;
     Discovery found = discover(p, d);
     return reached + found.items.size();

@@ -26,7 +26,8 @@
 //    objects, .data/.bss, goroutine stacks) read from the hello fixture's
 //    core, walked again: spans, size classes, pointers and stacks mutated;
 //    then the same bytes searched for maps and lists by their shape
-//    (discover with searchShapes, goruntime/recognize.h).
+//    (discover with searchShapes, goruntime/recognize.h), with their
+//    retained sizes (goruntime/retained.h).
 #pragma once
 
 #include <cstddef>

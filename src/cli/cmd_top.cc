@@ -24,6 +24,7 @@ struct TopOptions {
   int64_t maxObjects = -1;
   std::vector<std::string> roots;
   MaskOptions mask;
+  bool retained = false;
 };
 
 struct HeapOptions {
@@ -63,6 +64,7 @@ int cmdTop(TopOptions& o) {
   if (!o.skip.empty()) d.skipPackages.insert(d.skipPackages.end(), o.skip.begin(), o.skip.end());
   d.onlyPackages = o.only;
   if (o.maxObjects >= 0) d.maxObjects = uint64_t(o.maxObjects);
+  d.retained = o.retained;
   Out out(cliOut());
   Discovery found;
   frozenRun(*s, out, [&] { found = discover(s->program(), d); });
@@ -188,6 +190,9 @@ void addTopCommand(CLI::App& app, Runner& run) {
   c->add_option("--skip", o->skip, "also skip globals of these packages (prefix/... patterns)");
   c->add_option("--only", o->only, "walk only globals of these packages");
   c->add_option("--max-objects", o->maxObjects, "stop after visiting this many objects (budget)");
+  c->add_flag("--retained", o->retained,
+              "also each map's and list's retained bytes: what would be freed with it (one walk "
+              "of the whole live heap and its dominator tree)");
   c->add_option("--roots", o->roots,
                 "where the walk starts: globals, stacks (locals and parameters of every "
                 "goroutine's frames), heap (every heap object whose type the runtime records, "

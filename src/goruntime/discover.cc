@@ -14,6 +14,7 @@
 #include "goruntime/layout.h"
 #include "goruntime/list.h"
 #include "goruntime/recognize.h"
+#include "goruntime/retained.h"
 #include "goruntime/stack.h"
 #include "goruntime/stack_roots.h"
 #include "goruntime/sync_map.h"
@@ -206,6 +207,7 @@ class Walker {
       walkUntyped();
     for (auto it = stale_.rbegin(); it != stale_.rend(); ++it)
       out_.items.erase(out_.items.begin() + static_cast<std::ptrdiff_t>(*it));
+    if (o_.retained) retainedSizes();
     if (!stale_.empty()) out_.stats.maps -= stale_.size();
     out_.stats.elapsed = std::chrono::steady_clock::now() - start_;
     std::stable_sort(out_.items.begin(), out_.items.end(), [](const Found& a, const Found& b) {
@@ -413,57 +415,20 @@ class Walker {
     }
   }
 
-  // The live pointer words of a goroutine's frames, as the GC finds them:
-  // each frame's stack maps at its PC (Pclntab::pointerMaps: locals below
-  // varp, arguments from argp). A frame the maps do not describe (frame 0
-  // of a goroutine stopped on its thread anywhere, a function without maps)
-  // has each of its words taken. The runtime's own frames are skipped: what
-  // they hold, their callers hold too. Address-taken locals (stack objects,
-  // which the GC scans when a live pointer reaches them) are searched
-  // whole, live or not.
+  // The live pointer words of a goroutine's frames (liveStackSlots, the
+  // program's frames only: what the runtime's hold, their callers hold too).
   template <typename Consider>
   void stackWords(const GoroutineStack& st, Consider& consider) {
-    const Pclntab* tab = p_.binary().pclntab();
-    const uint64_t bias = p_.loadBias();
-    uint64_t lo = st.sp;
-    for (size_t i = 0; i < st.frames.size() && !stop_; i++) {
-      const GoroutineStack::Frame& f = st.frames[i];
-      const uint64_t frameLo = lo;
-      lo = f.cfa;
-      if (!f.cfa || f.cfa <= frameLo || f.cfa > st.hi || f.cfa - frameLo > kChunk) break;
-      if (isRuntimeFunction(f.function) || f.function == "?") continue;
-      auto word = [&](uint64_t at) {
-        if (at < st.sp || at + 8 > st.hi) return;
-        try {
-          uint64_t w = m_.readPtr(at);
-          if (w >= 4096) consider(at, w);
-        } catch (const Fault&) {
-        }
-      };
-      std::optional<StackPointerMaps> maps;
-      if (tab && f.pc >= bias && !(i == 0 && st.interrupted)) maps = tab->pointerMaps(f.pc - bias);
-      if (!maps) {
-        out_.stats.stackFramesWhole++;
-        for (uint64_t at = frameLo; at + 8 <= f.cfa && !stop_; at += 8) word(at);
-        continue;
+    LiveSlotStats ls = liveStackSlots(p_, st, false, [&](uint64_t at) {
+      if (stop_) return;
+      try {
+        uint64_t w = m_.readPtr(at);
+        if (w >= 4096) consider(at, w);
+      } catch (const Fault&) {
       }
-      out_.stats.stackFrames++;
-      // amd64: fp is the CFA; below it the return address, then the saved
-      // frame pointer when the frame has room for one (runtime/traceback.go).
-      uint64_t varp = f.cfa - 8;
-      if (varp > frameLo) varp -= 8;
-      const uint64_t nl = maps->locals.size();
-      if (nl && nl * 8 <= varp - frameLo)
-        for (uint64_t k = 0; k < nl; k++)
-          if (maps->locals[k]) word(varp - nl * 8 + k * 8);
-      for (uint64_t k = 0; k < maps->args.size(); k++)
-        if (maps->args[k]) word(f.cfa + k * 8);
-      // Address-taken locals: each word that may hold a pointer.
-      for (const StackPointerMaps::Object& o : maps->objects) {
-        uint64_t at = o.off < 0 ? varp - uint64_t(-int64_t(o.off)) : f.cfa + uint64_t(o.off);
-        for (uint64_t k = 0; k + 8 <= o.ptrBytes; k += 8) word((at & ~uint64_t(7)) + k);
-      }
-    }
+    });
+    out_.stats.stackFrames += ls.frames;
+    out_.stats.stackFramesWhole += ls.framesWhole;
   }
 
   // A map recognised at hdr, held by the word at `at`: listed under the
@@ -539,6 +504,23 @@ class Walker {
       i = j + 1;
     }
     return false;
+  }
+
+  // Each map's and list's retained bytes, from one walk of the live heap.
+  void retainedSizes() {
+    const HeapIndex* heap = heapIndex();
+    if (!heap) {
+      out_.stats.retainedNote = fmt::format("heap not indexed: {}", heapError_);
+      return;
+    }
+    try {
+      RetainedSizes r(p_, *heap, o_.maxObjects);
+      if (r.budgetHit()) out_.stats.retainedNote = r.problems().back();
+      for (Found& f : out_.items)
+        if (f.kind != FoundKind::SyncMap) f.retained = r.of(f.addr);
+    } catch (const Error& e) {
+      out_.stats.retainedNote = e.what();
+    }
   }
 
   // ---- budget and errors ----

@@ -30,6 +30,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -95,6 +96,9 @@ struct DiscoverOptions {
   // shape (goruntime/recognize.h) even when DWARF names the globals; without
   // DWARF (and roots.globals) this search always runs. For tests and fuzzing.
   bool searchShapes = false;
+  // Compute each map's and list's retained bytes (goruntime/retained.h):
+  // a walk of the whole live heap and its dominator tree.
+  bool retained = false;
 };
 
 // SyncMap: a sync.Map (goruntime/sync_map.h), listed as a map: len is what
@@ -124,6 +128,10 @@ struct Found {
   // fits). Always exact otherwise.
   std::vector<std::string> candidates;
   bool byShape = false;
+  // DiscoverOptions::retained: the bytes freed with its header (a map) or its
+  // List object (a list allocated on its own); unset when it is not a heap
+  // object of its own (a global List, a header in a frame) or not computed.
+  std::optional<uint64_t> retained;
   bool typeExact = true;
 };
 
@@ -150,6 +158,7 @@ struct DiscoverStats {
   uint64_t plumbingMaps = 0;       // without DWARF: maps by shape whose every candidate type is
                                    // the runtime's or the standard library plumbing's
   std::string heapNote;            // why no heap object is typed (Go < 1.22), or the heap's problem
+  std::string retainedNote;        // DiscoverOptions::retained: why sizes are missing, "" when none
   uint64_t objects = 0;            // roots, pointees, slice arrays, interface boxes,
                                    // maps, lists, map entries and list elements visited
   uint64_t bytesRead = 0;          // approximate (map/list walks count their footprint)

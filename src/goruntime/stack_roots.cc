@@ -256,4 +256,52 @@ StackRoots stackRoots(const Program& p, std::optional<int64_t> only) {
   return out;
 }
 
+LiveSlotStats liveStackSlots(const Program& p, const GoroutineStack& st, bool runtimeFrames,
+                             const std::function<void(uint64_t at)>& slot) {
+  constexpr uint64_t kMaxFrame = uint64_t(1) << 20;
+  LiveSlotStats stats;
+  const Pclntab* tab = p.binary().pclntab();
+  const uint64_t bias = p.loadBias();
+  auto word = [&](uint64_t at) {
+    if (at >= st.sp && at + 8 <= st.hi) slot(at);
+  };
+  auto whole = [&](uint64_t from, uint64_t to) {
+    stats.framesWhole++;
+    for (uint64_t at = from & ~uint64_t(7); at + 8 <= to; at += 8) word(at);
+  };
+  uint64_t lo = st.sp;
+  for (size_t i = 0; i < st.frames.size(); i++) {
+    const GoroutineStack::Frame& f = st.frames[i];
+    const uint64_t frameLo = lo;
+    if (!f.cfa || f.cfa <= frameLo || f.cfa > st.hi || f.cfa - frameLo > kMaxFrame) break;
+    lo = f.cfa;
+    if (!runtimeFrames && (isRuntimeFunction(f.function) || f.function == "?")) continue;
+    std::optional<StackPointerMaps> maps;
+    if (tab && f.pc >= bias && !(i == 0 && st.interrupted)) maps = tab->pointerMaps(f.pc - bias);
+    if (!maps) {
+      whole(frameLo, f.cfa);
+      continue;
+    }
+    stats.frames++;
+    // amd64: fp is the CFA; below it the return address, then the saved
+    // frame pointer when the frame has room for one (runtime/traceback.go).
+    uint64_t varp = f.cfa - 8;
+    if (varp > frameLo) varp -= 8;
+    const uint64_t nl = maps->locals.size();
+    if (nl && nl * 8 <= varp - frameLo)
+      for (uint64_t k = 0; k < nl; k++)
+        if (maps->locals[k]) word(varp - nl * 8 + k * 8);
+    for (uint64_t k = 0; k < maps->args.size(); k++)
+      if (maps->args[k]) word(f.cfa + k * 8);
+    for (const StackPointerMaps::Object& o : maps->objects) {
+      uint64_t at = o.off < 0 ? varp - uint64_t(-int64_t(o.off)) : f.cfa + uint64_t(o.off);
+      for (uint64_t k = 0; k + 8 <= o.ptrBytes; k += 8) word((at & ~uint64_t(7)) + k);
+    }
+  }
+  // What the unwinder did not reach (the outermost frames) is taken whole,
+  // when the runtime's frames are wanted (the GC would scan them).
+  if (runtimeFrames && lo < st.hi && st.hi - lo <= kMaxFrame * 16) whole(lo, st.hi);
+  return stats;
+}
+
 }  // namespace gms

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -76,6 +77,20 @@ struct GoroutineStack {
   // it was running and that thread's registers were read; else empty.
   std::vector<uint64_t> registers;
 };
+
+// The addresses of a goroutine's live pointer slots, as the GC finds them:
+// each frame's stack maps at its PC (Pclntab::pointerMaps: locals below
+// varp = CFA - 16, arguments from the CFA) and its stack objects
+// (address-taken locals, taken whole). A frame no map describes (frame 0 of
+// a goroutine stopped on its thread anywhere, a function without maps), and
+// whatever lies past the last frame unwound, has each of its words taken.
+// The runtime's own frames are visited only when runtimeFrames.
+struct LiveSlotStats {
+  uint64_t frames = 0;       // frames read through their stack maps
+  uint64_t framesWhole = 0;  // frames (or the rest of a stack) taken word by word
+};
+LiveSlotStats liveStackSlots(const Program& p, const GoroutineStack& st, bool runtimeFrames,
+                             const std::function<void(uint64_t at)>& slot);
 
 struct StackRoots {
   std::vector<StackVar> vars;          // by goroutine, then innermost frame first

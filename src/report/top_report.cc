@@ -126,6 +126,7 @@ void reportTop(Out& o, const Discovery& d, const std::string& target, TopFormat 
       w.field("len", x.len);
       w.field("found", x.found);
       w.field("footprint", x.footprint);
+      if (x.retained) w.field("retained", *x.retained);
       if (x.kind == FoundKind::Map) {
         const MapShape& m = x.shape;
         w.field("impl", std::string(mapImplName(m.impl)));
@@ -160,6 +161,7 @@ void reportTop(Out& o, const Discovery& d, const std::string& target, TopFormat 
       w.field("stackFramesWhole", st.stackFramesWhole);
     }
     if (!st.heapNote.empty()) w.field("heapNote", st.heapNote);
+    if (!st.retainedNote.empty()) w.field("retainedNote", st.retainedNote);
     w.field("objects", st.objects);
     w.field("bytesRead", st.bytesRead);
     w.field("maps", st.maps);
@@ -202,15 +204,23 @@ void reportTop(Out& o, const Discovery& d, const std::string& target, TopFormat 
       target, st.maps, st.lists, st.globals, st.stackVars, st.goroutines, st.heapRoots, st.objects,
       humanBytes(st.bytesRead), std::chrono::duration<double>(st.elapsed).count(),
       st.budgetHit ? fmt::format(" — budget hit ({}): results are partial", st.budgetReason) : "");
-  o.print("  {:>3}  {:>10}  {:<8}  {:>9}  {:<7} {:>5}  {:<9}  {:<40}  {}\n", "#", "footprint",
-          "kind", "len", "impl", "load", "growth", "path", "type");
+  // A retained column when sizes were computed (top --retained).
+  const bool retained = std::any_of(d.items.begin(), d.items.end(),
+                                    [](const Found& x) { return x.retained.has_value(); });
+  auto retainedCell = [&](const Found& x) -> std::string {
+    if (!retained) return "";
+    return fmt::format("{:>10}  ", x.retained ? humanBytes(*x.retained) : "-");
+  };
+  o.print("  {:>3}  {:>10}  {}{:<8}  {:>9}  {:<7} {:>5}  {:<9}  {:<40}  {}\n", "#", "footprint",
+          retained ? fmt::format("{:>10}  ", "retained") : "", "kind", "len", "impl", "load",
+          "growth", "path", "type");
   for (size_t i = 0; i < n; i++) {
     const Found& x = d.items[i];
     bool m = x.kind == FoundKind::Map;
-    o.print("  {:>3}  {:>10}  {:<8}  {:>9}  {:<7} {:>5}  {:<9}  {:<40}  {}{}{}\n", i + 1,
-            humanBytes(x.footprint), kindName(x.kind), x.len, m ? mapImplName(x.shape.impl) : "",
-            m ? fmt::format("{:.2f}", x.shape.load()) : "", growthText(x), x.path.display(),
-            x.typeName + candidatesText(x),
+    o.print("  {:>3}  {:>10}  {}{:<8}  {:>9}  {:<7} {:>5}  {:<9}  {:<40}  {}{}{}\n", i + 1,
+            humanBytes(x.footprint), retainedCell(x), kindName(x.kind), x.len,
+            m ? mapImplName(x.shape.impl) : "", m ? fmt::format("{:.2f}", x.shape.load()) : "",
+            growthText(x), x.path.display(), x.typeName + candidatesText(x),
             x.otherRefs ? fmt::format("  (+{} refs)", x.otherRefs) : "",
             x.problems ? fmt::format("  [{} problems: {}]", x.problems, x.firstProblem) : "");
   }
@@ -220,6 +230,11 @@ void reportTop(Out& o, const Discovery& d, const std::string& target, TopFormat 
         "  load: how full each map is against the load it grows at (1.00; classic 6.5 per bucket, "
         "Swiss 7/8 of a table)\n");
   if (!st.heapNote.empty()) o.print("  heap: {}\n", st.heapNote);
+  if (retained)
+    o.print(
+        "  retained: the bytes freed with the map's header or the list's own object (what only "
+        "it keeps alive); - where it is not a heap object of its own\n");
+  if (!st.retainedNote.empty()) o.print("  retained sizes: {}\n", st.retainedNote);
   if (st.untypedObjects)
     o.print(
         "  without DWARF, maps and lists were recognised by their shape in .data/.bss and {} "

@@ -157,6 +157,45 @@ TEST_P(HeapCli, ChainsAccountForTheHeapAsTheFixtureAllocatedIt) {
   EXPECT_EQ(top.out.find("<unknown>"), std::string::npos) << top.out.substr(0, 3000);
 }
 
+// top --retained: the bytes freed with each map's header (its dominator
+// subtree in the live heap). main.blobs alone holds its 2000 1-KiB values:
+// it retains them all, with its own footprint. main.index's 60000 entries
+// are also linked to each other from a local: it retains only its own
+// arrays (within 5%: a word elsewhere may hold one of them too).
+TEST_P(HeapCli, TopRetainedBytesAreWhatOnlyTheMapKeepsAlive) {
+  const auto& [name, stripped, live] = GetParam();
+  const Toolchain& tc = toolchain(name);
+  GMS_REQUIRE_TOOLCHAIN(tc);
+  StartedFixture f = startFixture(tc, "heapchain", stripped, live);
+  const json& truth = f.proc->truth();
+  auto r = runGomemscope(f.target.with({"top", "--retained", "--format", "json", "--limit", "0"}));
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  json top = json::parse(r.out);
+  EXPECT_FALSE(top["stats"].contains("retainedNote")) << top["stats"].dump();
+  const json *blobs = nullptr, *index = nullptr;
+  for (const json& it : top["items"]) {
+    if (it["kind"] != "map") continue;
+    if (it["len"] == truth["blobCount"] && it["type"] == "map[int]*[1024]uint8") blobs = &it;
+    if (it["len"] == truth["entries"] && it["type"] == "map[string]*main.entry") index = &it;
+  }
+  ASSERT_NE(blobs, nullptr) << r.out.substr(0, 3000);
+  ASSERT_NE(index, nullptr) << r.out.substr(0, 3000);
+  ASSERT_TRUE(blobs->contains("retained")) << blobs->dump();
+  ASSERT_TRUE(index->contains("retained")) << index->dump();
+  const double values = truth["blobValues"].get<double>();
+  const double blobsRetained =
+      (*blobs)["retained"].get<double>() - (*blobs)["footprint"].get<double>();
+  EXPECT_GE(blobsRetained, values * 0.99) << blobs->dump();
+  EXPECT_LE(blobsRetained, values * 1.01) << blobs->dump();
+  const double own = (*index)["footprint"].get<double>();
+  EXPECT_GE((*index)["retained"].get<double>(), own * 0.95) << index->dump();
+  EXPECT_LE((*index)["retained"].get<double>(), own * 1.05) << index->dump();
+  // Text shows the column.
+  auto text = runGomemscope(f.target.with({"top", "--retained", "--limit", "3"}));
+  ASSERT_EQ(text.exitCode, 0) << text.err;
+  EXPECT_NE(text.out.find("retained"), std::string::npos) << text.out;
+}
+
 INSTANTIATE_TEST_SUITE_P(Toolchains, HeapCli, buildCases(), buildCaseName);
 
 }  // namespace
