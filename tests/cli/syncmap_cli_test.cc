@@ -7,8 +7,8 @@
 #include <chrono>
 #include <fstream>
 #include <iterator>
-#include <sstream>
 #include <map>
+#include <sstream>
 #include <thread>
 
 #include "support/fixture.h"
@@ -74,7 +74,9 @@ TEST_P(SyncMapCli, EntriesAreWhatRangeVisits) {
 // nodes), with the len Range visits; the path it prints is accepted back.
 TEST_P(SyncMapCli, TopListsEachSyncMapOnce) {
   auto [name, stripped, live] = GetParam();
-  if (stripped) GTEST_SKIP() << "globals have no names in a stripped build";
+  if (stripped)
+    GTEST_SKIP() << "globals have no names in a stripped build (found by address: "
+                    "StrippedTop.FindsEverySyncMapThatWasUsed)";
   const Toolchain& tc = toolchain(name);
   GMS_REQUIRE_TOOLCHAIN(tc);
   StartedFixture f = startFixture(tc, "syncmap", stripped, live);
@@ -112,8 +114,8 @@ TEST_P(SyncMapDiagnose, AGrowingSyncMapIsUnbounded) {
   const Toolchain& tc = toolchain(GetParam());
   GMS_REQUIRE_TOOLCHAIN(tc);
   auto proc = RunningFixture::start(buildFixture(tc, "syncmap"), {"-grow"});
-  auto r = runGomemscope({"diagnose", "-p", std::to_string(proc->pid()), "--for", "3s",
-                          "--every", "0.5s", "--format", "json"});
+  auto r = runGomemscope({"diagnose", "-p", std::to_string(proc->pid()), "--for", "3s", "--every",
+                          "0.5s", "--format", "json"});
   ASSERT_TRUE(r.exitCode == 0 || r.exitCode == 1) << r.err;
   json d = json::parse(r.out);
   bool named = false;
@@ -185,10 +187,9 @@ TEST_P(SyncMapDiagnose, WatchFollowsMissesOrSaysWhyNot) {
   // trace writers looks for unsafe concurrent writes, which a sync.Map has none of.
   auto tw = runGomemscope({"trace", "writers", "-p", pid, "main.SGrow", "--for", "1s"}, 60);
   EXPECT_EQ(tw.exitCode, 2);
-  EXPECT_NE(tw.err.find("is a sync.Map, made for concurrent writers"), std::string::npos)
-      << tw.err;
-  auto r = runGomemscope(
-      {"watch", "-p", pid, "main.SGrow", "--for", "2s", "--format", "jsonl"}, 60);
+  EXPECT_NE(tw.err.find("is a sync.Map, made for concurrent writers"), std::string::npos) << tw.err;
+  auto r =
+      runGomemscope({"watch", "-p", pid, "main.SGrow", "--for", "2s", "--format", "jsonl"}, 60);
   if (tc.swiss()) {
     EXPECT_EQ(r.exitCode, 2);
     EXPECT_NE(r.err.find("main.SGrow is a sync.Map of Go >= 1.24"), std::string::npos) << r.err;
