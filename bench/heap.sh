@@ -4,7 +4,8 @@
 #   - gomemscope heap --format json (every object attributed to its chain)
 #     and -o heap.pb.gz (the pprof profile);
 #   - gomemscope top (maps and lists from globals, stacks and typed heap
-#     objects);
+#     objects), and top --retained (the same, with each map's retained
+#     bytes: a dominator tree over the whole heap);
 #   - side by side, on the same core in the same run, the peers found on
 #     PATH: goref (`grf core EXE CORE`, a pprof profile of the same kind) and
 #     viewcore (`viewcore CORE --exe EXE histogram`, every object typed);
@@ -85,6 +86,7 @@ for tc in $TOOLCHAINS; do
   heap=$(run heap "$GMS" heap -c "$core" -e "$exe" --format json --limit 0)
   pprof=$(run pprof "$GMS" heap -c "$core" -e "$exe" -o "$WORK/heap.pb.gz")
   top=$(run top "$GMS" top -c "$core" -e "$exe" --format json)
+  retained=$(run retained "$GMS" top --retained -c "$core" -e "$exe" --format json)
   grf="" vc=""
   if [ -n "$GRF" ]; then
     grf=$(run grf "$GRF" core "$exe" "$core")
@@ -94,7 +96,7 @@ for tc in $TOOLCHAINS; do
     vc=$(run viewcore "$VIEWCORE" "$core" --exe "$exe" histogram)
     [ -n "$vc" ] || notes+=("$tc: viewcore failed on the core: $(head -c 200 "$WORK/viewcore.err" | tr '\n' ' ')")
   fi
-  rows+=("| $tc | $(printf '%.0f' "$(calc "$heapAlloc / 1048576")") MiB, $objects objects ($(printf '%.1f' "$(calc "100 * $reached / $gotBytes")")% reached) | $(cell "$heap") | $(cell "$pprof") | $(cell "$top") | $(cell "$grf") | $(ratio "$pprof" "$grf") | $(cell "$vc") | $(ratio "$heap" "$vc") |")
+  rows+=("| $tc | $(printf '%.0f' "$(calc "$heapAlloc / 1048576")") MiB, $objects objects ($(printf '%.1f' "$(calc "100 * $reached / $gotBytes")")% reached) | $(cell "$heap") | $(cell "$pprof") | $(cell "$top") | $(cell "$retained") | $(cell "$grf") | $(ratio "$pprof" "$grf") | $(cell "$vc") | $(ratio "$heap" "$vc") |")
   rm -f "$core"
 done
 
@@ -105,8 +107,8 @@ done
   echo
   echo "bench/heapgraph with $N records (a map of records, each with a name, two tags, a 128-byte payload and a link to the previous one), from a core written by \`gomemscope core\`. \`heap\`'s total was checked against the program's own HeapAlloc before timing."
   echo
-  echo "| toolchain | heap | heap --format json | heap -o pprof | top | goref (grf core) | grf ÷ heap -o | viewcore histogram | viewcore ÷ heap |"
-  echo "|---|---|---|---|---|---|---|---|---|"
+  echo "| toolchain | heap | heap --format json | heap -o pprof | top | top --retained | goref (grf core) | grf ÷ heap -o | viewcore histogram | viewcore ÷ heap |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
   if ((${#notes[@]})); then echo; echo "Notes:"; for n in "${notes[@]}"; do echo "- $n"; done; fi
 } | tee "$OUT"
