@@ -64,6 +64,7 @@ namespace {
 constexpr size_t kMaxErrors = 100;
 constexpr uint64_t kChunk = uint64_t(4) << 20;        // bulk reads of arrays
 constexpr uint64_t kMaxObject = uint64_t(256) << 20;  // a larger single object is corrupt here
+constexpr size_t kMaxRingMembers = size_t(1) << 20;   // a ring followed round to find its members
 constexpr int kMaxDepthCap = 1000;                    // the walk recurses: keep the stack bounded
 constexpr size_t kWalkStack = size_t(256) << 20;      // reserved for the walking thread
 
@@ -327,9 +328,6 @@ class Walker {
       error(fmt::format("maps and lists by shape not searched: {}", e.what()));
       return;
     }
-    const ListShape* listShape = nullptr;
-    if (rec->listType())
-      if (const StructRole& r = roleOf(rec->listType()); r.list) listShape = &*r.list;
     std::unordered_set<uint64_t> queued;
     std::deque<uint64_t> queue;
     const GoroutineStack* onStack = nullptr;  // the stack being searched (stackWords)
@@ -355,11 +353,38 @@ class Walker {
           if (untypedMap(at, w, *g)) return;
         }
       }
-      if (listShape && rec->listAt(at, w)) {
-        if (lists_.count(at)) return;
-        path_.push_back({Seg::Object, &heapNames_.emplace_back(listShape->list->name), at});
-        if (count()) visitList(at, 0, *listShape);
+      if (auto l = rec->listAt(at, w)) {
+        if (lists_.count(l->addr)) return;
+        const ListShape& sh = *l->shape;
+        // Every element of a ring looks like a ring: it is one, listed once
+        // (from the first element met), each member known as it.
+        std::vector<uint64_t> members;
+        if (sh.kind == ListShape::Kind::Ring) {
+          uint64_t r = l->addr;
+          for (size_t k = 0; k < kMaxRingMembers; k++) {
+            if (lists_.count(r)) return;
+            members.push_back(r);
+            try {
+              r = m_.readPtr(r + sh.next);
+            } catch (const Fault&) {
+              break;
+            }
+            if (!r || r == l->addr) break;
+          }
+        }
+        // A shape the words only resemble is no list: it must walk with no
+        // problem, to the len it keeps.
+        try {
+          ListSummary ls = walkList(p_, sh, l->addr, nullptr);
+          if (!ls.invalidHeader.empty() || !ls.problems.empty() || ls.found == 0) return;
+        } catch (const Error&) {
+          return;
+        }
+        path_.push_back({Seg::Object, &heapNames_.emplace_back(sh.list->name), l->addr});
+        if (count()) visitList(l->addr, 0, sh);
         path_.pop_back();
+        if (auto it = lists_.find(l->addr); it != lists_.end())
+          for (uint64_t r : members) lists_.emplace(r, it->second);
         return;
       }
       if (o->span->noscan() || !queued.insert(o->base).second) return;

@@ -9,6 +9,7 @@
 #include "goruntime/alloc.h"
 #include "goruntime/layout.h"
 #include "goruntime/maps.h"
+#include "goruntime/runtime_facts.h"
 
 namespace gms {
 
@@ -122,20 +123,23 @@ ShapeRecognizer::ShapeRecognizer(const Program& p, const HeapIndex& heap) : p_(p
       if (!table_) header_ = nullptr;
     }
   }
-  list_ = tp.findType("container/list.List");
-  const Type* elem = tp.findType("container/list.Element");
-  if (list_ && elem) {
-    const Field* len = optionalField(list_, "len");
-    const Field* root = optionalField(list_, "root");
-    const Field* prev = optionalField(elem, "prev");
-    const Field* lst = optionalField(elem, "list");
-    if (len && root && root->offset == 0 && prev && lst) {
-      listLenOff_ = len->offset;
-      elemPrevOff_ = prev->offset;
-      elemListOff_ = lst->offset;
-      elemSize_ = elem->size;
-    } else {
-      list_ = nullptr;
+  // Every list shape among the program's struct types (container/list's
+  // first), as listShapeOf tells them apart.
+  for (std::string_view name : tp.typeNames()) {
+    const Type* t = tp.findType(name);
+    if (!t || t->kind != Kind::Struct || name.find("go.shape.") != std::string_view::npos) continue;
+    if (isRuntimeTypeName(name) && !name.starts_with("container/list.")) continue;
+    try {
+      auto shape = listShapeOf(t);
+      if (!shape || !shape->elem || !shape->elem->size) continue;
+      if (shape->kind == ListShape::Kind::HeadTail && !shape->hasBack && !shape->hasTail) continue;
+      ListCandidate c{*shape, allocSize(shape->elem->size, true, p.build().minor)};
+      if (shape->containerList())
+        lists_.insert(lists_.begin(), std::move(c));
+      else
+        lists_.push_back(std::move(c));
+    } catch (const Error&) {
+      // links that cannot be told apart without names: not searched
     }
   }
   syncSignature(p);
@@ -450,19 +454,52 @@ bool ShapeRecognizer::pointsAt(const Type* elem, uint64_t w, uint64_t& score) co
   return true;
 }
 
-bool ShapeRecognizer::listAt(uint64_t addr, uint64_t next) const {
-  if (!list_ || !next || next == addr) return false;
-  auto e = heap_.find(next);
-  if (!e || !e->allocated || e->span->noscan() || e->base + e->headerBytes != next ||
-      e->size - e->headerBytes < elemSize_)
-    return false;
+std::optional<ShapeRecognizer::ListAt> ShapeRecognizer::listAt(uint64_t at, uint64_t w) const {
+  if (lists_.empty()) return std::nullopt;
+  auto e = heap_.find(w);
+  if (!e || !e->allocated || e->span->noscan() || e->base + e->headerBytes != w)
+    return std::nullopt;
+  const Memory& m = p_.mem();
   try {
-    if (p_.mem().readPtr(next + elemPrevOff_) != addr) return false;
-    if (p_.mem().readPtr(next + elemListOff_) != addr) return false;
-    return p_.mem().readPtr(addr + listLenOff_) != 0;
+    for (const ListCandidate& c : lists_) {
+      const ListShape& sh = c.shape;
+      if (e->size != c.elemSlot) continue;
+      switch (sh.kind) {
+        case ListShape::Kind::Sentinel: {
+          // at is root.next of the List at L: root = L + sh.root.
+          if (at < sh.root + sh.next) continue;
+          const uint64_t root = at - sh.next, list = root - sh.root;
+          if (w == root || m.readPtr(w + sh.prev) != root) continue;
+          if (sh.hasBack && m.readPtr(w + sh.back) != list) continue;
+          if (sh.hasLen && m.readPtr(list + sh.len) == 0) continue;
+          if (!sh.hasBack && !sh.hasLen) continue;  // too little to tell it by
+          return ListAt{list, &sh};
+        }
+        case ListShape::Kind::Ring: {
+          if (at < sh.next) continue;
+          const uint64_t r = at - sh.next;
+          if (w == r || m.readPtr(w + sh.prev) != r) continue;
+          return ListAt{r, &sh};
+        }
+        case ListShape::Kind::HeadTail: {
+          if (at < sh.head) continue;
+          const uint64_t list = at - sh.head;
+          if (m.readPtr(w + sh.prev) != 0) continue;
+          if (sh.hasBack && m.readPtr(w + sh.back) != list) continue;
+          if (sh.hasTail) {
+            uint64_t tail = m.readPtr(list + sh.tail);
+            auto t = heap_.find(tail);
+            if (!t || !t->allocated || t->size != c.elemSlot || m.readPtr(tail + sh.next) != 0)
+              continue;
+          }
+          if (sh.hasLen && m.readPtr(list + sh.len) == 0) continue;
+          return ListAt{list, &sh};
+        }
+      }
+    }
   } catch (const Fault&) {
-    return false;
   }
+  return std::nullopt;
 }
 
 }  // namespace gms

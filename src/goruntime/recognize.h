@@ -20,10 +20,15 @@
 //    array above 512 bytes with pointers, "map.group[K]V"), the map's type is
 //    exact. A header without any bucket or group (an empty map never written)
 //    has no layout to match: it is not recognised.
-//  - a container/list.List at address A (a List object, or a List held by
-//    value inside another object) is told by its first element E: E.prev
-//    and E.list are both A (root is List's first field), and the List's len
-//    is not 0.
+//  - a list of any shape listShapeOf recognises among the program's types
+//    (not the runtime's) is told from the word that links its root element
+//    or its head to its first element E, an allocated object of the
+//    element's size class: for a List holding its root R by value (at A:
+//    container/list, golang-lru's LruList, a program's own), A's root.next
+//    is E and E.prev is R (and E's back-pointer, if it has one, the List,
+//    whose len is not 0); for a container/ring.Ring at A, E = A.next and
+//    E.prev is A; for a List with head/tail pointers, E = head has no prev,
+//    its back-pointer is the List, and the tail is an element with no next.
 //
 // Candidates are judged on memory alone, so two map types of one layout
 // (map[int]int and map[int64]int64) stay ambiguous: MapGuess lists both.
@@ -36,6 +41,7 @@
 #include <vector>
 
 #include "goruntime/heap.h"
+#include "goruntime/list.h"
 #include "goruntime/program.h"
 
 namespace gms {
@@ -64,9 +70,16 @@ class ShapeRecognizer {
   // The header's size class: only objects of this size can be headers.
   bool headerSized(const HeapObject& o) const;
 
-  // A container/list.List at addr whose first word (root.next) is next.
-  bool listAt(uint64_t addr, uint64_t next) const;
-  const Type* listType() const { return list_; }
+  // A list found from one of its own words: the word at `at`, of value w,
+  // is a link of a list's root element or its head, of some list shape of
+  // the program's types (goruntime/list.h: container/list, golang-lru's
+  // LruList, container/ring, a program's own), told by the element w points
+  // at (see the file comment). Its address and shape.
+  struct ListAt {
+    uint64_t addr = 0;
+    const ListShape* shape = nullptr;
+  };
+  std::optional<ListAt> listAt(uint64_t at, uint64_t w) const;
 
   // A sync.Map is told by one word whose value every used sync.Map of the
   // program holds: from Go 1.24 its HashTrieMap's keyHash (the hasher of
@@ -114,8 +127,11 @@ class ShapeRecognizer {
   const Type* header_ = nullptr;                       // the runtime header struct
   const Type* table_ = nullptr;                        // Swiss: table<K,V>
   uint64_t headerSize_ = 0;
-  const Type* list_ = nullptr;
-  uint64_t listLenOff_ = 0, elemPrevOff_ = 0, elemListOff_ = 0, elemSize_ = 0;
+  struct ListCandidate {
+    ListShape shape;
+    uint64_t elemSlot = 0;  // the allocator's slot for one element
+  };
+  std::vector<ListCandidate> lists_;
   std::vector<std::pair<uint64_t, uint64_t>> image_;  // loaded segments [lo, hi)
   std::string module_;                                // the main module's path
   SyncMapSignature sync_;
