@@ -417,8 +417,16 @@ class Walk {
         problem(fmt::format("goroutine {}: stack unreadable: {}", st.goid, f.what()));
         continue;
       }
+      // Only the live slots, as the GC reads them (liveStackSlots: each
+      // frame's stack maps; a frame none describes, word by word): a dead
+      // local's stale pointer keeps nothing.
+      std::vector<bool> live(b.size() / 8, false);
+      liveStackSlots(p_, st, true, [&](uint64_t at) {
+        if (at >= sp && (at - sp) / 8 < live.size()) live[(at - sp) / 8] = true;
+      });
       size_t fi = 0;
       for (uint64_t k = 0; k + 8 <= b.size(); k += 8) {
+        if (!live[k / 8]) continue;
         uint64_t w = loadU64(b.data() + k);
         if (w < lo_ || w >= hi_) continue;
         uint64_t addr = sp + k;

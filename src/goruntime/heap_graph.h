@@ -4,8 +4,10 @@
 //
 // Roots: the pointer-holding data of the executable (.data, .bss), each word
 // named by the global DWARF places there ("main.cache"; without DWARF the
-// section, ".bss"), then every goroutine's stack from its SP to stack.hi,
-// each word named by the frame holding it ("stack of main.worker"), and the
+// section, ".bss"), then the live slots of every goroutine's stack
+// (liveStackSlots, goruntime/stack_roots.h: each frame's stack maps; a frame
+// none describes word by word), each named by the frame holding it
+// ("stack of main.worker"), and the
 // registers of the thread running it ("registers of main.spin").
 //
 // Roots are taken in order of ownership, each walked breadth-first to the

@@ -160,8 +160,8 @@ TEST_P(HeapCli, ChainsAccountForTheHeapAsTheFixtureAllocatedIt) {
 // top --retained: the bytes freed with each map's header (its dominator
 // subtree in the live heap). main.blobs alone holds its 2000 1-KiB values:
 // it retains them all, with its own footprint. main.index's 60000 entries
-// are also linked to each other from a local: it retains only its own
-// arrays (within 5%: a word elsewhere may hold one of them too).
+// are also linked to each other from a local: it retains at most its own
+// arrays.
 TEST_P(HeapCli, TopRetainedBytesAreWhatOnlyTheMapKeepsAlive) {
   const auto& [name, stripped, live] = GetParam();
   const Toolchain& tc = toolchain(name);
@@ -187,8 +187,10 @@ TEST_P(HeapCli, TopRetainedBytesAreWhatOnlyTheMapKeepsAlive) {
       (*blobs)["retained"].get<double>() - (*blobs)["footprint"].get<double>();
   EXPECT_GE(blobsRetained, values * 0.99) << blobs->dump();
   EXPECT_LE(blobsRetained, values * 1.01) << blobs->dump();
+  // At most its own arrays: its 60000 entries are not its alone. (Not a
+  // lower bound: one stray word elsewhere that a conservative scan takes for
+  // a pointer into its bucket array makes that array shared too.)
   const double own = (*index)["footprint"].get<double>();
-  EXPECT_GE((*index)["retained"].get<double>(), own * 0.95) << index->dump();
   EXPECT_LE((*index)["retained"].get<double>(), own * 1.05) << index->dump();
   // Text shows the column.
   auto text = runGomemscope(f.target.with({"top", "--retained", "--limit", "3"}));
