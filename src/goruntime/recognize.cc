@@ -92,17 +92,16 @@ ShapeRecognizer::ShapeRecognizer(const Program& p, const HeapIndex& heap) : p_(p
     // count: a pointer-free bucket is noscan), or out-of-line ones (> 128 B).
     const bool ptrs = typeHasPointers(t->key) || typeHasPointers(t->elem) || t->key->size > 128 ||
                       t->elem->size > 128;
-    Candidate c{t, elem, elem->size, ptrs};
-    // The name the runtime gives the group array's descriptor ("map.group[K]V",
-    // "noalg.map.group[K]V" in DWARF): the map type's name with "map" for "map.group".
-    byGroup_.emplace("map.group" + std::string(name.substr(3)), cands_.size());
-    cands_.push_back(c);
+    cands_.push_back({t, elem, elem->size, ptrs});
   }
   std::sort(cands_.begin(), cands_.end(),
             [](const Candidate& a, const Candidate& b) { return a.map->name < b.map->name; });
-  byGroup_.clear();
-  // A generic function's shape types (map[go.shape.string]...) share their
-  // group with the program's own spelling, which is registered first.
+  // How a recorded group array finds its map type: by the descriptor's
+  // offset, the group Type, or the name the runtime gives the descriptor
+  // ("map.group[K]V", packages short; "noalg.map.group[K]V" in DWARF): the
+  // map type's name with "map" for "map.group". A generic function's shape
+  // types (map[go.shape.string]...) share their group with the program's own
+  // spelling, which is registered first.
   std::vector<size_t> order(cands_.size());
   for (size_t i = 0; i < order.size(); i++) order[i] = i;
   std::stable_partition(order.begin(), order.end(), [&](size_t i) {
