@@ -52,10 +52,8 @@ Sample takeSample(Session& s, const Rules& rules, double t) {
   frozenRun(s, none, [&] {
     const Program& p = s.program();
     smp.m = readMemStats(p);
-    if (!p.hasDwarf()) {  // maps are found from named globals
-      smp.mapsUnavailable = kNoNamedGlobals;
-      return;
-    }
+    // Without DWARF, maps are found by their shape: the same rules hold,
+    // each map named by the word that holds it (goruntime/recognize.h).
     Discovery found = discover(p, d);
     for (const auto& f : found.items)
       if (f.kind == FoundKind::Map || f.kind == FoundKind::SyncMap)

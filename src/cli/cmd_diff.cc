@@ -145,9 +145,8 @@ int cmdDiff(DiffOptions& o) {
   snapshot(*a, o, before);
   snapshot(*b, o, after);
   Diff d = diff(before, after);
-  // Maps and lists are found from named globals: a binary that names none
-  // has none to compare, which is said rather than shown as "0 changed".
-  if (!a->program().hasDwarf()) d.itemsUnavailable = kNoNamedGlobals;
+  // Without DWARF, maps and lists are found by their shape and named by the
+  // word that holds them: two snapshots of one process name them alike.
   Out out(cliOut());
   reportDiff(out, d, o.format == "json" ? Format::Json : Format::Text, o.all);
   return kExitOk;

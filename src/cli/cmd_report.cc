@@ -53,11 +53,10 @@ std::pair<const Type*, uint64_t> namedMap(const Program& p, const std::string& e
   return {m.type, m.header};
 }
 
-Sample diagnosisSample(const Program& p, const Discovery& found, const MemStats& m, double t) {
+Sample diagnosisSample(const Discovery& found, const MemStats& m, double t) {
   Sample smp;
   smp.t = t;
   smp.m = m;
-  if (!p.hasDwarf()) smp.mapsUnavailable = kNoNamedGlobals;
   for (const auto& f : found.items)
     if (f.kind != FoundKind::List) smp.maps.push_back(observationOf(f));
   return smp;
@@ -132,9 +131,9 @@ int cmdReport(ReportCmdOptions& o) {
   d.items = found.items;
   if (!p.hasDwarf())
     d.discoverNote =
-        "The executable names no globals (no DWARF): maps and lists are found from named globals; "
-        "give "
-        "--debug-file, or read one by address (map 0xADDR --type 'map[K]V').";
+        "The executable names no globals (no DWARF): maps and lists were recognised by their "
+        "shape, each named by the word that holds it; a type followed by others in parentheses "
+        "is one of several that fit (give --debug-file for names).";
   else if (found.stats.budgetHit)
     d.discoverNote =
         fmt::format("Discovery stopped at its {} budget: the ranking may be incomplete.",
@@ -145,7 +144,7 @@ int cmdReport(ReportCmdOptions& o) {
     // Each sample: MemStats and every map's size, read in one freeze, for
     // the charts and for the diagnosis rules (analysis/diagnose.h).
     std::vector<Sample> series;
-    series.push_back(diagnosisSample(p, found, first, 0));
+    series.push_back(diagnosisSample(found, first, 0));
     uint64_t n = uint64_t(std::floor(total / every + 1e-9)) + 1;
     bool tty = isatty(fileno(cliErr()));
     DiscoverOptions dopt;
@@ -162,7 +161,7 @@ int cmdReport(ReportCmdOptions& o) {
       });
       double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       d.samples.push_back({t, m});
-      series.push_back(diagnosisSample(p, again, m, t));
+      series.push_back(diagnosisSample(again, m, t));
       if (tty) fmt::print(cliErr(), "\r[sample {}/{}]{}", i + 1, n, i + 1 == n ? "\n" : "");
     }
     Diagnosis dg = diagnose(series, Rules{});

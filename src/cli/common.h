@@ -18,11 +18,6 @@
 
 namespace gms {
 
-// Why maps and lists cannot be found in a binary that names no globals
-// (-s -w without --debug-file): said by diff, diagnose/check and report.
-inline constexpr const char* kNoNamedGlobals =
-    "the executable names no globals (no DWARF); give --debug-file";
-
 // Exit codes: 0 ok, 1 decoded but problems found / a rule breached, 2 error.
 constexpr int kExitOk = 0;
 constexpr int kExitProblems = 1;
