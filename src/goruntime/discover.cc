@@ -509,6 +509,23 @@ class Walker {
     path_.push_back({Seg::Object, &heapNames_.emplace_back(t->name), addr});
     if (count()) visitSyncMap(t, addr);
     path_.pop_back();
+    // Its own maps (read/dirty, Go <= 1.23) are the sync.Map's, not maps
+    // of the program: known as it, so the search does not list them again.
+    auto it = syncMaps_.find(addr);
+    if (it == syncMaps_.end()) return;
+    try {
+      if (const Field* dirty = t->field("dirty"))
+        if (uint64_t h = m_.readPtr(addr + dirty->offset)) maps_.emplace(h, it->second);
+      const Field* read = t->field("read");
+      const Field* v = read && read->type ? read->type->field("v") : nullptr;
+      const Type* ro = p_.types().findType("sync.readOnly");
+      const Field* m = ro ? ro->field("m") : nullptr;
+      if (v && m) {  // Go 1.19: read is an atomic.Value holding a *readOnly
+        if (uint64_t r = m_.readPtr(addr + read->offset + v->offset + 8))
+          if (uint64_t h = m_.readPtr(r + m->offset)) maps_.emplace(h, it->second);
+      }
+    } catch (const Fault&) {
+    }
   }
 
   // A type spelled with a named type of the runtime or the standard
