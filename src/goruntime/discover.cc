@@ -353,7 +353,7 @@ class Walker {
           if (untypedMap(at, w, *g)) return;
         }
       }
-      if (auto l = rec->listAt(at, w)) {
+      if (auto l = w == o->base + o->headerBytes ? rec->listAt(at, *o) : std::nullopt) {
         if (lists_.count(l->addr)) return;
         const ListShape& sh = *l->shape;
         // Every element of a ring looks like a ring: it is one, listed once

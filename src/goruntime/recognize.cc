@@ -114,12 +114,28 @@ ShapeRecognizer::ShapeRecognizer(const Program& p, const HeapIndex& heap) : p_(p
       byDescriptor_.emplace(uint64_t(cands_[i].array->runtimeTypeOff), i);
   }
   if (auto base = p.typesBase()) typesBase_ = *base;
+  // The header fields map() reads, looked up once (it runs for every
+  // object of the header's size class).
   if (header_) {
-    headerSize_ = header_->size;
-    if (!cands_.empty() && mapImplOf(cands_.front().map) == MapImpl::Swiss) {
-      const Field& dir = requireField(header_, "dirPtr");
-      if (dir.type && dir.type->elem) table_ = dir.type->elem->elem;
-      if (!table_) header_ = nullptr;
+    try {
+      headerSize_ = header_->size;
+      if (mapImplOf(cands_.front().map) == MapImpl::Swiss) {
+        const Field& dir = requireField(header_, "dirPtr");
+        if (dir.type && dir.type->elem) table_ = dir.type->elem->elem;
+        if (!table_) fail(ErrorKind::MissingDebugInfo, "no table type behind Map.dirPtr");
+        f_ = {&requireField(header_, "used"), &requireField(header_, "seed"), &dir,
+              &requireField(header_, "dirLen"), &requireField(header_, "globalDepth")};
+        f_.capacity = &requireField(table_, "capacity");
+        const Field& groups = requireField(table_, "groups");
+        f_.groupsData = groups.offset + requireField(groups.type, "data").offset;
+      } else {
+        f_.flags = &requireField(header_, "flags");
+        f_.B = &requireField(header_, "B");
+        f_.hash0 = &requireField(header_, "hash0");
+        f_.buckets = &requireField(header_, "buckets");
+      }
+    } catch (const Error&) {
+      header_ = nullptr;  // a layout the model cannot tell: no map is recognised
     }
   }
   // Every list shape among the program's struct types (container/list's
@@ -187,12 +203,23 @@ bool ShapeRecognizer::headerSized(const HeapObject& o) const {
          o.size == allocSize(headerSize_, true, p_.build().minor);
 }
 
-bool ShapeRecognizer::validPointer(uint64_t addr) const {
-  if (!addr) return false;
+bool ShapeRecognizer::inImage(uint64_t addr) const {
   for (const auto& [lo, hi] : image_)
     if (addr >= lo && addr < hi) return true;
+  return false;
+}
+
+bool ShapeRecognizer::validPointer(uint64_t addr) const {
+  if (!addr) return false;
+  if (inImage(addr)) return true;
   auto o = heap_.find(addr);
   return o && o->allocated;
+}
+
+std::optional<HeapObject> ShapeRecognizer::objectAt(uint64_t addr) const {
+  auto o = heap_.find(addr);
+  if (!o || !o->allocated || o->base + o->headerBytes != addr) return std::nullopt;
+  return o;
 }
 
 std::optional<MapGuess> ShapeRecognizer::map(const HeapObject& o) const {
@@ -214,15 +241,14 @@ std::optional<MapGuess> ShapeRecognizer::mapAt(uint64_t hdr) const {
 std::optional<MapGuess> ShapeRecognizer::classic(uint64_t hdr, const uint8_t* h) const {
   // runtime/map.go (go1.19..1.23): hmap{count, flags, B, noverflow, hash0,
   // buckets, oldbuckets, nevacuate, extra}.
-  const Type* H = header_;
-  const uint64_t flags = fieldValue(h, requireField(H, "flags"));
-  const uint64_t B = fieldValue(h, requireField(H, "B"));
-  const uint64_t hash0 = fieldValue(h, requireField(H, "hash0"));
-  const uint64_t buckets = fieldValue(h, requireField(H, "buckets"));
+  const uint64_t flags = fieldValue(h, *f_.flags);
+  const uint64_t B = fieldValue(h, *f_.B);
+  const uint64_t hash0 = fieldValue(h, *f_.hash0);
+  const uint64_t buckets = fieldValue(h, *f_.buckets);
   if (!hash0 || B > kMaxB || (flags & ~uint64_t(kClassicFlagsMask)) || !buckets)
     return std::nullopt;
-  auto arr = heap_.find(buckets);
-  if (!arr || !arr->allocated || arr->base + arr->headerBytes != buckets) return std::nullopt;
+  auto arr = objectAt(buckets);
+  if (!arr) return std::nullopt;
   // makeBucketArray: 2^B buckets, plus 2^(B-4) preallocated overflow
   // buckets from B = 4, rounded up to the size class.
   uint64_t n = (uint64_t(1) << B) + (B >= 4 ? uint64_t(1) << (B - 4) : 0);
@@ -232,24 +258,21 @@ std::optional<MapGuess> ShapeRecognizer::classic(uint64_t hdr, const uint8_t* h)
 std::optional<MapGuess> ShapeRecognizer::swiss(uint64_t hdr, const uint8_t* h) const {
   // internal/runtime/maps/map.go: Map{used, seed, dirPtr, dirLen,
   // globalDepth, globalShift, writing, tombstonePossible, clearSeq}.
-  const Type* H = header_;
-  const uint64_t used = fieldValue(h, requireField(H, "used"));
-  const uint64_t seed = fieldValue(h, requireField(H, "seed"));
-  const uint64_t dirPtr = fieldValue(h, requireField(H, "dirPtr"));
-  const uint64_t dirLen = fieldValue(h, requireField(H, "dirLen"));
-  const uint64_t depth = fieldValue(h, requireField(H, "globalDepth"));
+  const uint64_t used = fieldValue(h, *f_.used);
+  const uint64_t seed = fieldValue(h, *f_.seed);
+  const uint64_t dirPtr = fieldValue(h, *f_.dirPtr);
+  const uint64_t dirLen = fieldValue(h, *f_.dirLen);
+  const uint64_t depth = fieldValue(h, *f_.depth);
   if (!seed || !dirPtr || depth > kMaxGlobalDepth) return std::nullopt;
   if (dirLen == 0) {  // small: dirPtr is one group
     if (depth != 0 || used > kSwissGroupSlots) return std::nullopt;
-    auto g = heap_.find(dirPtr);
-    if (!g || !g->allocated || g->base + g->headerBytes != dirPtr) return std::nullopt;
+    auto g = objectAt(dirPtr);
+    if (!g) return std::nullopt;
     return judge(hdr, *g, 1);
   }
   if (dirLen != uint64_t(1) << depth) return std::nullopt;
-  auto dir = heap_.find(dirPtr);
-  if (!dir || !dir->allocated || dir->base + dir->headerBytes != dirPtr ||
-      dir->size - dir->headerBytes < dirLen * 8)
-    return std::nullopt;
+  auto dir = objectAt(dirPtr);
+  if (!dir || dir->size - dir->headerBytes < dirLen * 8) return std::nullopt;
   // The first table's group array sets the candidates; judge() decodes the rest.
   uint64_t table = 0;
   try {
@@ -257,21 +280,19 @@ std::optional<MapGuess> ShapeRecognizer::swiss(uint64_t hdr, const uint8_t* h) c
   } catch (const Fault&) {
     return std::nullopt;
   }
-  auto t = heap_.find(table);
-  if (!t || !t->allocated || !table_ || t->base + t->headerBytes != table) return std::nullopt;
+  if (!objectAt(table)) return std::nullopt;
   std::vector<uint8_t> tb(table_->size);
   try {
     p_.mem().read(table, tb.data(), tb.size());
   } catch (const Fault&) {
     return std::nullopt;
   }
-  const uint64_t capacity = fieldValue(tb.data(), requireField(table_, "capacity"));
-  const Field& groups = requireField(table_, "groups");
-  const uint64_t data = load(tb.data(), groups.offset + requireField(groups.type, "data").offset);
+  const uint64_t capacity = fieldValue(tb.data(), *f_.capacity);
+  const uint64_t data = load(tb.data(), f_.groupsData);
   if (capacity < kSwissGroupSlots || capacity > kMaxTableCapacity || (capacity & (capacity - 1)))
     return std::nullopt;
-  auto g = heap_.find(data);
-  if (!g || !g->allocated || g->base + g->headerBytes != data) return std::nullopt;
+  auto g = objectAt(data);
+  if (!g) return std::nullopt;
   return judge(hdr, *g, capacity / kSwissGroupSlots);
 }
 
@@ -432,9 +453,7 @@ bool ShapeRecognizer::plausible(const Type* t, const uint8_t* b, int depth, uint
 // that type or holding it: an array of T). score gains one when w is what
 // new(T) returns: the start of an object of T's own size class.
 bool ShapeRecognizer::pointsAt(const Type* elem, uint64_t w, uint64_t& score) const {
-  if (!w) return true;
-  for (const auto& [lo, hi] : image_)
-    if (w >= lo && w < hi) return true;
+  if (!w || inImage(w)) return true;
   auto o = heap_.find(w);
   if (!o || !o->allocated) return false;
   if (!elem || !elem->size) return true;
@@ -453,16 +472,15 @@ bool ShapeRecognizer::pointsAt(const Type* elem, uint64_t w, uint64_t& score) co
   return true;
 }
 
-std::optional<ShapeRecognizer::ListAt> ShapeRecognizer::listAt(uint64_t at, uint64_t w) const {
-  if (lists_.empty()) return std::nullopt;
-  auto e = heap_.find(w);
-  if (!e || !e->allocated || e->span->noscan() || e->base + e->headerBytes != w)
-    return std::nullopt;
+std::optional<ShapeRecognizer::ListAt> ShapeRecognizer::listAt(uint64_t at,
+                                                               const HeapObject& e) const {
+  const uint64_t w = e.base + e.headerBytes;
+  if (lists_.empty() || !e.allocated || e.span->noscan()) return std::nullopt;
   const Memory& m = p_.mem();
   try {
     for (const ListCandidate& c : lists_) {
       const ListShape& sh = c.shape;
-      if (e->size != c.elemSlot) continue;
+      if (e.size != c.elemSlot) continue;
       switch (sh.kind) {
         case ListShape::Kind::Sentinel: {
           // at is root.next of the List at L: root = L + sh.root.

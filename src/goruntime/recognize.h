@@ -70,8 +70,8 @@ class ShapeRecognizer {
   // The header's size class: only objects of this size can be headers.
   bool headerSized(const HeapObject& o) const;
 
-  // A list found from one of its own words: the word at `at`, of value w,
-  // is a link of a list's root element or its head, of some list shape of
+  // A list found from one of its own words: the word at `at`, pointing at
+  // the start of e, is a link of a list's root element or its head, of some list shape of
   // the program's types (goruntime/list.h: container/list, golang-lru's
   // LruList, container/ring, a program's own), told by the element w points
   // at (see the file comment). Its address and shape.
@@ -79,7 +79,7 @@ class ShapeRecognizer {
     uint64_t addr = 0;
     const ListShape* shape = nullptr;
   };
-  std::optional<ListAt> listAt(uint64_t at, uint64_t w) const;
+  std::optional<ListAt> listAt(uint64_t at, const HeapObject& e) const;
 
   // A sync.Map is told by one word whose value every used sync.Map of the
   // program holds: from Go 1.24 its HashTrieMap's keyHash (the hasher of
@@ -115,6 +115,9 @@ class ShapeRecognizer {
   bool plausible(const Type* t, const uint8_t* b, int depth, uint64_t& score) const;
   void syncSignature(const Program& p);
   bool pointsAt(const Type* elem, uint64_t w, uint64_t& score) const;
+  bool inImage(uint64_t addr) const;  // in the binary's loaded segments
+  // The allocated object that starts at addr (after its malloc header, if any).
+  std::optional<HeapObject> objectAt(uint64_t addr) const;
   int ownTypes(std::string_view name) const;
 
   const Program& p_;
@@ -126,6 +129,13 @@ class ShapeRecognizer {
   std::optional<uint64_t> typesBase_;                  // moduledata.types
   const Type* header_ = nullptr;                       // the runtime header struct
   const Type* table_ = nullptr;                        // Swiss: table<K,V>
+  struct HeaderFields {
+    const Field *used = nullptr, *seed = nullptr, *dirPtr = nullptr, *dirLen = nullptr,
+                *depth = nullptr;     // Swiss Map
+    const Field* capacity = nullptr;  // Swiss table
+    uint64_t groupsData = 0;          // Swiss table: groups.data's offset
+    const Field *flags = nullptr, *B = nullptr, *hash0 = nullptr, *buckets = nullptr;  // hmap
+  } f_;
   uint64_t headerSize_ = 0;
   struct ListCandidate {
     ListShape shape;
