@@ -65,8 +65,10 @@ constexpr size_t kMaxErrors = 100;
 constexpr uint64_t kChunk = uint64_t(4) << 20;        // bulk reads of arrays
 constexpr uint64_t kMaxObject = uint64_t(256) << 20;  // a larger single object is corrupt here
 constexpr size_t kMaxRingMembers = size_t(1) << 20;   // a ring followed round to find its members
-constexpr int kMaxDepthCap = 1000;                    // the walk recurses: keep the stack bounded
-constexpr size_t kWalkStack = size_t(256) << 20;      // reserved for the walking thread
+constexpr uint64_t kMaxLinkOffset =
+    256;                            // root.next past the word holding it: a link field's offset
+constexpr int kMaxDepthCap = 1000;  // the walk recurses: keep the stack bounded
+constexpr size_t kWalkStack = size_t(256) << 20;  // reserved for the walking thread
 
 struct Seg {
   enum K : uint8_t { Root, Local, Object, Field, Index, MapValue, MapKey, Assert } kind;
@@ -337,6 +339,11 @@ class Walker {
         untypedSyncMap(at - sync.offset, sync.type);
         return;
       }
+      // An empty list's root links to itself: root.next holds &root, the
+      // address of the element it is a field of.
+      if (w <= at && at - w < kMaxLinkOffset)
+        if (auto l = rec->emptyListAt(at, w))
+          if (listByShape(*l, true)) return;
       if (onStack && w >= onStack->sp && w < onStack->hi) {
         // A map header in the frame that made it (it does not escape).
         if (maps_.count(w)) return;
@@ -353,40 +360,9 @@ class Walker {
           if (untypedMap(at, w, *g)) return;
         }
       }
-      if (auto l = w == o->base + o->headerBytes ? rec->listAt(at, *o) : std::nullopt) {
-        if (lists_.count(l->addr)) return;
-        const ListShape& sh = *l->shape;
-        // Every element of a ring looks like a ring: it is one, listed once
-        // (from the first element met), each member known as it.
-        std::vector<uint64_t> members;
-        if (sh.kind == ListShape::Kind::Ring) {
-          uint64_t r = l->addr;
-          for (size_t k = 0; k < kMaxRingMembers; k++) {
-            if (lists_.count(r)) return;
-            members.push_back(r);
-            try {
-              r = m_.readPtr(r + sh.next);
-            } catch (const Fault&) {
-              break;
-            }
-            if (!r || r == l->addr) break;
-          }
-        }
-        // A shape the words only resemble is no list: it must walk with no
-        // problem, to the len it keeps.
-        try {
-          ListSummary ls = walkList(p_, sh, l->addr, nullptr);
-          if (!ls.invalidHeader.empty() || !ls.problems.empty() || ls.found == 0) return;
-        } catch (const Error&) {
-          return;
-        }
-        path_.push_back({Seg::Object, &heapNames_.emplace_back(sh.list->name), l->addr});
-        if (count()) visitList(l->addr, 0, sh);
-        path_.pop_back();
-        if (auto it = lists_.find(l->addr); it != lists_.end())
-          for (uint64_t r : members) lists_.emplace(r, it->second);
-        return;
-      }
+      // A shape the words only resemble is searched on as an object.
+      if (auto l = w == o->base + o->headerBytes ? rec->listAt(at, *o) : std::nullopt)
+        if (listByShape(*l, false)) return;
       if (o->span->noscan() || !queued.insert(o->base).second) return;
       queue.push_back(o->base);
     };
@@ -440,6 +416,46 @@ class Walker {
     }
   }
 
+  // A list recognised by its shape (recognize.h): listed, path
+  // (*T)(0xADDR), when it walks with no problem to the len it keeps (none
+  // for an empty one). A ring is listed once, each member known as it.
+  // false: no list after all.
+  bool listByShape(const ShapeRecognizer::ListAt& l, bool empty) {
+    if (lists_.count(l.addr)) return true;
+    const ListShape& sh = *l.shape;
+    // Every element of a ring looks like a ring: it is one, listed once
+    // (from the first element met), each member known as it.
+    std::vector<uint64_t> members;
+    if (sh.kind == ListShape::Kind::Ring) {
+      uint64_t r = l.addr;
+      for (size_t k = 0; k < kMaxRingMembers; k++) {
+        if (lists_.count(r)) return true;
+        members.push_back(r);
+        try {
+          r = m_.readPtr(r + sh.next);
+        } catch (const Fault&) {
+          break;
+        }
+        if (!r || r == l.addr) break;
+      }
+    }
+    // A shape the words only resemble is no list: it must walk with no
+    // problem, to the len it keeps.
+    try {
+      ListSummary ls = walkList(p_, sh, l.addr, nullptr);
+      if (!ls.invalidHeader.empty() || !ls.problems.empty()) return false;
+      if (empty ? ls.found != 0 || ls.len != 0 : ls.found == 0) return false;
+    } catch (const Error&) {
+      return false;
+    }
+    path_.push_back({Seg::Object, &heapNames_.emplace_back(sh.list->name), l.addr});
+    if (count()) visitList(l.addr, 0, sh);
+    path_.pop_back();
+    if (auto it = lists_.find(l.addr); it != lists_.end())
+      for (uint64_t r : members) lists_.emplace(r, it->second);
+    return true;
+  }
+
   // The live pointer words of a goroutine's frames (liveStackSlots, the
   // program's frames only: what the runtime's hold, their callers hold too).
   template <typename Consider>
@@ -487,7 +503,8 @@ class Walker {
       if (idx < out_.items.size()) {
         Found& f = out_.items[idx];
         f.byShape = true;
-        f.typeExact = g.exact || g.types.size() == 1;
+        f.typeExact = !g.unknown && (g.exact || g.types.size() == 1);
+        if (g.unknown) out_.stats.unknownMaps++;
         for (size_t i = 1; i < g.types.size(); i++) f.candidates.push_back(g.types[i]->name);
       }
     }

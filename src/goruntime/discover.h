@@ -157,6 +157,7 @@ struct DiscoverStats {
                                    // (frame 0 of a goroutine stopped on its thread)
   uint64_t plumbingMaps = 0;       // without DWARF: maps by shape whose every candidate type is
                                    // the runtime's or the standard library plumbing's
+  uint64_t unknownMaps = 0;        // without DWARF: empty maps never written, their types unknown
   std::string heapNote;            // why no heap object is typed (Go < 1.22), or the heap's problem
   std::string retainedNote;        // DiscoverOptions::retained: why sizes are missing, "" when none
   uint64_t objects = 0;            // roots, pointees, slice arrays, interface boxes,

@@ -34,6 +34,8 @@ static uint64_t parseNumber(std::string_view s, const char* what) {
 namespace {
 
 const Type* namedType(const Program& p, std::string_view typeName) {
+  if (typeName == kUnknownMapName)  // top's name for an empty map of unknown types
+    if (const Type* t = p.unknownMapType()) return t;
   try {
     return lookupType(p.types(), typeName);
   } catch (const Error& e) {

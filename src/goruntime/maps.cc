@@ -84,6 +84,36 @@ MapSummary walkMap(const Program& p, const Type* mapType, uint64_t headerAddr,
     s.nil = true;
     return s;
   }
+  if (mapType->key && mapType->key->kind == Kind::Invalid) {
+    // kUnknownMapName: only a header with no entry and no bucket or group
+    // is decoded (there is nothing to read a key from); one written since
+    // is shown by its header, and its entries refused.
+    WalkOptions h = opts;
+    h.headerOnly = true;
+    MapSummary hs = s;
+    try {
+      if (s.impl == MapImpl::Classic)
+        walkClassicMap(p, mapType, headerAddr, h, nullptr, hs);
+      else
+        walkSwissMap(p, mapType, headerAddr, h, nullptr, hs);
+    } catch (const Fault& f) {
+      hs.invalidHeader = fmt::format("unreadable ({})", f.what());
+      hs.problems.push_back(fmt::format("map header unreadable: {}", f.what()));
+      return hs;
+    }
+    bool empty = hs.invalidHeader.empty() && hs.len == 0;
+    for (const HeaderField& f : hs.header)
+      if ((f.name == "buckets" || f.name == "oldbuckets" || f.name == "dirPtr") && f.value)
+        empty = false;
+    if (!empty) {
+      if (hs.invalidHeader.empty())
+        hs.problems.push_back(fmt::format(
+            "entries not decoded: the map's key and value types are unknown (it had no bucket or "
+            "group when it was found); give its type: 0x{:x} --type 'map[K]V'",
+            headerAddr));
+      return hs;
+    }
+  }
   try {
     if (s.impl == MapImpl::Classic)
       walkClassicMap(p, mapType, headerAddr, opts, onEntry, s);

@@ -42,6 +42,29 @@ const Type* Program::runtimeType(std::string_view name) const {
   return builtin_->find(name);
 }
 
+const Type* Program::unknownMapType() const {
+  std::call_once(unknownMapOnce_, [&] {
+    if (!hasTypes()) return;
+    const TypeProvider& tp = types();
+    // The header's own field tells its implementation (as mapImplOf does).
+    const char* probe = mapImpl() == MapImpl::Swiss ? "dirPtr" : "buckets";
+    for (std::string_view name : tp.typeNames()) {
+      if (!name.starts_with("map[")) continue;
+      const Type* t = tp.findType(name);
+      if (!t || t->kind != Kind::Map || !t->mapHeader || !t->mapHeader->field(probe)) continue;
+      unknownKey_.name.assign(1, '?');
+      unknownKey_.kind = Kind::Invalid;
+      unknownMap_.name.assign(kUnknownMapName.begin(), kUnknownMapName.end());
+      unknownMap_.kind = Kind::Map;
+      unknownMap_.size = t->size;
+      unknownMap_.key = unknownMap_.elem = &unknownKey_;
+      unknownMap_.mapHeader = t->mapHeader;  // the same for every map type (its layout)
+      return;
+    }
+  });
+  return unknownMap_.mapHeader ? &unknownMap_ : nullptr;
+}
+
 std::optional<Global> Program::findGlobal(std::string_view name) const {
   auto g = types().findGlobal(name);
   if (g) g->addr += bias_;

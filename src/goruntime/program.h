@@ -26,6 +26,11 @@ namespace gms {
 enum class MapImpl { Classic, Swiss };
 const char* mapImplName(MapImpl i);
 
+// The name of a map whose key and value types nothing tells: a header
+// found by its shape with no bucket or group yet (an empty map never
+// written; goruntime/recognize.h). Paths spell it (*map[?]?)(0xWORD).
+inline constexpr std::string_view kUnknownMapName = "map[?]?";
+
 // What the runtime's type descriptor (abi.Type) of an interface value says.
 struct DynType {
   uint64_t descriptor = 0;
@@ -75,6 +80,11 @@ class Program {
   const DynType& dynamicType(uint64_t descriptor) const;
   // moduledata.types of the first module; nullopt if it cannot be found.
   std::optional<uint64_t> typesBase() const;
+  // The type of a map named kUnknownMapName: the runtime's header layout,
+  // key and value of no known type ("?", Kind::Invalid, size 0). Its header
+  // decodes; walkMap decodes no entry with it. nullptr when the program has
+  // no map type to take the header layout from.
+  const Type* unknownMapType() const;
 
   // A package-level variable; throws Error(NotFound) with a hint.
   Global global(std::string_view name) const;
@@ -91,6 +101,8 @@ class Program {
   mutable std::mutex dynMu_;  // dynTypes_, synthesized_ and the DWARF reader behind them
   mutable std::unordered_map<uint64_t, DynType> dynTypes_;
   mutable std::deque<Type> synthesized_;  // pointer types DWARF did not spell out
+  mutable std::once_flag unknownMapOnce_;
+  mutable Type unknownKey_, unknownMap_;
   mutable std::once_flag builtinOnce_;
   mutable std::unique_ptr<BuiltinTypes> builtin_;
 };

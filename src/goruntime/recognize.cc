@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 #include "common/error.h"
@@ -114,6 +115,7 @@ ShapeRecognizer::ShapeRecognizer(const Program& p, const HeapIndex& heap) : p_(p
       byDescriptor_.emplace(uint64_t(cands_[i].array->runtimeTypeOff), i);
   }
   if (auto base = p.typesBase()) typesBase_ = *base;
+  unknownMap_ = p.unknownMapType();
   // The header fields map() reads, looked up once (it runs for every
   // object of the header's size class).
   if (header_) {
@@ -245,8 +247,8 @@ std::optional<MapGuess> ShapeRecognizer::classic(uint64_t hdr, const uint8_t* h)
   const uint64_t B = fieldValue(h, *f_.B);
   const uint64_t hash0 = fieldValue(h, *f_.hash0);
   const uint64_t buckets = fieldValue(h, *f_.buckets);
-  if (!hash0 || B > kMaxB || (flags & ~uint64_t(kClassicFlagsMask)) || !buckets)
-    return std::nullopt;
+  if (!buckets) return neverWritten(h, *f_.hash0);
+  if (!hash0 || B > kMaxB || (flags & ~uint64_t(kClassicFlagsMask))) return std::nullopt;
   auto arr = objectAt(buckets);
   if (!arr) return std::nullopt;
   // makeBucketArray: 2^B buckets, plus 2^(B-4) preallocated overflow
@@ -263,7 +265,8 @@ std::optional<MapGuess> ShapeRecognizer::swiss(uint64_t hdr, const uint8_t* h) c
   const uint64_t dirPtr = fieldValue(h, *f_.dirPtr);
   const uint64_t dirLen = fieldValue(h, *f_.dirLen);
   const uint64_t depth = fieldValue(h, *f_.depth);
-  if (!seed || !dirPtr || depth > kMaxGlobalDepth) return std::nullopt;
+  if (!dirPtr) return neverWritten(h, *f_.seed);
+  if (!seed || depth > kMaxGlobalDepth) return std::nullopt;
   if (dirLen == 0) {  // small: dirPtr is one group
     if (depth != 0 || used > kSwissGroupSlots) return std::nullopt;
     auto g = objectAt(dirPtr);
@@ -294,6 +297,26 @@ std::optional<MapGuess> ShapeRecognizer::swiss(uint64_t hdr, const uint8_t* h) c
   auto g = objectAt(data);
   if (!g) return std::nullopt;
   return judge(hdr, *g, capacity / kSwissGroupSlots);
+}
+
+std::optional<MapGuess> ShapeRecognizer::neverWritten(const uint8_t* h, const Field& seed) const {
+  // makemap_small (classic: hash0 = fastrand()) and NewEmptyMap (Swiss:
+  // seed = uintptr(rand())) set the seed alone; the first write allocates
+  // the buckets or the group. A random seed has about half its bits set; a
+  // pointer, a length or a flag word does not look like one.
+  if (!unknownMap_ || !seed.type) return std::nullopt;
+  const uint64_t size = seed.type->size;
+  for (uint64_t i = 0; i < headerSize_; i++)
+    if (h[i] && (i < seed.offset || i >= seed.offset + size)) return std::nullopt;
+  const uint64_t v = fieldValue(h, seed);
+  const int bits = std::popcount(v), width = int(size * 8);
+  if (bits < width / 8 || bits > width - width / 8) return std::nullopt;
+  if (size == 8 && validPointer(v)) return std::nullopt;
+  MapGuess g;
+  g.types.push_back(unknownMap_);
+  g.scores.push_back(0);
+  g.unknown = true;
+  return g;
 }
 
 std::optional<MapGuess> ShapeRecognizer::judge(uint64_t hdr, const HeapObject& array,
@@ -515,6 +538,25 @@ std::optional<ShapeRecognizer::ListAt> ShapeRecognizer::listAt(uint64_t at,
       }
     }
   } catch (const Fault&) {
+  }
+  return std::nullopt;
+}
+
+std::optional<ShapeRecognizer::ListAt> ShapeRecognizer::emptyListAt(uint64_t at, uint64_t w) const {
+  const Memory& m = p_.mem();
+  for (const ListCandidate& c : lists_) {
+    const ListShape& sh = c.shape;
+    if (sh.kind != ListShape::Kind::Sentinel || !sh.hasLen) continue;
+    if (at < sh.root + sh.next || w != at - sh.next) continue;
+    const uint64_t root = w, list = root - sh.root;
+    try {
+      if (m.readPtr(root + sh.prev) != root || m.readPtr(list + sh.len) != 0) continue;
+      if (sh.hasBack && m.readPtr(root + sh.back) != 0 && m.readPtr(root + sh.back) != list)
+        continue;
+    } catch (const Fault&) {
+      continue;
+    }
+    return ListAt{list, &sh};
   }
   return std::nullopt;
 }

@@ -18,8 +18,11 @@
 //    string's bytes, a bool 0 or 1, an interface's type descriptor). When the
 //    runtime recorded the type of the array itself (Go >= 1.22: a group
 //    array above 512 bytes with pointers, "map.group[K]V"), the map's type is
-//    exact. A header without any bucket or group (an empty map never written)
-//    has no layout to match: it is not recognised.
+//    exact. A header without any bucket or group (an empty map never
+//    written: makemap_small, NewEmptyMap) has no layout to match; it is
+//    recognised when all its bytes are zero but a seed that looks random
+//    (not a pointer, about half its bits set), and listed as
+//    kUnknownMapName, its types unknown.
 //  - a list of any shape listShapeOf recognises among the program's types
 //    (not the runtime's) is told from the word that links its root element
 //    or its head to its first element E, an allocated object of the
@@ -29,6 +32,9 @@
 //    whose len is not 0); for a container/ring.Ring at A, E = A.next and
 //    E.prev is A; for a List with head/tail pointers, E = head has no prev,
 //    its back-pointer is the List, and the tail is an element with no next.
+//    An empty List of a sentinel shape is told by its root, which links to
+//    itself both ways, and its len 0 (a zero List{}, never initialised, or
+//    an empty head/tail list is all zeros: nothing tells it).
 //
 // Candidates are judged on memory alone, so two map types of one layout
 // (map[int]int and map[int64]int64) stay ambiguous: MapGuess lists both.
@@ -53,6 +59,7 @@ struct MapGuess {
   std::vector<const Type*> types;
   std::vector<uint64_t> scores;  // each one's evidence
   bool exact = false;            // the runtime recorded its group array's type: types has one
+  bool unknown = false;          // an empty header never written: types is the unknown map type
 };
 
 class ShapeRecognizer {
@@ -80,6 +87,11 @@ class ShapeRecognizer {
     const ListShape* shape = nullptr;
   };
   std::optional<ListAt> listAt(uint64_t at, const HeapObject& e) const;
+  // An empty list that was initialised (list.New(), Init(), or emptied by
+  // Remove): the word at `at`, of value w, is root.next of a List whose
+  // root links to itself both ways (next == prev == &root) and whose len
+  // is 0. Sentinel shapes that keep a len only (nothing else tells it).
+  std::optional<ListAt> emptyListAt(uint64_t at, uint64_t w) const;
 
   // A sync.Map is told by one word whose value every used sync.Map of the
   // program holds: from Go 1.24 its HashTrieMap's keyHash (the hasher of
@@ -111,6 +123,8 @@ class ShapeRecognizer {
   // Candidates whose array of n elements the allocator gives o.size bytes,
   // or the one the runtime recorded; then judged by decoding.
   std::optional<MapGuess> judge(uint64_t hdr, const HeapObject& array, uint64_t n) const;
+  // h is an empty header never written: zero but for a random-looking seed.
+  std::optional<MapGuess> neverWritten(const uint8_t* h, const Field& seed) const;
   // The bytes b can be a t; score counts the evidence found for it.
   bool plausible(const Type* t, const uint8_t* b, int depth, uint64_t& score) const;
   void syncSignature(const Program& p);
@@ -128,6 +142,7 @@ class ShapeRecognizer {
   std::unordered_map<uint64_t, size_t> byDescriptor_;  // its descriptor's offset -> index
   std::optional<uint64_t> typesBase_;                  // moduledata.types
   const Type* header_ = nullptr;                       // the runtime header struct
+  const Type* unknownMap_ = nullptr;                   // Program::unknownMapType()
   const Type* table_ = nullptr;                        // Swiss: table<K,V>
   struct HeaderFields {
     const Field *used = nullptr, *seed = nullptr, *dirPtr = nullptr, *dirLen = nullptr,

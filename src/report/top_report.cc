@@ -156,6 +156,7 @@ void reportTop(Out& o, const Discovery& d, const std::string& target, TopFormat 
     w.field("heapRoots", st.heapRoots);
     if (st.untypedObjects) w.field("untypedObjects", st.untypedObjects);
     if (st.plumbingMaps) w.field("plumbingMaps", st.plumbingMaps);
+    if (st.unknownMaps) w.field("unknownMaps", st.unknownMaps);
     if (st.stackFrames || st.stackFramesWhole) {
       w.field("stackFrames", st.stackFrames);
       w.field("stackFramesWhole", st.stackFramesWhole);
@@ -243,6 +244,11 @@ void reportTop(Out& o, const Discovery& d, const std::string& target, TopFormat 
         st.untypedObjects,
         st.plumbingMaps ? fmt::format("; {} maps of the runtime's types left out", st.plumbingMaps)
                         : "");
+  if (st.unknownMaps)
+    o.print(
+        "  {} empty map{} never written: no bucket or group tells {} key and value types ({})\n",
+        st.unknownMaps, st.unknownMaps == 1 ? "" : "s", st.unknownMaps == 1 ? "its" : "their",
+        kUnknownMapName);
   if (st.errors) o.print("  {} objects could not be read (--format json lists them)\n", st.errors);
 }
 
