@@ -206,7 +206,7 @@ uint64_t locateAllgs(const Program& p, const StaticData& d) {
   const Field& lo = requireField(stack.type, "lo");
   const Field& hi = requireField(stack.type, "hi");
   const Field& goid = requireField(gT, "goid");
-  constexpr uint64_t kMaxG = 10'000'000, kChecked = 256;
+  constexpr uint64_t kMaxG = 10'000'000, kChecked = 256, kPrefixChecked = 1 << 16;
   const Memory& mem = p.mem();
   // A g as allgadd leaves it: a known status (a dead g keeps its slot; its
   // stack may be freed, lo == hi == 0), and a live g's stack lo < hi.
@@ -260,6 +260,31 @@ uint64_t locateAllgs(const Program& p, const StaticData& d) {
       return header(at) == header(kept.front());
     });
     if (same) return kept.front();
+    // allgs only grows (allgadd appends; a dead g keeps its slot), so an
+    // older backing array some word still points at (one allgs outgrew,
+    // not yet reused) holds a prefix of it: the longest, of which every
+    // other is a prefix, is allgs.
+    auto elems = [&](uint64_t at) {
+      auto [ptr, len] = header(at);
+      std::vector<uint64_t> v(std::min(len, kPrefixChecked));
+      mem.read(ptr, v.data(), v.size() * 8);
+      return v;
+    };
+    try {
+      std::vector<std::vector<uint64_t>> gs;
+      size_t longest = 0;
+      for (uint64_t at : found) {
+        gs.push_back(elems(at));
+        if (header(at).second > header(found[longest]).second) longest = gs.size() - 1;
+      }
+      bool prefixes = true;
+      for (size_t i = 0; i < gs.size() && prefixes; i++)
+        prefixes = i == longest || (header(found[i]).second < header(found[longest]).second &&
+                                    std::equal(gs[i].begin(), gs[i].end(), gs[longest].begin()));
+      if (prefixes) return found[longest];
+    } catch (const Fault&) {
+      // an array unreadable: the candidates stay ambiguous
+    }
   }
   if (found.size() != 1)
     fail(ErrorKind::MissingDebugInfo, "{}",
