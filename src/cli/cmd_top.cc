@@ -149,6 +149,11 @@ int cmdAdvise(AdviseOptions& o) {
       mt = m.type;
       sum = walkMap(p, mt, m.header, {}, nullptr);
     });
+    if (mt->key && mt->key->kind == Kind::Invalid)
+      fail(ErrorKind::Usage,
+           "{} is a map whose key and value types are unknown (empty, never written): sizing "
+           "depends on them; give its type: 0x{:x} --type 'map[K]V', or advise --key K --value V",
+           o.expr, sum.addr);
     uint64_t keys = o.keys ? o.keys : sum.len;
     MapTypeShape shape;
     shape.key = shapeOf(mt->key);

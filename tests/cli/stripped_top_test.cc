@@ -59,6 +59,10 @@ TEST_P(StrippedTop, FindsEveryMapAGlobalHoldsByItsShape) {
       EXPECT_EQ(b["address"], want["addr"]);
       EXPECT_EQ(b["len"], 0);
       EXPECT_EQ(b["footprint"]["total"], 48);
+      // Sizing advice needs the key and value types: refused, saying so.
+      auto adv = runGomemscope(f.target.with({"advise", item["path"]}));
+      EXPECT_EQ(adv.exitCode, 2);
+      EXPECT_NE(adv.err.find("types are unknown"), std::string::npos) << adv.err;
       checked++;
       continue;
     }
