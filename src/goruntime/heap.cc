@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 
 #include "common/error.h"
 #include "goruntime/layout.h"
@@ -17,7 +18,7 @@ constexpr uint64_t kPageSize = 8192;
 constexpr uint64_t kMaxSpans = uint64_t(1) << 26;      // 512 GiB of single pages
 constexpr uint64_t kMaxSpanPages = uint64_t(1) << 27;  // 1 TiB in one span
 constexpr uint64_t kMaxSmallSpanPages = 16;
-constexpr uint64_t kMaxPageTable = uint64_t(1) << 24;  // pages (128 GiB of address range, 64 MiB)
+constexpr uint64_t kMaxPageTable = uint64_t(1) << 22;  // pages (32 GiB of address range, 48 MiB)
 constexpr uint8_t kSpanInUse = 1;                      // mSpanInUse (runtime/mheap.go)
 constexpr uint64_t kMinSizeForMallocHeader = 512;      // goarch.PtrSize * ptrBits
 constexpr size_t kMaxProblems = 20;
@@ -120,77 +121,163 @@ HeapIndex::HeapIndex(const Program& p) : p_(p) {
     kept.push_back(s);
   }
   spans_ = std::move(kept);
-  for (const HeapSpan& s : spans_) inUse_ += s.end - s.start;
-  if (!spans_.empty() && spans_.size() < UINT32_MAX) {
+  if (spans_.size() >= UINT32_MAX) fail(ErrorKind::Corrupt, "{} spans in use", spans_.size());
+  spanBits_.reserve(spans_.size());
+  uint64_t words = 0;
+  for (const HeapSpan& s : spans_) {
+    inUse_ += s.end - s.start;
+    spanBits_.push_back(static_cast<uint32_t>(words));
+    words += (s.nelems + 63) / 64;
+    if (words >= UINT32_MAX) fail(ErrorKind::Corrupt, "{} heap objects: too many", s.nelems);
+  }
+  bits_.assign(2 * words, 0);
+  allocLoaded_.assign(spans_.size(), 0);
+  if (!spans_.empty()) {
     pageBase_ = spans_.front().start / kPageSize;
     uint64_t n = (spans_.back().end - 1) / kPageSize - pageBase_ + 1;
     if (n <= kMaxPageTable) {
-      pages_.assign(n, 0);
-      for (size_t i = 0; i < spans_.size(); i++)
-        for (uint64_t pg = spans_[i].start / kPageSize; pg < spans_[i].end / kPageSize; pg++)
-          pages_[pg - pageBase_] = static_cast<uint32_t>(i + 1);
+      pages_.assign(n, Page{});
+      shapes_.push_back({});  // 0: divide
+      std::map<std::pair<uint64_t, uint64_t>, uint8_t> shapeOf;
+      for (size_t i = 0; i < spans_.size(); i++) {
+        const HeapSpan& s = spans_[i];
+        uint8_t shape = 0;
+        if (s.sizeclass() != 0) shape = smallShape(s, shapeOf);
+        for (uint64_t pg = s.start / kPageSize; pg < s.end / kPageSize; pg++) {
+          Page& e = pages_[pg - pageBase_];
+          e.span = static_cast<uint32_t>(i + 1);
+          e.bits = spanBits_[i];
+          e.pageInSpan = static_cast<uint16_t>(pg - s.start / kPageSize);
+          e.shape = shape;
+        }
+      }
     }
   }
 }
 
+// The shape of a small span (elemsize, nelems): its reciprocal, when
+// (off * divMul) >> 32 is off / elemsize for every offset in the span (it
+// is for every size class of the runtime's; the boundaries are checked, the
+// product being monotonic), else 0: divide.
+uint8_t HeapIndex::smallShape(const HeapSpan& s,
+                              std::map<std::pair<uint64_t, uint64_t>, uint8_t>& known) {
+  auto [it, fresh] = known.try_emplace({s.elemsize, s.nelems | uint64_t(s.spanclass) << 56}, 0);
+  if (!fresh) return it->second;
+  const uint64_t bytes = s.end - s.start;
+  if (shapes_.size() > UINT8_MAX || s.elemsize > UINT32_MAX || bytes > UINT32_MAX ||
+      bytes > kMaxSmallSpanPages * kPageSize)
+    return 0;
+  const uint64_t m = UINT32_MAX / s.elemsize + 1;  // runtime/mksizeclasses.go's divMul
+  for (uint64_t k = 1; k * s.elemsize < bytes; k++) {
+    const uint64_t at = k * s.elemsize;
+    if (((at * m) >> 32) != k || (((at - 1) * m) >> 32) != k - 1) return 0;
+  }
+  if ((((bytes - 1) * m) >> 32) != (bytes - 1) / s.elemsize) return 0;
+  it->second = static_cast<uint8_t>(shapes_.size());
+  shapes_.push_back({static_cast<uint32_t>(m), static_cast<uint32_t>(s.nelems),
+                     static_cast<uint32_t>(s.elemsize), s.noscan(), recordsTypes(s)});
+  return it->second;
+}
+
 std::optional<HeapIndex::Slot> HeapIndex::slot(uint64_t addr) const {
   size_t si;
+  uint32_t bits;
   if (!pages_.empty()) {
-    uint64_t pg = addr / kPageSize;
-    if (pg < pageBase_ || pg - pageBase_ >= pages_.size() || !pages_[pg - pageBase_])
-      return std::nullopt;
-    si = pages_[pg - pageBase_] - 1;
+    const uint64_t pg = addr / kPageSize;
+    if (pg < pageBase_ || pg - pageBase_ >= pages_.size()) return std::nullopt;
+    const Page& e = pages_[pg - pageBase_];
+    if (!e.span) return std::nullopt;
+    if (e.shape) {  // no span record read
+      const Shape& sh = shapes_[e.shape];
+      const uint64_t off = uint64_t(e.pageInSpan) * kPageSize + addr % kPageSize;
+      const uint64_t i = (off * sh.divMul) >> 32;
+      if (i >= sh.nelems) return std::nullopt;  // the tail a size class leaves unused
+      const uint64_t base = addr - (off - i * sh.elemsize);
+      return Slot{e.span - 1, e.bits, i, base, sh.elemsize, sh.noscan, sh.typed};
+    }
+    si = e.span - 1;
+    bits = e.bits;
   } else {
     auto it = std::upper_bound(spans_.begin(), spans_.end(), addr,
                                [](uint64_t a, const HeapSpan& s) { return a < s.start; });
     if (it == spans_.begin()) return std::nullopt;
     si = static_cast<size_t>(it - spans_.begin()) - 1;
+    bits = spanBits_[si];
   }
   const HeapSpan& s = spans_[si];
   if (addr < s.start || addr >= s.end) return std::nullopt;
   uint64_t i = (addr - s.start) / s.elemsize;
   if (i >= s.nelems) return std::nullopt;  // the tail a size class leaves unused
-  return Slot{static_cast<uint32_t>(si), i};
+  return Slot{static_cast<uint32_t>(si),
+              bits,
+              i,
+              s.start + i * s.elemsize,
+              s.objectSize(),
+              s.noscan(),
+              recordsTypes(s)};
 }
 
 bool HeapIndex::recordsTypes(const HeapSpan& s) const {
   return headers_ && !s.noscan() && (s.sizeclass() == 0 || s.elemsize > kMinSizeForMallocHeader);
 }
 
-bool HeapIndex::allocated(uint32_t span, uint64_t i) const {
+void HeapIndex::loadAllocBits(uint32_t span) const {
+  allocLoaded_[span] = 1;
   const HeapSpan& s = spans_[span];
-  if (i < s.freeindex) return true;
-  if (alloc_.empty()) alloc_.resize(spans_.size());
-  std::vector<uint8_t>& bits = alloc_[span];
-  if (bits.empty()) {
-    bits.assign((s.nelems + 7) / 8 + 1, 0);
-    bits.back() = 1;  // loaded
-    if (s.allocBits) {
-      try {
-        p_.mem().read(s.allocBits, bits.data(), bits.size() - 1);
-      } catch (const Fault&) {
-        if (problems_.size() < kMaxProblems)
-          problems_.push_back(fmt::format("span {:#x}: allocation bits unreadable", s.addr));
-      }
+  const uint64_t words = (s.nelems + 63) / 64;
+  std::vector<uint64_t> b(words, 0);
+  // gcBits are bytes, slot i at bit i%8 of byte i/8: little-endian words.
+  if (s.allocBits) {
+    try {
+      p_.mem().read(s.allocBits, b.data(), (s.nelems + 7) / 8);
+    } catch (const Fault&) {
+      std::fill(b.begin(), b.end(), 0);
+      if (problems_.size() < kMaxProblems)
+        problems_.push_back(fmt::format("span {:#x}: allocation bits unreadable", s.addr));
     }
   }
-  return i < s.nelems && ((bits[i / 8] >> (i % 8)) & 1);
+  // Below freeindex every slot is allocated; past nelems none is.
+  for (uint64_t w = 0; w < words; w++) {
+    const uint64_t lo = w * 64;
+    if (s.freeindex >= lo + 64)
+      b[w] = ~uint64_t(0);
+    else if (s.freeindex > lo)
+      b[w] |= (uint64_t(1) << (s.freeindex - lo)) - 1;
+    if (s.nelems < lo + 64) b[w] &= (uint64_t(1) << (s.nelems - lo)) - 1;
+    bits_[2 * (spanBits_[span] + w)] = b[w];
+  }
+}
+
+bool HeapIndex::allocated(const Slot& s) const {
+  if (!allocLoaded_[s.span]) loadAllocBits(s.span);
+  return (bits_[2 * (uint64_t(s.bits) + s.index / 64)] >> (s.index % 64)) & 1;
+}
+
+bool HeapIndex::allocated(uint32_t span, uint64_t i) const {
+  if (i >= spans_[span].nelems) return false;
+  Slot sl;
+  sl.span = span;
+  sl.bits = spanBits_[span];
+  sl.index = i;
+  return allocated(sl);
 }
 
 std::optional<HeapObject> HeapIndex::find(uint64_t addr) const {
   auto where = slot(addr);
   if (!where) return std::nullopt;
-  const HeapSpan& s = spans_[where->span];
-  const uint64_t i = where->index;
+  return object(*where);
+}
+
+HeapObject HeapIndex::object(const Slot& where) const {
   HeapObject o;
-  o.span = &s;
-  o.index = i;
-  o.base = s.start + i * s.elemsize;
-  o.size = s.objectSize();
-  o.allocated = allocated(where->span, i);
-  if (recordsTypes(s)) {
-    if (s.sizeclass() == 0) {
-      o.typeDescriptor = s.largeType;
+  o.span = &spans_[where.span];  // not read here: a lookup per heap word must not miss on it
+  o.index = where.index;
+  o.base = where.base;
+  o.size = where.size;
+  o.allocated = allocated(where);
+  if (where.typed) {
+    if (o.span->sizeclass() == 0) {
+      o.typeDescriptor = o.span->largeType;
     } else {
       try {
         o.typeDescriptor = p_.mem().readPtr(o.base);

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -56,6 +57,8 @@ struct HeapObject {
 
 class HeapIndex {
  public:
+  static constexpr uint64_t kIndexPage = 8192;  // the runtime's page (_PageSize)
+
   // Reads mheap_ (by name, else located by its invariants) and every span of
   // allspans. Throws Error when mheap_ or allspans cannot be read at all.
   explicit HeapIndex(const Program& p);
@@ -66,9 +69,40 @@ class HeapIndex {
   // the object's index in its span.
   struct Slot {
     uint32_t span = 0;
+    uint32_t bits = 0;  // the span's first word in the per-slot bit arrays
     uint64_t index = 0;
+    uint64_t base = 0;  // the slot's first byte
+    uint64_t size = 0;  // HeapObject::size
+    bool noscan = false;
+    bool typed = false;  // recordsTypes(its span)
   };
   std::optional<Slot> slot(uint64_t addr) const;
+  // find() for a slot slot() gave.
+  HeapObject object(const Slot& s) const;
+  // allocated() for a slot slot() gave (no span record read).
+  bool allocated(const Slot& s) const;
+  // A mark bit per object slot, for a walk's visited set, kept beside the
+  // allocation bits (one cache line holds both; one walk per index): sets the slot's mark and
+  // says whether it was clear. marked() only reads it.
+  bool mark(const Slot& s) const {
+    uint64_t& w = bits_[2 * (uint64_t(s.bits) + s.index / 64) + 1];
+    const uint64_t bit = uint64_t(1) << (s.index % 64);
+    if (w & bit) return false;
+    w |= bit;
+    return true;
+  }
+  // Hints that slot(addr) and then allocated()/mark() of its slot follow.
+  void prefetchPage(uint64_t addr) const {
+    const uint64_t pg = addr / kIndexPage;
+    if (pg >= pageBase_ && pg - pageBase_ < pages_.size())
+      __builtin_prefetch(&pages_[pg - pageBase_]);
+  }
+  void prefetchBits(const Slot& s) const {
+    __builtin_prefetch(&bits_[2 * (uint64_t(s.bits) + s.index / 64)], 1);
+  }
+  bool marked(uint32_t span, uint64_t index) const {
+    return (bits_[2 * (spanBits_[span] + index / 64) + 1] >> (index % 64)) & 1;
+  }
   // Object `index` of spans()[span] is allocated: below freeindex, or its
   // allocBits bit set (each span's bits read once, on first use; bits that
   // cannot be read leave the object not known to be allocated, and a
@@ -84,15 +118,38 @@ class HeapIndex {
  private:
   const Program& p_;
   std::vector<HeapSpan> spans_;
-  // Page (8 KiB) from the first span's start -> 1 + index in spans_ (0: no
-  // span); empty when the heap spans too wide a range (then: binary search).
+  // Page (8 KiB) from the first span's start -> what slot() needs of its
+  // span, packed so that one lookup per heap word touches one entry: empty
+  // when the heap spans too wide a range (then: a binary search of spans_).
+  struct Page {
+    uint32_t span = 0;        // 1 + index in spans_ (0: no span)
+    uint32_t bits = 0;        // spanBits_ of that span
+    uint16_t pageInSpan = 0;  // small spans (<= 16 pages)
+    uint8_t shape = 0;        // index in shapes_ (0: divide by the span's own fields)
+  };
+  // Small spans of one element size and count share a shape: its
+  // reciprocal as the runtime's divideByElemSize takes it (mspan.divMul),
+  // checked exact over the whole span when the index is built.
+  struct Shape {
+    uint32_t divMul = 0;
+    uint32_t nelems = 0;
+    uint32_t elemsize = 0;
+    bool noscan = false;
+    bool typed = false;  // recordsTypes
+  };
   uint64_t pageBase_ = 0;
-  std::vector<uint32_t> pages_;
+  std::vector<Page> pages_;
+  std::vector<Shape> shapes_;
+  std::vector<uint32_t> spanBits_;  // per span: its first word in bits_ (64 slots a word)
   uint64_t inUse_ = 0;
   bool headers_ = false;                       // Go >= 1.22
   mutable std::vector<std::string> problems_;  // allocated() adds unreadable bits
-  // Per span: its allocBits bytes plus a last byte marking them loaded.
-  mutable std::vector<std::vector<uint8_t>> alloc_;
+  // Per 64 slots, two words: allocated (allocBits, and every slot below
+  // freeindex), then mark(). A span's allocation bits are read on first use.
+  mutable std::vector<uint64_t> bits_;
+  mutable std::vector<uint8_t> allocLoaded_;
+  void loadAllocBits(uint32_t span) const;
+  uint8_t smallShape(const HeapSpan& s, std::map<std::pair<uint64_t, uint64_t>, uint8_t>& known);
 };
 
 }  // namespace gms

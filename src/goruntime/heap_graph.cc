@@ -45,7 +45,6 @@ class Walk {
   Walk(const Program& p, const HeapGraphOptions& o, HeapGraph& g)
       : p_(p), m_(p.mem()), o_(o), g_(g), heap_(p) {
     const auto& spans = heap_.spans();
-    visited_.resize(spans.size());
     if (!spans.empty()) lo_ = spans.front().start, hi_ = spans.back().end;
     g_.nodes.push_back({});  // the tree's root: no frame
     g_.labels.push_back("");
@@ -163,20 +162,18 @@ class Walk {
     if (w < lo_ || w >= hi_) return;
     auto sl = heap_.slot(w);
     if (!sl) return;
-    const size_t si = sl->span;
-    const uint64_t idx = sl->index;
-    std::vector<uint64_t>& vis = visited_[si];
-    if (vis.empty()) vis.assign((heap_.spans()[si].nelems + 63) / 64, 0);
-    const uint64_t bit = uint64_t(1) << (idx % 64);
-    if (vis[idx / 64] & bit) return;
-    if (!heap_.allocated(sl->span, idx)) return;
-    vis[idx / 64] |= bit;
+    reachSlot(*sl, from, std::forward<HintFn>(hint));
+  }
+  template <typename HintFn>
+  void reachSlot(const HeapIndex::Slot& slot, uint32_t from, HintFn&& hint) {
+    const HeapIndex::Slot* sl = &slot;
+    if (!heap_.allocated(*sl) || !heap_.mark(*sl)) return;
     if (g_.reachedObjects >= o_.maxObjects) {
       g_.budgetHit = true;
       return;
     }
-    auto o = heap_.find(w);  // reads the malloc header, where there is one
-    if (!o) return;
+    const HeapObject obj = heap_.object(*sl);  // reads the malloc header, where there is one
+    const HeapObject* o = &obj;
     Pending x{o->base, o->size, static_cast<uint32_t>(o->headerBytes), nullptr, 0, 0};
     uint32_t name = 0, inherit = 0;
     if (o->typeDescriptor) {  // what the runtime recorded
@@ -216,7 +213,7 @@ class Walk {
     n.bytes += o->size;
     g_.reachedObjects++;
     g_.reachedBytes += o->size;
-    if (!o->span->noscan()) queue_.push_back(x);
+    if (!sl->noscan) queue_.push_back(x);
   }
 
   // What the word at `off` of a value of type t (its bytes at b) points to.
@@ -538,18 +535,76 @@ class Walk {
   // program's roots are scanned only in the last phase: their references
   // are bookkeeping (a P's write barrier buffer, timers), not ownership.
   void drain() {
-    constexpr size_t kAhead = 16;  // objects whose first line is prefetched
     while (!queue_.empty() && !g_.budgetHit) {
-      if (queue_.size() > kAhead)
-        if (const uint8_t* next = m_.view(queue_[kAhead].base, 8)) __builtin_prefetch(next);
-      Pending x = queue_.front();
-      queue_.pop_front();
-      if (deferRuntime_ && runtimeLabel_[g_.nodes[x.node].label]) {
-        deferred_.push_back(x);
-        continue;
+      // A batch of objects in queue order: the words of all of them that
+      // point into the heap are looked up together, their index entries
+      // and allocation/mark bits prefetched before any is visited (each is
+      // a cache miss, and they overlap). Visits stay in order.
+      batch_.clear();
+      cands_.clear();
+      uint64_t words = 0;
+      while (!queue_.empty() && batch_.size() < kBatchObjects && words < kBatchWords) {
+        Pending x = queue_.front();
+        queue_.pop_front();
+        if (deferRuntime_ && runtimeLabel_[g_.nodes[x.node].label]) {
+          deferred_.push_back(x);
+          continue;
+        }
+        // Straight from an mmap'd core where it can be (no copy); a large
+        // object, or one only a copy reaches, on its own.
+        const uint8_t* b = x.size <= kBatchObjectBytes ? m_.view(x.base, x.size) : nullptr;
+        if (!b) {
+          // What is batched so far goes first.
+          queue_.push_front(x);
+          if (batch_.empty()) {
+            queue_.pop_front();
+            scan(x);
+          }
+          break;
+        }
+        for (uint64_t line = 0; line < x.size; line += 64) __builtin_prefetch(b + line);
+        batch_.push_back({x, b});
+        words += x.size / 8;
       }
-      scan(x);
+      // The objects' lines were asked for above; their words now.
+      for (uint32_t obj = 0; obj < batch_.size(); obj++) {
+        const Pending& x = batch_[obj].x;
+        const uint8_t* b = batch_[obj].b;
+        for (uint64_t k = x.header; k + 8 <= x.size; k += 8) {
+          uint64_t w = loadU64(b + k);
+          if (w < lo_ || w >= hi_) continue;
+          heap_.prefetchPage(w);
+          cands_.push_back({obj, k, w});
+        }
+      }
+      visitBatch();
     }
+  }
+  void visitBatch() {
+    slots_.clear();
+    for (const Cand& c : cands_)
+      if (auto sl = heap_.slot(c.w)) {
+        heap_.prefetchBits(*sl);
+        slots_.push_back({c.obj, c.k, *sl});
+      }
+    for (const SlotAt& s : slots_) {
+      if (g_.budgetHit) return;
+      const Batched& o = batch_[s.obj];
+      visitWord(o.x, o.b, o.x.size, s.k, s.slot);
+    }
+  }
+  // The word at offset k of object x (its bytes b, n of them) points into
+  // the heap at slot.
+  void visitWord(const Pending& x, const uint8_t* b, uint64_t n, uint64_t k,
+                 const HeapIndex::Slot& slot) {
+    reachSlot(slot, x.node, [&]() -> Hint {
+      const uint64_t es = x.type ? x.type->size : 0;
+      if (!es) return {};
+      uint64_t off = k - x.header;
+      uint64_t inst = off / es * es;
+      if (x.header + inst + es > n) return {};
+      return pointee(x.type, off - inst, b + x.header + inst);
+    });
   }
   // The scheduler's own records (not a map's or a channel's internals,
   // which belong to their owner).
@@ -578,17 +633,22 @@ class Walk {
       }
       b = buf_.data();
     }
-    const uint64_t es = x.type ? x.type->size : 0;
-    for (uint64_t k = x.header; k + 8 <= n && !g_.budgetHit; k += 8) {
-      uint64_t w = loadU64(b + k);
-      if (w < lo_ || w >= hi_) continue;
-      reach(w, x.node, [&]() -> Hint {
-        if (!es) return {};
-        uint64_t off = k - x.header;
-        uint64_t inst = off / es * es;
-        if (x.header + inst + es > n) return {};
-        return pointee(x.type, off - inst, b + x.header + inst);
-      });
+    // In batches of words, as drain() does.
+    for (uint64_t from = x.header; from + 8 <= n && !g_.budgetHit; from += kBatchWords * 8) {
+      const uint64_t to = std::min(n, from + kBatchWords * 8);
+      slots_.clear();
+      for (uint64_t k = from; k + 8 <= to; k += 8) {
+        uint64_t w = loadU64(b + k);
+        if (w < lo_ || w >= hi_) continue;
+        if (auto sl = heap_.slot(w)) {
+          heap_.prefetchBits(*sl);
+          slots_.push_back({0, k, *sl});
+        }
+      }
+      for (const SlotAt& s : slots_) {
+        if (g_.budgetHit) return;
+        visitWord(x, b, n, s.k, s.slot);
+      }
     }
   }
 
@@ -602,8 +662,7 @@ class Walk {
         if (!heap_.allocated(static_cast<uint32_t>(si), i)) continue;
         g_.objects++;
         g_.bytes += size;
-        const auto& vis = visited_[si];
-        if (!vis.empty() && (vis[i / 64] >> (i % 64)) & 1) continue;
+        if (heap_.marked(static_cast<uint32_t>(si), i)) continue;
         if (!node) node = child(0, label("(not reached from any root)"));
         g_.nodes[node].objects++;
         g_.nodes[node].bytes += size;
@@ -617,11 +676,29 @@ class Walk {
   HeapGraph& g_;
   HeapIndex heap_;
   uint64_t lo_ = 0, hi_ = 0;
-  std::vector<std::vector<uint64_t>> visited_;  // per span, a bit per object
   std::deque<Pending> queue_;
   std::vector<Pending> deferred_;  // runtime-typed objects, scanned in the last phase
   bool deferRuntime_ = true;
   std::vector<uint8_t> buf_;
+  // drain()'s batch: its objects, their words into the heap, their slots.
+  static constexpr size_t kBatchObjects = 64, kBatchWords = 512;
+  static constexpr uint64_t kBatchObjectBytes = 32 << 10;
+  struct Batched {
+    Pending x;
+    const uint8_t* b;
+  };
+  struct Cand {
+    uint32_t obj;
+    uint64_t k, w;
+  };
+  struct SlotAt {
+    uint32_t obj;
+    uint64_t k;
+    HeapIndex::Slot slot;
+  };
+  std::vector<Batched> batch_;
+  std::vector<Cand> cands_;
+  std::vector<SlotAt> slots_;
   std::unordered_map<std::string, uint32_t> labelIds_;
   std::unordered_map<uint64_t, uint32_t> children_;
   std::vector<uint32_t> inherited_;  // per node: the label its untyped pointees take
