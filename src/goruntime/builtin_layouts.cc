@@ -78,6 +78,7 @@ std::vector<LayoutTable> makeTables() {
                  92672,
                  {{"sweepgen", 65848, "uint32"},
                   {"allspans", 65856, "[]*runtime.mspan"},
+                  {"arenas", 65936, "[1]uintptr"},  // [1]*[1 << 22]*heapArena
                   {"central", 66112,
                    "[136]struct { runtime.mcentral runtime.mcentral; runtime.pad [24]uint8 }"},
                   {"spanalloc", 92224, "runtime.fixalloc"},

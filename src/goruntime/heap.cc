@@ -58,7 +58,7 @@ HeapIndex::HeapIndex(const Program& p) : p_(p) {
   const Field* fSpecials = optionalField(ms, "specials");  // only finalizer roots need it
 
   const Memory& mem = p.mem();
-  uint64_t heap = mheapAddress(p);
+  uint64_t heap = mheap_ = mheapAddress(p);
   uint64_t hdr[3];
   mem.read(heap + allspans.offset, hdr, sizeof hdr);
   if (hdr[1] > hdr[2] || hdr[1] > kMaxSpans || (hdr[1] && !hdr[0]))
@@ -161,7 +161,8 @@ HeapIndex::HeapIndex(const Program& p) : p_(p) {
 // product being monotonic), else 0: divide.
 uint8_t HeapIndex::smallShape(const HeapSpan& s,
                               std::map<std::pair<uint64_t, uint64_t>, uint8_t>& known) {
-  auto [it, fresh] = known.try_emplace({s.elemsize, s.nelems | uint64_t(s.spanclass) << 56}, 0);
+  auto [it, fresh] = known.try_emplace(
+      {s.elemsize | (s.end - s.start) << 32, s.nelems | uint64_t(s.spanclass) << 56}, 0);
   if (!fresh) return it->second;
   const uint64_t bytes = s.end - s.start;
   if (shapes_.size() > UINT8_MAX || s.elemsize > UINT32_MAX || bytes > UINT32_MAX ||
@@ -175,7 +176,8 @@ uint8_t HeapIndex::smallShape(const HeapSpan& s,
   if ((((bytes - 1) * m) >> 32) != (bytes - 1) / s.elemsize) return 0;
   it->second = static_cast<uint8_t>(shapes_.size());
   shapes_.push_back({static_cast<uint32_t>(m), static_cast<uint32_t>(s.nelems),
-                     static_cast<uint32_t>(s.elemsize), s.noscan(), recordsTypes(s)});
+                     static_cast<uint32_t>(s.elemsize), static_cast<uint32_t>(bytes), s.noscan(),
+                     recordsTypes(s)});
   return it->second;
 }
 
@@ -192,8 +194,19 @@ std::optional<HeapIndex::Slot> HeapIndex::slot(uint64_t addr) const {
       const uint64_t off = uint64_t(e.pageInSpan) * kPageSize + addr % kPageSize;
       const uint64_t i = (off * sh.divMul) >> 32;
       if (i >= sh.nelems) return std::nullopt;  // the tail a size class leaves unused
-      const uint64_t base = addr - (off - i * sh.elemsize);
-      return Slot{e.span - 1, e.bits, i, base, sh.elemsize, sh.noscan, sh.typed};
+      const uint64_t start = (pg - e.pageInSpan) * kPageSize;
+      Slot sl;
+      sl.span = e.span - 1;
+      sl.bits = e.bits;
+      sl.index = i;
+      sl.base = addr - (off - i * sh.elemsize);
+      sl.size = sh.elemsize;
+      sl.noscan = sh.noscan;
+      sl.typed = sh.typed;
+      sl.elemsize = sh.elemsize;
+      sl.spanStart = start;
+      sl.spanEnd = start + sh.spanBytes;
+      return sl;
     }
     si = e.span - 1;
     bits = e.bits;
@@ -208,13 +221,23 @@ std::optional<HeapIndex::Slot> HeapIndex::slot(uint64_t addr) const {
   if (addr < s.start || addr >= s.end) return std::nullopt;
   uint64_t i = (addr - s.start) / s.elemsize;
   if (i >= s.nelems) return std::nullopt;  // the tail a size class leaves unused
-  return Slot{static_cast<uint32_t>(si),
-              bits,
-              i,
-              s.start + i * s.elemsize,
-              s.objectSize(),
-              s.noscan(),
-              recordsTypes(s)};
+  return slotOf(si, bits, i);
+}
+
+HeapIndex::Slot HeapIndex::slotOf(size_t si, uint32_t bits, uint64_t i) const {
+  const HeapSpan& s = spans_[si];
+  Slot sl;
+  sl.span = static_cast<uint32_t>(si);
+  sl.bits = bits;
+  sl.index = i;
+  sl.base = s.start + i * s.elemsize;
+  sl.size = s.objectSize();
+  sl.noscan = s.noscan();
+  sl.typed = recordsTypes(s);
+  sl.elemsize = s.sizeclass() != 0 && s.elemsize <= UINT32_MAX ? uint32_t(s.elemsize) : 0;
+  sl.spanStart = s.start;
+  sl.spanEnd = s.end;
+  return sl;
 }
 
 bool HeapIndex::recordsTypes(const HeapSpan& s) const {

@@ -74,11 +74,19 @@ class HeapIndex {
     uint64_t base = 0;  // the slot's first byte
     uint64_t size = 0;  // HeapObject::size
     bool noscan = false;
-    bool typed = false;  // recordsTypes(its span)
+    bool typed = false;                   // recordsTypes(its span)
+    uint32_t elemsize = 0;                // the span's (0: a large object's span)
+    uint64_t spanStart = 0, spanEnd = 0;  // its span's bytes
   };
   std::optional<Slot> slot(uint64_t addr) const;
   // find() for a slot slot() gave.
   HeapObject object(const Slot& s) const;
+  // The slot of object i of spans()[span], and of object o.
+  Slot slotOf(size_t span, uint32_t bits, uint64_t i) const;
+  Slot slotOf(const HeapObject& o) const {
+    const size_t si = static_cast<size_t>(o.span - spans_.data());
+    return slotOf(si, spanBits_[si], o.index);
+  }
   // allocated() for a slot slot() gave (no span record read).
   bool allocated(const Slot& s) const;
   // A mark bit per object slot, for a walk's visited set, kept beside the
@@ -113,6 +121,7 @@ class HeapIndex {
   // span of one large object or of objects above 512 bytes).
   bool recordsTypes(const HeapSpan& s) const;
   uint64_t inUseBytes() const { return inUse_; }
+  uint64_t mheap() const { return mheap_; }  // runtime.mheap_'s address
   const std::vector<std::string>& problems() const { return problems_; }
 
  private:
@@ -134,6 +143,7 @@ class HeapIndex {
     uint32_t divMul = 0;
     uint32_t nelems = 0;
     uint32_t elemsize = 0;
+    uint32_t spanBytes = 0;
     bool noscan = false;
     bool typed = false;  // recordsTypes
   };
@@ -142,6 +152,7 @@ class HeapIndex {
   std::vector<Shape> shapes_;
   std::vector<uint32_t> spanBits_;  // per span: its first word in bits_ (64 slots a word)
   uint64_t inUse_ = 0;
+  uint64_t mheap_ = 0;
   bool headers_ = false;                       // Go >= 1.22
   mutable std::vector<std::string> problems_;  // allocated() adds unreadable bits
   // Per 64 slots, two words: allocated (allocBits, and every slot below

@@ -12,6 +12,7 @@
 #include "goruntime/discover.h"
 #include "goruntime/heap.h"
 #include "goruntime/layout.h"
+#include "goruntime/pointer_mask.h"
 #include "goruntime/runtime_facts.h"
 #include "goruntime/stack.h"
 #include "goruntime/stack_roots.h"
@@ -34,6 +35,8 @@ struct Hint {
 // An object waiting to be scanned.
 struct Pending {
   uint64_t base = 0, size = 0;
+  uint64_t descriptor = 0;  // the type the runtime recorded (HeapObject::typeDescriptor)
+  HeapIndex::Slot slot;
   uint32_t header = 0;         // bytes of malloc header before its data
   const Type* type = nullptr;  // its data is an array of these
   uint32_t node = 0;
@@ -78,6 +81,7 @@ class Walk {
     globals(words, Owner::Runtime);
     drain();
     unreached();
+    g_.maskScheme = masks_.scheme();
     // The index's problems last: it reads allocation bits as the walk goes.
     std::vector<std::string> own = std::move(g_.problems);
     g_.problems.clear();
@@ -174,7 +178,9 @@ class Walk {
     }
     const HeapObject obj = heap_.object(*sl);  // reads the malloc header, where there is one
     const HeapObject* o = &obj;
-    Pending x{o->base, o->size, static_cast<uint32_t>(o->headerBytes), nullptr, 0, 0};
+    Pending x{
+        o->base, o->size, o->typeDescriptor, *sl, static_cast<uint32_t>(o->headerBytes), nullptr,
+        0,       0};
     uint32_t name = 0, inherit = 0;
     if (o->typeDescriptor) {  // what the runtime recorded
       try {
@@ -563,6 +569,8 @@ class Walk {
           break;
         }
         for (uint64_t line = 0; line < x.size; line += 64) __builtin_prefetch(b + line);
+        if (uint64_t bits = masks_.spanBitsAddress(x.slot))
+          if (const uint8_t* v = m_.view(bits, 1)) __builtin_prefetch(v);
         batch_.push_back({x, b});
         words += x.size / 8;
       }
@@ -570,7 +578,9 @@ class Walk {
       for (uint32_t obj = 0; obj < batch_.size(); obj++) {
         const Pending& x = batch_[obj].x;
         const uint8_t* b = batch_[obj].b;
+        const bool masked = pointerWords(x, x.size / 8);
         for (uint64_t k = x.header; k + 8 <= x.size; k += 8) {
+          if (masked && !((mask_[k / 512] >> (k / 8 % 64)) & 1)) continue;
           uint64_t w = loadU64(b + k);
           if (w < lo_ || w >= hi_) continue;
           heap_.prefetchPage(w);
@@ -634,10 +644,12 @@ class Walk {
       b = buf_.data();
     }
     // In batches of words, as drain() does.
+    const bool masked = pointerWords(x, n / 8);
     for (uint64_t from = x.header; from + 8 <= n && !g_.budgetHit; from += kBatchWords * 8) {
       const uint64_t to = std::min(n, from + kBatchWords * 8);
       slots_.clear();
       for (uint64_t k = from; k + 8 <= to; k += 8) {
+        if (masked && !((mask_[k / 512] >> (k / 8 % 64)) & 1)) continue;
         uint64_t w = loadU64(b + k);
         if (w < lo_ || w >= hi_) continue;
         if (auto sl = heap_.slot(w)) {
@@ -650,6 +662,16 @@ class Walk {
         visitWord(x, b, n, s.k, s.slot);
       }
     }
+  }
+
+  // mask_ := the pointer words of x's first n words, as the GC reads them
+  // (pointer_mask.h); false: not known, every word is looked at.
+  bool pointerWords(const Pending& x, uint64_t n) {
+    if (masks_.of(x.slot, x.descriptor, x.header, n, mask_)) {
+      g_.maskedObjects++;
+      return true;
+    }
+    return false;
   }
 
   void unreached() {
@@ -675,6 +697,8 @@ class Walk {
   const HeapGraphOptions& o_;
   HeapGraph& g_;
   HeapIndex heap_;
+  PointerMasks masks_{p_, heap_};
+  std::vector<uint64_t> mask_;  // pointerWords()
   uint64_t lo_ = 0, hi_ = 0;
   std::deque<Pending> queue_;
   std::vector<Pending> deferred_;  // runtime-typed objects, scanned in the last phase

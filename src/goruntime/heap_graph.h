@@ -68,7 +68,9 @@ struct HeapGraph {
   uint64_t reachedObjects = 0, reachedBytes = 0;
   uint64_t rootWords = 0;  // root words that point into an allocated object
   uint64_t goroutines = 0;
-  uint64_t typedObjects = 0;  // reached objects named by a known type
+  uint64_t typedObjects = 0;   // reached objects named by a known type
+  uint64_t maskedObjects = 0;  // scanned objects whose pointer words the GC's bitmaps gave
+  std::string maskScheme;      // PointerMasks::scheme(): "" when every word is read
   bool budgetHit = false;
   std::vector<std::string> problems;  // one line each (first 20)
 

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "common/error.h"
+#include "goruntime/pointer_mask.h"
 #include "goruntime/stack_roots.h"
 
 namespace gms {
@@ -96,11 +97,38 @@ RetainedSizes::RetainedSizes(const Program& p, const HeapIndex& heap, uint64_t m
 
   // Breadth-first: node i's successors are listed when it is reached in
   // order, so they lie at [succOff_[i], succOff_[i + 1]).
+  // Objects are read as the GC reads them, where their pointer words are
+  // known (pointer_mask.h): a scalar that looks like an address is no edge.
+  PointerMasks masks(p, heap);
+  std::vector<uint64_t> mask;
   for (size_t i = 1; i < order_.size() && !budgetHit_; i++) {
     auto slot = heap_.slot(order_[i]);
     const HeapSpan& s = spans[slot->span];
-    if (!s.noscan() && !words(order_[i], std::min(s.objectSize(), kMaxRead) & ~uint64_t(7)))
-      problem(fmt::format("object {:#x} unreadable", order_[i]));
+    const uint64_t size = std::min(s.objectSize(), kMaxRead) & ~uint64_t(7);
+    bool ok = true;
+    if (s.noscan()) {
+      // no pointers
+    } else if (masks.of(heap_.object(*slot), size / 8, mask)) {
+      for (uint64_t off = 0; off < size && ok; off += kChunk) {
+        const uint64_t n = std::min(kChunk, size - off) / 8;
+        buf.resize(n);
+        try {
+          p_.mem().read(order_[i] + off, buf.data(), n * 8);
+        } catch (const Fault&) {
+          ok = false;
+          break;
+        }
+        for (uint64_t k = 0; k < n; k++) {
+          const uint64_t word = off / 8 + k;
+          if (!((mask[word / 64] >> (word % 64)) & 1)) continue;
+          if (buf[k] >= lo_ && buf[k] < hi_)
+            if (uint32_t id = node(buf[k])) succ_.push_back(id);
+        }
+      }
+    } else {
+      ok = words(order_[i], size);
+    }
+    if (!ok) problem(fmt::format("object {:#x} unreadable", order_[i]));
     if (succ_.size() > std::numeric_limits<uint32_t>::max() - kChunk) {
       budgetHit_ = true;
       break;

@@ -81,7 +81,12 @@ const std::vector<RuntimeStruct>& runtimeStructs() {
        "runtime/mheap.go",
        kMemstatsLocate,
        kAllReleases,
-       {{"sweepgen"}, {"spanalloc"}, {"cachealloc"}, {"central"}, {"allspans"}}},
+       {{"sweepgen"},
+        {"spanalloc"},
+        {"cachealloc"},
+        {"central"},
+        {"allspans"},
+        {"arenas", Releases{0, 19}}}},  // goruntime/pointer_mask.cc: the arena bitmaps
       {"runtime.mcentral", "runtime/mcentral.go", kMemstatsLocate, kAllReleases, {{"spanclass"}}},
       {"runtime.fixalloc",
        "runtime/mfixalloc.go",

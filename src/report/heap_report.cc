@@ -181,6 +181,8 @@ void reportHeap(Out& o, const HeapGraph& g, const std::string& target, Format f,
     w.field("reachedObjects", g.reachedObjects);
     w.field("reachedBytes", g.reachedBytes);
     w.field("typedObjects", g.typedObjects);
+    w.field("maskedObjects", g.maskedObjects);
+    w.field("pointerMasks", g.maskScheme);
     w.field("rootWords", g.rootWords);
     w.field("goroutines", g.goroutines);
     w.field("budgetHit", g.budgetHit);
@@ -218,6 +220,12 @@ void reportHeap(Out& o, const HeapGraph& g, const std::string& target, Format f,
       target, humanBytes(g.bytes), g.objects, humanBytes(g.reachedBytes),
       g.bytes ? 100.0 * double(g.reachedBytes) / double(g.bytes) : 0.0, g.rootWords, g.goroutines,
       g.typedObjects, g.budgetHit ? " — budget hit: partial" : "");
+  o.print("  pointers: {}\n",
+          g.maskScheme.empty()
+              ? std::string("every word that points into the heap (no pointer bitmap for this "
+                            "release)")
+              : fmt::format("read from the {} ({} objects), as the GC reads them", g.maskScheme,
+                            g.maskedObjects));
   o.print("  roots, by what they keep alive:\n");
   o.print("  {:>10}  {:>9}  {}\n", "bytes", "objects", "root");
   for (uint32_t n : roots)

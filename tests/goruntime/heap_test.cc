@@ -9,12 +9,15 @@
 // core, every toolchain, with DWARF and stripped.
 #include "goruntime/heap.h"
 
+#include <fmt/ranges.h>
+
 #include <cstdio>
 
 #include "binary/binary.h"
 #include "control/core_writer.h"
 #include "control/freezer.h"
 #include "goruntime/memstats.h"
+#include "goruntime/pointer_mask.h"
 #include "goruntime/program.h"
 #include "support/fixture.h"
 #include "target/core_file.h"
@@ -55,6 +58,36 @@ void check(const Program& p, const json& truth, const std::string& where) {
       EXPECT_EQ(p.dynamicType(o->typeDescriptor).name, type);
     }
   }
+  // Which words hold pointers, as the GC reads them (pointer_mask.h): the
+  // words the fixture computed from the element's type (reflect), repeated
+  // over the array, and none in a noscan object.
+  PointerMasks masks(p, heap);
+  EXPECT_NE(std::string(masks.scheme()), "") << "no pointer bitmap scheme for this release";
+  for (const json& want : truth["objects"]) {
+    uint64_t addr = std::stoull(want["addr"].get<std::string>(), nullptr, 16);
+    SCOPED_TRACE(fmt::format("mask of {:#x} ({})", addr, want["type"].get<std::string>()));
+    auto o = heap.find(addr);
+    ASSERT_TRUE(o.has_value());
+    const uint64_t size = want["size"], elem = want["elemSize"];
+    const uint64_t hdr = o->headerBytes / 8, n = hdr + size / 8;
+    std::vector<uint64_t> mask;
+    ASSERT_TRUE(masks.of(*o, n, mask));
+    std::vector<int> got, expect;
+    for (uint64_t k = hdr; k < n; k++) {
+      if ((mask[k / 64] >> (k % 64)) & 1) got.push_back(int(k - hdr));
+      if (elem) {
+        const uint64_t d = ((k - hdr) * 8) % elem / 8;
+        for (const json& w : want["ptrWords"])
+          if (w.get<uint64_t>() == d) expect.push_back(int(k - hdr));
+      }
+    }
+    EXPECT_EQ(got.size(), expect.size());
+    EXPECT_TRUE(got == expect) << fmt::format(
+        "pointer words {} (expected {})",
+        fmt::join(got.begin(), got.begin() + std::min<size_t>(got.size(), 24), ","),
+        fmt::join(expect.begin(), expect.begin() + std::min<size_t>(expect.size(), 24), ","));
+  }
+
   // Past the end of every span: nothing.
   EXPECT_FALSE(heap.find(heap.spans().back().end).has_value());
 

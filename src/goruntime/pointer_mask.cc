@@ -1,0 +1,201 @@
+#include "goruntime/pointer_mask.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/error.h"
+#include "goruntime/layout.h"
+
+namespace gms {
+
+namespace {
+
+// Go 1.19, amd64 (runtime/malloc.go): arenaBaseOffset, heapArenaBytes,
+// arenaL2Bits; heapArenaBitmapBytes = heapArenaBytes / 32.
+constexpr uint64_t kArenaBaseOffset = 0xffff800000000000;
+constexpr uint64_t kArenaShift = 26;
+constexpr uint64_t kArenaL2Entries = uint64_t(1) << 22;
+constexpr uint64_t kArenaBitmapBytes = (uint64_t(1) << kArenaShift) / 32;
+// internal/abi.Type: Size_ 0, PtrBytes 8, TFlag 20, Kind_ 23, GCData 32.
+constexpr uint64_t kTypeHeader = 40;
+constexpr uint8_t kTFlagGCMaskOnDemand = 1 << 4;  // Go >= 1.24
+constexpr uint8_t kKindGCProg = 1 << 6;           // Go 1.22-1.23
+constexpr uint64_t kMaxMaskBytes = uint64_t(1) << 24;
+// runtime/mgcmark_greenteagc.go: sizeof(spanInlineMarkBits): scans [63]uint8,
+// owned uint8, marks [63]uint8, class uint8.
+constexpr uint64_t kInlineMarkBits = 128;
+constexpr uint64_t kMinSizeForMallocHeader = 512;
+
+void setBit(std::vector<uint64_t>& out, uint64_t k) { out[k / 64] |= uint64_t(1) << (k % 64); }
+
+}  // namespace
+
+PointerMasks::PointerMasks(const Program& p, const HeapIndex& heap) : p_(p), heap_(heap) {
+  minor_ = p.build().minor;
+  if (minor_ >= 22) {
+    scheme_ = Scheme::SpanBits;
+    const auto& b = p.build();
+    auto exp = b.settings.find("GOEXPERIMENT");
+    const std::string e = exp == b.settings.end() ? "" : exp->second;
+    const bool off = e.find("nogreenteagc") != std::string::npos;
+    greenTea_ = (minor_ >= 26 && !off) ||
+                (minor_ == 25 && !off && e.find("greenteagc") != std::string::npos);
+  } else if (minor_ <= 19) {
+    try {
+      const Type* mh = p.runtimeType("runtime.mheap");
+      const Field* arenas = mh ? optionalField(mh, "arenas") : nullptr;
+      if (arenas) {
+        arenaL2_ = p.mem().readPtr(heap.mheap() + arenas->offset);
+        if (arenaL2_) scheme_ = Scheme::ArenaBitmap;
+      }
+    } catch (const Error&) {
+      scheme_ = Scheme::None;  // a Fault too: then every word is scanned
+    }
+  }
+}
+
+const char* PointerMasks::scheme() const {
+  switch (scheme_) {
+    case Scheme::ArenaBitmap:
+      return "arena bitmap";
+    case Scheme::SpanBits:
+      return "span heap bits and type masks";
+    case Scheme::None:
+      break;
+  }
+  return "";
+}
+
+bool PointerMasks::of(const HeapIndex::Slot& s, uint64_t descriptor, uint64_t headerBytes,
+                      uint64_t n, std::vector<uint64_t>& out) const {
+  out.assign((n + 63) / 64, 0);
+  if (s.noscan) return scheme_ != Scheme::None;
+  switch (scheme_) {
+    case Scheme::None:
+      return false;
+    case Scheme::ArenaBitmap:
+      return arena(s.base, n, out);
+    case Scheme::SpanBits:
+      if (s.typed) return descriptor && typed(descriptor, headerBytes / 8, n, out);
+      return spanBits(s, n, out);
+  }
+  return false;
+}
+
+uint64_t PointerMasks::spanBitsAddress(const HeapIndex::Slot& s) const {
+  if (scheme_ != Scheme::SpanBits || s.noscan || s.typed || !s.elemsize ||
+      s.elemsize > kMinSizeForMallocHeader)
+    return 0;
+  uint64_t base = s.spanEnd - (s.spanEnd - s.spanStart) / 64;
+  if (greenTea_ && s.elemsize >= 16) base -= kInlineMarkBits;
+  return base + (s.base - s.spanStart) / 64;
+}
+
+// Go 1.19: bit (addr/8)&3 of bitmap byte (addr/32) % heapArenaBitmapBytes
+// of the arena holding addr, its scan bit 4 above (runtime/mbitmap.go:
+// heapBitsForAddr; scanobject stops at the first word not marked scan).
+bool PointerMasks::arena(uint64_t addr, uint64_t n, std::vector<uint64_t>& out) const {
+  const Memory& m = p_.mem();
+  uint64_t k = 0;
+  try {
+    while (k < n) {
+      const uint64_t a = addr + k * 8;
+      const uint64_t idx = (a - kArenaBaseOffset) >> kArenaShift;
+      if (idx >= kArenaL2Entries) return false;
+      auto [it, fresh] = arenas_.try_emplace(idx, 0);
+      if (fresh) it->second = m.readPtr(arenaL2_ + idx * 8);
+      if (!it->second) return false;
+      // The words of this object in this arena.
+      const uint64_t arenaEnd = ((idx + 1) << kArenaShift) + kArenaBaseOffset;
+      const uint64_t words = std::min(n - k, (arenaEnd - a) / 8);
+      const uint64_t first = (a / 32) % kArenaBitmapBytes, shift = (a / 8) & 3;
+      const uint64_t bytes = (shift + words + 3) / 4;
+      const uint8_t* b = m.view(it->second + first, bytes);
+      if (!b) {
+        buf_.resize(bytes);
+        m.read(it->second + first, buf_.data(), bytes);
+        b = buf_.data();
+      }
+      // A word whose scan bit is clear is dead: no pointer from it on.
+      for (uint64_t j = 0; j < words; j++) {
+        const uint8_t byte = b[(shift + j) / 4], bit = (shift + j) % 4;
+        if (!((byte >> (bit + 4)) & 1)) return true;
+        if ((byte >> bit) & 1) setBit(out, k + j);
+      }
+      k += words;
+    }
+  } catch (const Fault&) {
+    return false;
+  }
+  return true;
+}
+
+// An object that is an array of the type at desc, from word `from` (after
+// its malloc header): word k is a pointer when its offset in its element is
+// below PtrBytes and that word's bit of GCData is set.
+bool PointerMasks::typed(uint64_t desc, uint64_t from, uint64_t n,
+                         std::vector<uint64_t>& out) const {
+  auto [it, fresh] = types_.try_emplace(desc);
+  TypeMask& t = it->second;
+  if (fresh) {
+    try {
+      uint8_t h[kTypeHeader];
+      p_.mem().read(desc, h, sizeof h);
+      uint64_t size = 0, ptrBytes = 0, gcdata = 0;
+      std::memcpy(&size, h, 8);
+      std::memcpy(&ptrBytes, h + 8, 8);
+      std::memcpy(&gcdata, h + 32, 8);
+      const uint8_t tflag = h[20], kind = h[23];
+      bool ok = size && size % 8 == 0 && ptrBytes <= size && ptrBytes % 8 == 0 &&
+                ptrBytes / 64 < kMaxMaskBytes;
+      if (ok && minor_ <= 23 && (kind & kKindGCProg)) ok = false;
+      if (ok && minor_ >= 24 && (tflag & kTFlagGCMaskOnDemand)) gcdata = p_.mem().readPtr(gcdata);
+      if (ok && ptrBytes && !gcdata) ok = false;  // not built yet
+      if (ok) {
+        t.size = size / 8;
+        t.ptrWords = ptrBytes / 8;
+        t.bits.resize((t.ptrWords + 7) / 8);
+        if (!t.bits.empty()) p_.mem().read(gcdata, t.bits.data(), t.bits.size());
+        t.known = true;
+      }
+    } catch (const Error&) {
+      t.known = false;  // a Fault too
+    }
+  }
+  if (!t.known) return false;
+  for (uint64_t k = from; k < n; k++) {
+    const uint64_t w = (k - from) % t.size;
+    if (w < t.ptrWords && ((t.bits[w / 8] >> (w % 8)) & 1)) setBit(out, k);
+  }
+  return true;
+}
+
+// One bit per word of the span, at its end (runtime/mbitmap.go:
+// spanHeapBitsRange, heapBitsSmallForAddr).
+bool PointerMasks::spanBits(const HeapIndex::Slot& s, uint64_t n,
+                            std::vector<uint64_t>& out) const {
+  const uint64_t first = spanBitsAddress(s);
+  if (!first || s.base < s.spanStart) return false;
+  const uint64_t w0 = (s.base - s.spanStart) / 8;
+  n = std::min<uint64_t>(n, s.elemsize / 8);
+  const uint64_t bytes = (w0 % 8 + n + 7) / 8;
+  if (first + bytes > s.spanEnd) return false;
+  try {
+    const Memory& m = p_.mem();
+    const uint8_t* b = m.view(first, bytes);
+    if (!b) {
+      buf_.resize(bytes);
+      m.read(first, buf_.data(), bytes);
+      b = buf_.data();
+    }
+    for (uint64_t j = 0; j < n; j++) {
+      const uint64_t bit = w0 % 8 + j;
+      if ((b[bit / 8] >> (bit % 8)) & 1) setBit(out, j);
+    }
+  } catch (const Fault&) {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace gms
