@@ -323,6 +323,8 @@ class Walk {
         uint64_t w = loadU64(b.data() + k);
         if (w < lo_ || w >= hi_) continue;
         uint64_t addr = at + k;
+        // The words the GC reads as pointers, where the runtime's masks say.
+        if (statics_ && statics_->covers(addr) && !statics_->pointer(addr)) continue;
         const Global* gl = nullptr;
         auto it = std::upper_bound(named.begin(), named.end(), addr - bias,
                                    [](uint64_t a, const Global* x) { return a < x->addr; });
@@ -698,6 +700,7 @@ class Walk {
   HeapGraph& g_;
   HeapIndex heap_;
   PointerMasks masks_{p_, heap_};
+  std::optional<StaticPointerMask> statics_ = StaticPointerMask::read(p_);
   std::vector<uint64_t> mask_;  // pointerWords()
   uint64_t lo_ = 0, hi_ = 0;
   std::deque<Pending> queue_;

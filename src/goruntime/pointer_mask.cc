@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "goruntime/layout.h"
+#include "goruntime/runtime_facts.h"
 
 namespace gms {
 
@@ -29,6 +30,57 @@ constexpr uint64_t kMinSizeForMallocHeader = 512;
 void setBit(std::vector<uint64_t>& out, uint64_t k) { out[k / 64] |= uint64_t(1) << (k % 64); }
 
 }  // namespace
+
+std::optional<StaticPointerMask> StaticPointerMask::read(const Program& p) {
+  try {
+    auto md = p.moduledata();
+    if (!md) return std::nullopt;
+    const int minor = p.build().minor;
+    const Memory& m = p.mem();
+    auto field = [&](const char* name) {
+      return m.readPtr(*md + runtimeConstant("runtime.moduledata", name, minor));
+    };
+    StaticPointerMask s;
+    s.data_ = field("data");
+    s.edata_ = field("edata");
+    s.bss_ = field("bss");
+    s.ebss_ = field("ebss");
+    if (s.edata_ < s.data_ || s.ebss_ < s.bss_ || s.edata_ - s.data_ > (uint64_t(1) << 32) ||
+        s.ebss_ - s.bss_ > (uint64_t(1) << 32))
+      return std::nullopt;
+    // bitvector{n int32; bytedata *uint8}: n bits, one a word from data/bss.
+    auto mask = [&](const char* name, uint64_t bytes, std::vector<uint8_t>& out) {
+      const uint64_t bv = *md + runtimeConstant("runtime.moduledata", name, minor);
+      const uint64_t n = m.readT<uint32_t>(bv + runtimeConstant("runtime.bitvector", "n", minor));
+      const uint64_t data = m.readPtr(bv + runtimeConstant("runtime.bitvector", "bytedata", minor));
+      if (n < bytes / 8 || n > bytes / 8 + 64 || (n && !data)) return false;
+      out.resize((n + 7) / 8);
+      if (!out.empty()) m.read(data, out.data(), out.size());
+      return true;
+    };
+    if (!mask("gcdatamask", s.edata_ - s.data_, s.dataMask_) ||
+        !mask("gcbssmask", s.ebss_ - s.bss_, s.bssMask_))
+      return std::nullopt;
+    return s;
+  } catch (const Error&) {  // an unknown release (runtimeConstant), a Fault
+    return std::nullopt;
+  }
+}
+
+bool StaticPointerMask::pointer(uint64_t addr) const {
+  const std::vector<uint8_t>* mask = nullptr;
+  uint64_t w = 0;
+  if (addr >= data_ && addr < edata_) {
+    mask = &dataMask_;
+    w = (addr - data_) / 8;
+  } else if (addr >= bss_ && addr < ebss_) {
+    mask = &bssMask_;
+    w = (addr - bss_) / 8;
+  } else {
+    return false;
+  }
+  return w / 8 < mask->size() && (((*mask)[w / 8] >> (w % 8)) & 1);
+}
 
 PointerMasks::PointerMasks(const Program& p, const HeapIndex& heap) : p_(p), heap_(heap) {
   minor_ = p.build().minor;

@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -32,6 +33,25 @@
 #include "goruntime/program.h"
 
 namespace gms {
+
+// The pointer words of .data and .bss, from the masks the runtime built at
+// start (moduledata.gcdatamask, gcbssmask: one bit a word, the GC's roots).
+class StaticPointerMask {
+ public:
+  // nullopt when the release's moduledata layout is not known or the masks
+  // cannot be read (then every word is a candidate).
+  static std::optional<StaticPointerMask> read(const Program& p);
+  // The word at addr (8-aligned) is one the GC reads as a pointer; false
+  // outside .data and .bss too.
+  bool pointer(uint64_t addr) const;
+  bool covers(uint64_t addr) const {
+    return (addr >= data_ && addr < edata_) || (addr >= bss_ && addr < ebss_);
+  }
+
+ private:
+  uint64_t data_ = 0, edata_ = 0, bss_ = 0, ebss_ = 0;
+  std::vector<uint8_t> dataMask_, bssMask_;
+};
 
 class PointerMasks {
  public:

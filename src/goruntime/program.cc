@@ -81,6 +81,17 @@ Global Program::global(std::string_view name) const {
   return *g;
 }
 
+std::optional<uint64_t> Program::moduledata() const {
+  try {
+    if (hasTypes())
+      if (auto g = findGlobal("runtime.firstmoduledata")) return g->addr;
+    if (auto s = binary_.symbol("runtime.firstmoduledata")) return s->addr + bias_;
+    if (auto a = binary_.moduledataAddress()) return *a + bias_;
+  } catch (const Error&) {
+  }
+  return std::nullopt;
+}
+
 std::optional<uint64_t> Program::typesBase() const {
   std::lock_guard lock(typesBaseMu_);
   if (typesBase_) return *typesBase_;

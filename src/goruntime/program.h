@@ -80,6 +80,9 @@ class Program {
   const DynType& dynamicType(uint64_t descriptor) const;
   // moduledata.types of the first module; nullopt if it cannot be found.
   std::optional<uint64_t> typesBase() const;
+  // runtime.firstmoduledata's address (by name, else located in the
+  // binary); nullopt if it cannot be found.
+  std::optional<uint64_t> moduledata() const;
   // The type of a map named kUnknownMapName: the runtime's header layout,
   // key and value of no known type ("?", Kind::Invalid, size 0). Its header
   // decodes; walkMap decodes no entry with it. nullptr when the program has

@@ -40,6 +40,7 @@ RetainedSizes::RetainedSizes(const Program& p, const HeapIndex& heap, uint64_t m
   std::vector<uint64_t> buf;
   // Every aligned word of [at, at + size) that points into the heap: an edge
   // of the node whose successors are being listed.
+  const std::optional<StaticPointerMask> statics = StaticPointerMask::read(p);
   auto words = [&](uint64_t at, uint64_t size) {
     for (uint64_t off = 0; off < size; off += kChunk) {
       uint64_t n = std::min(kChunk, size - off) / 8;
@@ -49,9 +50,13 @@ RetainedSizes::RetainedSizes(const Program& p, const HeapIndex& heap, uint64_t m
       } catch (const Fault&) {
         return false;
       }
-      for (uint64_t w : buf)
+      for (uint64_t k = 0; k < n; k++) {
+        const uint64_t w = buf[k], a = at + off + k * 8;
+        // .data/.bss: the words the GC reads as pointers, where it says.
+        if (statics && statics->covers(a) && !statics->pointer(a)) continue;
         if (w >= lo_ && w < hi_)
           if (uint32_t id = node(w)) succ_.push_back(id);
+      }
       if (budgetHit_) return true;
     }
     return true;

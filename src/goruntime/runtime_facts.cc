@@ -326,6 +326,21 @@ const std::vector<RuntimeConstant>& runtimeConstants() {
       {"runtime.cleanupFn", "arg", 16, {26, 99}, "goruntime/heap_graph.cc (cleanup roots)"},
       {"runtime.moduledata", "types", 280, {0, 19}, "goruntime/program.cc"},
       {"runtime.moduledata", "types", 296, {20, 99}, "goruntime/program.cc"},
+      // The pointer masks of .data and .bss (runtime/symtab.go: data, edata,
+      // bss, ebss; gcdatamask, gcbssmask, built from the linker's gcdata and
+      // gcbss at start): roots read as the GC reads them (goruntime/pointer_mask.cc).
+      {"runtime.moduledata", "data", 208, {0, 99}, "goruntime/pointer_mask.cc"},
+      {"runtime.moduledata", "edata", 216, {0, 99}, "goruntime/pointer_mask.cc"},
+      {"runtime.moduledata", "bss", 224, {0, 99}, "goruntime/pointer_mask.cc"},
+      {"runtime.moduledata", "ebss", 232, {0, 99}, "goruntime/pointer_mask.cc"},
+      {"runtime.moduledata", "gcdatamask", 496, {0, 19}, "goruntime/pointer_mask.cc"},
+      {"runtime.moduledata", "gcbssmask", 512, {0, 19}, "goruntime/pointer_mask.cc"},
+      {"runtime.moduledata", "gcdatamask", 544, {26, 26}, "goruntime/pointer_mask.cc"},
+      {"runtime.moduledata", "gcbssmask", 560, {26, 26}, "goruntime/pointer_mask.cc"},
+      {"runtime.moduledata", "gcdatamask", 520, {27, 99}, "goruntime/pointer_mask.cc"},
+      {"runtime.moduledata", "gcbssmask", 536, {27, 99}, "goruntime/pointer_mask.cc"},
+      {"runtime.bitvector", "n", 0, {0, 99}, "goruntime/pointer_mask.cc"},
+      {"runtime.bitvector", "bytedata", 8, {0, 99}, "goruntime/pointer_mask.cc"},
   };
   return t;
 }
