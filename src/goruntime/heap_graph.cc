@@ -571,7 +571,7 @@ class Walk {
           break;
         }
         for (uint64_t line = 0; line < x.size; line += 64) __builtin_prefetch(b + line);
-        if (uint64_t bits = masks_.spanBitsAddress(x.slot))
+        if (uint64_t bits = masks_.bitsAddress(x.slot))
           if (const uint8_t* v = m_.view(bits, 1)) __builtin_prefetch(v);
         batch_.push_back({x, b});
         words += x.size / 8;

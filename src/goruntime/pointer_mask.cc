@@ -143,6 +143,29 @@ uint64_t PointerMasks::spanBitsAddress(const HeapIndex::Slot& s) const {
   return base + (s.base - s.spanStart) / 64;
 }
 
+uint64_t PointerMasks::heapArena(uint64_t idx) const {
+  if (idx == lastArena_) return lastHeapArena_;
+  auto [it, fresh] = arenas_.try_emplace(idx, 0);
+  if (fresh) it->second = p_.mem().readPtr(arenaL2_ + idx * 8);
+  lastArena_ = idx;
+  lastHeapArena_ = it->second;
+  return it->second;
+}
+
+uint64_t PointerMasks::bitsAddress(const HeapIndex::Slot& s) const {
+  if (s.noscan) return 0;
+  if (scheme_ == Scheme::SpanBits) return spanBitsAddress(s);
+  if (scheme_ != Scheme::ArenaBitmap) return 0;
+  const uint64_t idx = (s.base - kArenaBaseOffset) >> kArenaShift;
+  if (idx >= kArenaL2Entries) return 0;
+  try {
+    const uint64_t ha = heapArena(idx);
+    return ha ? ha + (s.base / 32) % kArenaBitmapBytes : 0;
+  } catch (const Fault&) {
+    return 0;
+  }
+}
+
 // Go 1.19: bit (addr/8)&3 of bitmap byte (addr/32) % heapArenaBitmapBytes
 // of the arena holding addr, its scan bit 4 above (runtime/mbitmap.go:
 // heapBitsForAddr; scanobject stops at the first word not marked scan).
@@ -154,18 +177,17 @@ bool PointerMasks::arena(uint64_t addr, uint64_t n, std::vector<uint64_t>& out) 
       const uint64_t a = addr + k * 8;
       const uint64_t idx = (a - kArenaBaseOffset) >> kArenaShift;
       if (idx >= kArenaL2Entries) return false;
-      auto [it, fresh] = arenas_.try_emplace(idx, 0);
-      if (fresh) it->second = m.readPtr(arenaL2_ + idx * 8);
-      if (!it->second) return false;
+      const uint64_t ha = heapArena(idx);
+      if (!ha) return false;
       // The words of this object in this arena.
       const uint64_t arenaEnd = ((idx + 1) << kArenaShift) + kArenaBaseOffset;
       const uint64_t words = std::min(n - k, (arenaEnd - a) / 8);
       const uint64_t first = (a / 32) % kArenaBitmapBytes, shift = (a / 8) & 3;
       const uint64_t bytes = (shift + words + 3) / 4;
-      const uint8_t* b = m.view(it->second + first, bytes);
+      const uint8_t* b = m.view(ha + first, bytes);
       if (!b) {
         buf_.resize(bytes);
-        m.read(it->second + first, buf_.data(), bytes);
+        m.read(ha + first, buf_.data(), bytes);
         b = buf_.data();
       }
       // A word whose scan bit is clear is dead: no pointer from it on.

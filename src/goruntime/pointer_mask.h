@@ -69,6 +69,9 @@ class PointerMasks {
   // Where of() reads a small object's span bits (0: not there): a walk
   // prefetches it with the object.
   uint64_t spanBitsAddress(const HeapIndex::Slot& s) const;
+  // The first byte of() reads for the slot's object, when its mask is in a
+  // bitmap (span bits, Go 1.19's arena bitmap); 0 otherwise. For prefetching.
+  uint64_t bitsAddress(const HeapIndex::Slot& s) const;
 
   // "arena bitmap", "span heap bits and type masks", or "" (none known).
   const char* scheme() const;
@@ -86,6 +89,8 @@ class PointerMasks {
   bool greenTea_ = false;  // small spans end with spanInlineMarkBits
   uint64_t arenaL2_ = 0;   // Go 1.19: *[1 << 22]*heapArena, mheap_.arenas[0]
   mutable std::unordered_map<uint64_t, uint64_t> arenas_;  // arena index -> *heapArena
+  mutable uint64_t lastArena_ = ~uint64_t(0), lastHeapArena_ = 0;
+  uint64_t heapArena(uint64_t idx) const;  // *heapArena of arena idx (0: none); throws Fault
   struct TypeMask {
     bool known = false;
     uint64_t size = 0, ptrWords = 0;
