@@ -181,7 +181,7 @@ uint8_t HeapIndex::smallShape(const HeapSpan& s,
   return it->second;
 }
 
-std::optional<HeapIndex::Slot> HeapIndex::slot(uint64_t addr) const {
+std::optional<HeapIndex::Slot> HeapIndex::slotOfSpan(uint64_t addr) const {
   size_t si;
   uint32_t bits;
   if (!pages_.empty()) {
@@ -189,25 +189,6 @@ std::optional<HeapIndex::Slot> HeapIndex::slot(uint64_t addr) const {
     if (pg < pageBase_ || pg - pageBase_ >= pages_.size()) return std::nullopt;
     const Page& e = pages_[pg - pageBase_];
     if (!e.span) return std::nullopt;
-    if (e.shape) {  // no span record read
-      const Shape& sh = shapes_[e.shape];
-      const uint64_t off = uint64_t(e.pageInSpan) * kPageSize + addr % kPageSize;
-      const uint64_t i = (off * sh.divMul) >> 32;
-      if (i >= sh.nelems) return std::nullopt;  // the tail a size class leaves unused
-      const uint64_t start = (pg - e.pageInSpan) * kPageSize;
-      Slot sl;
-      sl.span = e.span - 1;
-      sl.bits = e.bits;
-      sl.index = i;
-      sl.base = addr - (off - i * sh.elemsize);
-      sl.size = sh.elemsize;
-      sl.noscan = sh.noscan;
-      sl.typed = sh.typed;
-      sl.elemsize = sh.elemsize;
-      sl.spanStart = start;
-      sl.spanEnd = start + sh.spanBytes;
-      return sl;
-    }
     si = e.span - 1;
     bits = e.bits;
   } else {

@@ -78,7 +78,34 @@ class HeapIndex {
     uint32_t elemsize = 0;                // the span's (0: a large object's span)
     uint64_t spanStart = 0, spanEnd = 0;  // its span's bytes
   };
-  std::optional<Slot> slot(uint64_t addr) const;
+  std::optional<Slot> slot(uint64_t addr) const {
+    if (!pages_.empty()) {  // small spans: no span record read
+      const uint64_t pg = addr / kIndexPage;
+      if (pg < pageBase_ || pg - pageBase_ >= pages_.size()) return std::nullopt;
+      const Page& e = pages_[pg - pageBase_];
+      if (!e.span) return std::nullopt;
+      if (e.shape) {
+        const Shape& sh = shapes_[e.shape];
+        const uint64_t off = uint64_t(e.pageInSpan) * kIndexPage + addr % kIndexPage;
+        const uint64_t i = (off * sh.divMul) >> 32;
+        if (i >= sh.nelems) return std::nullopt;  // the tail a size class leaves unused
+        const uint64_t start = (pg - e.pageInSpan) * kIndexPage;
+        Slot sl;
+        sl.span = e.span - 1;
+        sl.bits = e.bits;
+        sl.index = i;
+        sl.base = addr - (off - i * sh.elemsize);
+        sl.size = sh.elemsize;
+        sl.noscan = sh.noscan;
+        sl.typed = sh.typed;
+        sl.elemsize = sh.elemsize;
+        sl.spanStart = start;
+        sl.spanEnd = start + sh.spanBytes;
+        return sl;
+      }
+    }
+    return slotOfSpan(addr);
+  }
   // find() for a slot slot() gave.
   HeapObject object(const Slot& s) const;
   // The slot of object i of spans()[span], and of object o.
@@ -160,6 +187,7 @@ class HeapIndex {
   mutable std::vector<uint64_t> bits_;
   mutable std::vector<uint8_t> allocLoaded_;
   void loadAllocBits(uint32_t span) const;
+  std::optional<Slot> slotOfSpan(uint64_t addr) const;  // slot() from the span's own fields
   uint8_t smallShape(const HeapSpan& s, std::map<std::pair<uint64_t, uint64_t>, uint8_t>& known);
 };
 

@@ -3,11 +3,14 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
-#include <deque>
+#include <optional>
+#include <thread>
 #include <tuple>
 #include <unordered_map>
 
+#include "common/big_buffer.h"
 #include "common/error.h"
 #include "goruntime/discover.h"
 #include "goruntime/heap.h"
@@ -32,15 +35,27 @@ struct Hint {
   bool inherit = false;        // untyped objects below carry this name (a map's, a chan's)
 };
 
-// An object waiting to be scanned.
+// An object waiting to be scanned, as it waits in the queue: small, since a
+// breadth-first walk of a large map holds millions at once (its slot is
+// found again when it is scanned).
+// (No member initialisers: a level's buffer grows without being zeroed.)
+struct Queued {
+  uint64_t base;
+  uint64_t descriptor;  // the type the runtime recorded (HeapObject::typeDescriptor)
+  const Type* type;     // its data is an array of these
+  uint32_t node;
+  uint32_t header;  // bytes of malloc header before its data
+};
+using QueuedBuffer = std::vector<Queued, BigBufferAllocator<Queued>>;
+
+// An object being scanned.
 struct Pending {
   uint64_t base = 0, size = 0;
-  uint64_t descriptor = 0;  // the type the runtime recorded (HeapObject::typeDescriptor)
+  uint64_t descriptor = 0;
   HeapIndex::Slot slot;
-  uint32_t header = 0;         // bytes of malloc header before its data
-  const Type* type = nullptr;  // its data is an array of these
+  uint32_t header = 0;
+  const Type* type = nullptr;
   uint32_t node = 0;
-  uint32_t inherit = 0;  // label untyped pointees take (0: none)
 };
 
 class Walk {
@@ -49,6 +64,19 @@ class Walk {
       : p_(p), m_(p.mem()), o_(o), g_(g), heap_(p) {
     const auto& spans = heap_.spans();
     if (!spans.empty()) lo_ = spans.front().start, hi_ = spans.back().end;
+    // Room for every object that can be queued (each is, at most once), so
+    // that a level never moves as it grows: the memory is the kernel's
+    // until it is used.
+    uint64_t scannable = 0;
+    for (const HeapSpan& s : spans)
+      if (!s.noscan()) scannable += s.nelems;
+    const size_t room = std::min<uint64_t>(scannable, kReserveQueued);
+    level_.reserve(room);
+    next_.reserve(room);
+    // The heap's bytes brought in on another thread while this one walks
+    // (a core: one pass over the file instead of a fault per page).
+    if (hi_ - lo_ >= kPrefaultBytes)
+      prefault_ = std::jthread([this] { m_.willRead(lo_, hi_ - lo_); });
     g_.nodes.push_back({});  // the tree's root: no frame
     g_.labels.push_back("");
     runtimeLabel_.push_back(false);
@@ -76,7 +104,7 @@ class Walk {
     stacks(roots, true);
     drain();
     deferRuntime_ = false;
-    for (const Pending& x : deferred_) queue_.push_back(x);
+    next_.insert(next_.end(), deferred_.begin(), deferred_.end());
     deferred_.clear();
     globals(words, Owner::Runtime);
     drain();
@@ -178,9 +206,7 @@ class Walk {
     }
     const HeapObject obj = heap_.object(*sl);  // reads the malloc header, where there is one
     const HeapObject* o = &obj;
-    Pending x{
-        o->base, o->size, o->typeDescriptor, *sl, static_cast<uint32_t>(o->headerBytes), nullptr,
-        0,       0};
+    Queued x{o->base, o->typeDescriptor, nullptr, 0, static_cast<uint32_t>(o->headerBytes)};
     uint32_t name = 0, inherit = 0;
     if (o->typeDescriptor) {  // what the runtime recorded
       try {
@@ -209,7 +235,6 @@ class Walk {
       name = sizeLabel(o->size);
     }
     x.node = child(from, name);
-    x.inherit = inherit;
     if (inherit) {
       if (inherited_.size() <= x.node) inherited_.resize(g_.nodes.size(), 0);
       inherited_[x.node] = inherit;
@@ -219,7 +244,7 @@ class Walk {
     n.bytes += o->size;
     g_.reachedObjects++;
     g_.reachedBytes += o->size;
-    if (!sl->noscan) queue_.push_back(x);
+    if (!sl->noscan) next_.push_back(x);
   }
 
   // What the word at `off` of a value of type t (its bytes at b) points to.
@@ -542,37 +567,43 @@ class Walk {
   // Objects of the runtime's own types (a P, an M, a g) reached from the
   // program's roots are scanned only in the last phase: their references
   // are bookkeeping (a P's write barrier buffer, timers), not ownership.
+  //
+  // Breadth first, a level at a time: the objects one level reaches are
+  // the next level, scanned in address order (a sweep through the heap
+  // rather than a jump per object; each object is still reached through a
+  // shortest chain, and the same one on every run).
   void drain() {
-    while (!queue_.empty() && !g_.budgetHit) {
-      // A batch of objects in queue order: the words of all of them that
+    while (!g_.budgetHit) {
+      if (at_ == level_.size()) {
+        if (next_.empty()) break;
+        nextLevel();
+        at_ = 0;
+      }
+      // A batch of objects in level order: the words of all of them that
       // point into the heap are looked up together, their index entries
       // and allocation/mark bits prefetched before any is visited (each is
       // a cache miss, and they overlap). Visits stay in order.
       batch_.clear();
       cands_.clear();
       uint64_t words = 0;
-      while (!queue_.empty() && batch_.size() < kBatchObjects && words < kBatchWords) {
-        Pending x = queue_.front();
-        queue_.pop_front();
-        if (deferRuntime_ && runtimeLabel_[g_.nodes[x.node].label]) {
-          deferred_.push_back(x);
+      std::optional<Pending> alone;
+      while (at_ < level_.size() && batch_.size() < kBatchObjects && words < kBatchWords) {
+        const Queued q = level_[at_++];
+        if (deferRuntime_ && runtimeLabel_[g_.nodes[q.node].label]) {
+          deferred_.push_back(q);
           continue;
         }
+        const Pending x = pending(q);
         // Straight from an mmap'd core where it can be (no copy); a large
-        // object, or one only a copy reaches, on its own.
-        const uint8_t* b = x.size <= kBatchObjectBytes ? m_.view(x.base, x.size) : nullptr;
+        // object, or one only a copy reaches, on its own after the batch.
+        const uint8_t* b = x.size <= kBatchObjectBytes ? viewed(objects_, x.base, x.size) : nullptr;
         if (!b) {
-          // What is batched so far goes first.
-          queue_.push_front(x);
-          if (batch_.empty()) {
-            queue_.pop_front();
-            scan(x);
-          }
+          alone = x;
           break;
         }
         for (uint64_t line = 0; line < x.size; line += 64) __builtin_prefetch(b + line);
         if (uint64_t bits = masks_.bitsAddress(x.slot))
-          if (const uint8_t* v = m_.view(bits, 1)) __builtin_prefetch(v);
+          if (const uint8_t* v = viewed(bitmap_, bits, 1)) __builtin_prefetch(v);
         batch_.push_back({x, b});
         words += x.size / 8;
       }
@@ -590,7 +621,41 @@ class Walk {
         }
       }
       visitBatch();
+      if (alone && !g_.budgetHit) scan(*alone);
     }
+  }
+  // level_ := next_ by address, nearly: by region of the heap (a counting
+  // sort on the address's high bits, one pass; a level can hold millions),
+  // so that the scan sweeps the heap once per level. A small level is
+  // sorted exactly.
+  void nextLevel() {
+    if (next_.size() < 4096) {
+      level_.assign(next_.begin(), next_.end());
+      std::sort(level_.begin(), level_.end(),
+                [](const Queued& a, const Queued& b) { return a.base < b.base; });
+    } else {
+      const int shift = std::max(static_cast<int>(std::bit_width(hi_ - lo_)) - kRegionBits, 0);
+      counts_.assign((size_t(1) << kRegionBits) + 1, 0);
+      for (const Queued& q : next_) counts_[((q.base - lo_) >> shift) + 1]++;
+      for (size_t d = 1; d < counts_.size(); d++) counts_[d] += counts_[d - 1];
+      level_.resize(next_.size());
+      for (const Queued& q : next_) level_[counts_[(q.base - lo_) >> shift]++] = q;
+    }
+    next_.clear();
+  }
+  // n bytes at addr straight from the target's memory (an mmap'd core), or
+  // nullptr: through r, the run of memory the last such view fell in (a
+  // level is scanned in address order: one lookup per run, not per object).
+  const uint8_t* viewed(Memory::ViewRange& r, uint64_t addr, uint64_t n) const {
+    if (const uint8_t* b = r.at(addr, n)) return b;
+    r = m_.viewRange(addr);
+    if (const uint8_t* b = r.at(addr, n)) return b;
+    return m_.view(addr, n);
+  }
+  // The object a queue entry stands for, its slot found again.
+  Pending pending(const Queued& q) const {
+    const HeapIndex::Slot sl = *heap_.slot(q.base);  // it had one when it was queued
+    return Pending{q.base, sl.size, q.descriptor, sl, q.header, q.type, q.node};
   }
   void visitBatch() {
     slots_.clear();
@@ -703,8 +768,14 @@ class Walk {
   std::optional<StaticPointerMask> statics_ = StaticPointerMask::read(p_);
   std::vector<uint64_t> mask_;  // pointerWords()
   uint64_t lo_ = 0, hi_ = 0;
-  std::deque<Pending> queue_;
-  std::vector<Pending> deferred_;  // runtime-typed objects, scanned in the last phase
+  QueuedBuffer level_, next_;           // drain(): the level being scanned, the one it reaches
+  size_t at_ = 0;                       // in level_
+  Memory::ViewRange objects_, bitmap_;  // viewed(): the runs last viewed
+  static constexpr uint64_t kReserveQueued = uint64_t(1) << 24;
+  static constexpr int kRegionBits = 12;  // nextLevel(): 4096 regions
+  static constexpr uint64_t kPrefaultBytes = 64 << 20;
+  std::vector<uint32_t> counts_;
+  std::vector<Queued> deferred_;  // runtime-typed objects, scanned in the last phase
   bool deferRuntime_ = true;
   std::vector<uint8_t> buf_;
   // drain()'s batch: its objects, their words into the heap, their slots.
@@ -739,6 +810,7 @@ class Walk {
   std::unordered_map<uint64_t, std::pair<const Type*, uint32_t>> descLabels_;
   uint32_t stringLabel_ = 0;
   std::vector<bool> runtimeLabel_;  // per label: a scheduler's record (isRuntimeType)
+  std::jthread prefault_;           // last: joined before anything it reads goes
 };
 
 }  // namespace

@@ -29,6 +29,26 @@ constexpr uint64_t kMinSizeForMallocHeader = 512;
 
 void setBit(std::vector<uint64_t>& out, uint64_t k) { out[k / 64] |= uint64_t(1) << (k % 64); }
 
+// ORs `count` bits of src (bit i: src[i / 8] >> i % 8; srcBytes of them)
+// from bit `from` into out from bit `at`, up to 56 at a time.
+void orBits(std::vector<uint64_t>& out, uint64_t at, const uint8_t* src, uint64_t srcBytes,
+            uint64_t from, uint64_t count) {
+  while (count) {
+    const uint64_t byte = from / 8;
+    uint64_t v = 0;
+    std::memcpy(&v, src + byte, std::min<uint64_t>(8, srcBytes - byte));
+    v >>= from % 8;
+    const uint64_t take = std::min<uint64_t>(count, 56);
+    v &= (uint64_t(1) << take) - 1;
+    const uint64_t sh = at % 64;
+    out[at / 64] |= v << sh;
+    if (sh + take > 64) out[at / 64 + 1] |= v >> (64 - sh);
+    at += take;
+    from += take;
+    count -= take;
+  }
+}
+
 }  // namespace
 
 std::optional<StaticPointerMask> StaticPointerMask::read(const Program& p) {
@@ -237,10 +257,9 @@ bool PointerMasks::typed(uint64_t desc, uint64_t from, uint64_t n,
     }
   }
   if (!t.known) return false;
-  for (uint64_t k = from; k < n; k++) {
-    const uint64_t w = (k - from) % t.size;
-    if (w < t.ptrWords && ((t.bits[w / 8] >> (w % 8)) & 1)) setBit(out, k);
-  }
+  if (t.ptrWords)
+    for (uint64_t k = from; k < n; k += t.size)
+      orBits(out, k, t.bits.data(), t.bits.size(), 0, std::min(t.ptrWords, n - k));
   return true;
 }
 
@@ -262,10 +281,7 @@ bool PointerMasks::spanBits(const HeapIndex::Slot& s, uint64_t n,
       m.read(first, buf_.data(), bytes);
       b = buf_.data();
     }
-    for (uint64_t j = 0; j < n; j++) {
-      const uint64_t bit = w0 % 8 + j;
-      if ((b[bit / 8] >> (bit % 8)) & 1) setBit(out, j);
-    }
+    orBits(out, 0, b, bytes, w0 % 8, n);
   } catch (const Fault&) {
     return false;
   }

@@ -44,8 +44,8 @@ struct Segment {
   // segments while each continues the last in memory and in the file (our
   // cores cut the heap into many; a bucket array may straddle two).
   uint64_t run = 0;
-  uint64_t runStart = 0;                // where the run holding this segment starts
-  const uint8_t* runData = nullptr;     // ... and its bytes
+  uint64_t runStart = 0;             // where the run holding this segment starts
+  const uint8_t* runData = nullptr;  // ... and its bytes
   const uint8_t* data = nullptr;
   uint32_t flags = 0;
 };
@@ -80,6 +80,7 @@ class CoreMemory : public Memory {
   void read(uint64_t addr, void* out, size_t n) const override;
   const uint8_t* view(uint64_t addr, size_t n) const override;
   ViewRange viewRange(uint64_t addr) const override;
+  void willRead(uint64_t addr, uint64_t n) const override;
   std::vector<Mapping> mappings() const override;
 
  private:
@@ -120,8 +121,7 @@ void CoreData::parse() {
   if (eh.e_type != ET_CORE)
     fail(ErrorKind::Corrupt, "an ELF file but not a core dump (e_type {})", eh.e_type);
   if (eh.e_machine != EM_X86_64)
-    fail(ErrorKind::Unsupported, "core for ELF machine {}; only x86-64 is supported",
-         eh.e_machine);
+    fail(ErrorKind::Unsupported, "core for ELF machine {}; only x86-64 is supported", eh.e_machine);
   if (eh.e_phentsize < sizeof(Elf64_Phdr))
     fail(ErrorKind::Corrupt, "program header entries of {} bytes (need {})", eh.e_phentsize,
          sizeof(Elf64_Phdr));
@@ -394,6 +394,23 @@ Memory::ViewRange CoreMemory::viewRange(uint64_t addr) const {
   const Segment* s = find(addr);
   if (!s || addr - s->vaddr >= s->avail) return {};
   return {s->runStart, s->vaddr + s->run - s->runStart, s->runData};
+}
+
+void CoreMemory::willRead(uint64_t addr, uint64_t n) const {
+  const uint64_t end = addr + n < addr ? UINT64_MAX : addr + n;
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  for (const Segment& s : impl_->segs) {
+    if (s.vaddr >= end || s.vaddr + s.avail <= addr) continue;
+    const uint64_t from = std::max(addr, s.vaddr) - s.vaddr;
+    const uint64_t to = std::min(end, s.vaddr + s.avail) - s.vaddr;
+    const auto first = reinterpret_cast<uintptr_t>(s.data + from) & ~(page - 1);
+    const auto last = reinterpret_cast<uintptr_t>(s.data + to);
+    // The file's pages into this mapping now (Linux >= 5.14); an older
+    // kernel is only asked to read them ahead. A failure costs nothing but
+    // the faults it would have saved.
+    if (madvise(reinterpret_cast<void*>(first), last - first, MADV_POPULATE_READ) != 0)
+      madvise(reinterpret_cast<void*>(first), last - first, MADV_WILLNEED);
+  }
 }
 
 std::vector<Mapping> CoreMemory::mappings() const {

@@ -65,6 +65,12 @@ class Memory {
     return {};
   }
 
+  // A hint that [addr, addr + n) will be read soon, in no particular order:
+  // a source that maps a file brings its pages in now (in one pass, rather
+  // than a fault per page later). Blocks while it does; run it on a thread
+  // of its own to overlap it with the reading. The default does nothing.
+  virtual void willRead(uint64_t /*addr*/, uint64_t /*n*/) const {}
+
   // True when reads from several threads at once run in parallel (no lock
   // serialises them): an mmap'd core, a live target's snapshot. Callers
   // that would spread reads over threads use one thread otherwise.

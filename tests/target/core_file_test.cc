@@ -10,6 +10,7 @@
 #include <random>
 
 #include "support/fixture.h"
+#include "target/proc_pagemap.h"
 
 namespace gms::test {
 namespace {
@@ -210,6 +211,39 @@ TEST(CoreFile, ViewsSpanSegmentsThatContinueEachOther) {
   EXPECT_EQ(r2.start, 0x44000u);
   EXPECT_EQ(r2.size, 0x2000u);  // the next segment's saved part only
   EXPECT_EQ(m.viewRange(0x46000).size, 0u);
+}
+
+// willRead() maps the saved pages of a range into the core's mapping in one
+// pass: afterwards they are all present (our own pagemap says so), where a
+// freshly opened core has none of them until they are read.
+TEST(CoreFile, WillReadMapsTheSavedPagesAhead) {
+  CoreBuilder b;
+  const size_t kBytes = size_t(16) << 20;  // more than the kernel maps around a fault
+  b.loads.push_back({0x1000000, kBytes, seq(kBytes, 11)});
+  const std::string path = writeTemp("willread.core", b.build());
+  auto presentBytes = [&](const Memory& m) {
+    const auto start = reinterpret_cast<uint64_t>(m.view(0x1000000, kBytes));
+    uint64_t n = 0;
+    for (const proc::PageRange& r : proc::PagemapScanner(getpid()).resident(start, start + kBytes))
+      n += r.end - r.start;
+    return n;
+  };
+  auto fresh = CoreFile::open(path);
+  EXPECT_LT(presentBytes(fresh->memory()), kBytes / 2);
+  auto ahead = CoreFile::open(path);
+  ahead->memory().willRead(0x1000000, kBytes);
+  EXPECT_GE(presentBytes(ahead->memory()), kBytes);
+  std::vector<uint8_t> got(kBytes);
+  ahead->memory().read(0x1000000, got.data(), kBytes);
+  EXPECT_EQ(got, seq(kBytes, 11));
+  // Anything outside what the core saved is left alone, a truncated core too.
+  ahead->memory().willRead(0, UINT64_MAX);
+  ahead->memory().willRead(0x1000000 + kBytes - 1, UINT64_MAX);
+  auto bytes = basicCore().build();
+  bytes.resize(bytes.size() - 0x1800);
+  auto cut = CoreFile::open(writeTemp("willread-trunc.core", bytes));
+  cut->memory().willRead(0, UINT64_MAX);
+  EXPECT_EQ(cut->memory().readU8(0x10000), seq(0x2000, 1)[0]);
 }
 
 TEST(CoreFile, UnsavedBytesFaultOrComeFromTheUnderlay) {
@@ -428,9 +462,15 @@ TEST(CoreFile, MutatedCoresFailCleanly) {
     for (int i = 0; i < flips; i++) {
       size_t pos = rng() % interesting;
       switch (rng() % 3) {
-        case 0: bytes[pos] ^= uint8_t(1 << (rng() % 8)); break;
-        case 1: bytes[pos] = uint8_t(rng()); break;
-        default: bytes[pos] = (rng() & 1) ? 0xff : 0; break;
+        case 0:
+          bytes[pos] ^= uint8_t(1 << (rng() % 8));
+          break;
+        case 1:
+          bytes[pos] = uint8_t(rng());
+          break;
+        default:
+          bytes[pos] = (rng() & 1) ? 0xff : 0;
+          break;
       }
     }
     if (rng() % 8 == 0) bytes.resize(rng() % bytes.size());
@@ -442,8 +482,7 @@ TEST(CoreFile, MutatedCoresFailCleanly) {
       core->exePath();
       core->memory().mappings();
       uint8_t buf[64];
-      for (uint64_t a : {0x10000ull, 0x11ff0ull, 0x12ff0ull, 0x20000ull, ~0ull - 8})
-        try {
+      for (uint64_t a : {0x10000ull, 0x11ff0ull, 0x12ff0ull, 0x20000ull, ~0ull - 8}) try {
           core->memory().read(a, buf, sizeof buf);
           core->memory().view(a, sizeof buf);
         } catch (const Fault&) {
