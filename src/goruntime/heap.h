@@ -79,32 +79,40 @@ class HeapIndex {
     uint64_t spanStart = 0, spanEnd = 0;  // its span's bytes
   };
   std::optional<Slot> slot(uint64_t addr) const {
+    Slot sl;
+    if (!slotInto(addr, sl)) return std::nullopt;
+    return sl;
+  }
+  // slot() written straight into out (no copy: a walk asks for millions);
+  // false, out unspecified, where slot() gives nullopt.
+  bool slotInto(uint64_t addr, Slot& out) const {
     if (!pages_.empty()) {  // small spans: no span record read
       const uint64_t pg = addr / kIndexPage;
-      if (pg < pageBase_ || pg - pageBase_ >= pages_.size()) return std::nullopt;
+      if (pg < pageBase_ || pg - pageBase_ >= pages_.size()) return false;
       const Page& e = pages_[pg - pageBase_];
-      if (!e.span) return std::nullopt;
+      if (!e.span) return false;
       if (e.shape) {
         const Shape& sh = shapes_[e.shape];
         const uint64_t off = uint64_t(e.pageInSpan) * kIndexPage + addr % kIndexPage;
         const uint64_t i = (off * sh.divMul) >> 32;
-        if (i >= sh.nelems) return std::nullopt;  // the tail a size class leaves unused
+        if (i >= sh.nelems) return false;  // the tail a size class leaves unused
         const uint64_t start = (pg - e.pageInSpan) * kIndexPage;
-        Slot sl;
-        sl.span = e.span - 1;
-        sl.bits = e.bits;
-        sl.index = i;
-        sl.base = addr - (off - i * sh.elemsize);
-        sl.size = sh.elemsize;
-        sl.noscan = sh.noscan;
-        sl.typed = sh.typed;
-        sl.elemsize = sh.elemsize;
-        sl.spanStart = start;
-        sl.spanEnd = start + sh.spanBytes;
-        return sl;
+        out.span = e.span - 1;
+        out.bits = e.bits;
+        out.index = i;
+        out.base = addr - (off - i * sh.elemsize);
+        out.size = sh.elemsize;
+        out.noscan = sh.noscan;
+        out.typed = sh.typed;
+        out.elemsize = sh.elemsize;
+        out.spanStart = start;
+        out.spanEnd = start + sh.spanBytes;
+        return true;
       }
     }
-    return slotOfSpan(addr);
+    const std::optional<Slot> sl = slotOfSpan(addr);
+    if (sl) out = *sl;
+    return sl.has_value();
   }
   // find() for a slot slot() gave.
   HeapObject object(const Slot& s) const;

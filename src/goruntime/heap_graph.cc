@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cstring>
 #include <optional>
@@ -41,10 +42,8 @@ struct Hint {
 // (No member initialisers: a level's buffer grows without being zeroed.)
 struct Queued {
   uint64_t base;
-  uint64_t descriptor;  // the type the runtime recorded (HeapObject::typeDescriptor)
-  const Type* type;     // its data is an array of these
   uint32_t node;
-  uint32_t header;  // bytes of malloc header before its data
+  uint32_t type;  // Walk::typeId(): its data is an array of this type (0: unknown)
 };
 using QueuedBuffer = std::vector<Queued, BigBufferAllocator<Queued>>;
 
@@ -206,7 +205,10 @@ class Walk {
     }
     const HeapObject obj = heap_.object(*sl);  // reads the malloc header, where there is one
     const HeapObject* o = &obj;
-    Queued x{o->base, o->typeDescriptor, nullptr, 0, static_cast<uint32_t>(o->headerBytes)};
+    struct {
+      const Type* type = nullptr;
+      uint32_t node = 0;
+    } x;
     uint32_t name = 0, inherit = 0;
     if (o->typeDescriptor) {  // what the runtime recorded
       try {
@@ -244,7 +246,7 @@ class Walk {
     n.bytes += o->size;
     g_.reachedObjects++;
     g_.reachedBytes += o->size;
-    if (!sl->noscan) next_.push_back(x);
+    if (!sl->noscan) next_.push_back({o->base, x.node, typeId(x.type)});
   }
 
   // What the word at `off` of a value of type t (its bytes at b) points to.
@@ -583,32 +585,34 @@ class Walk {
       // point into the heap are looked up together, their index entries
       // and allocation/mark bits prefetched before any is visited (each is
       // a cache miss, and they overlap). Visits stay in order.
-      batch_.clear();
+      nBatch_ = 0;
       cands_.clear();
       uint64_t words = 0;
       std::optional<Pending> alone;
-      while (at_ < level_.size() && batch_.size() < kBatchObjects && words < kBatchWords) {
+      while (at_ < level_.size() && nBatch_ < kBatchObjects && words < kBatchWords) {
         const Queued q = level_[at_++];
         if (deferRuntime_ && runtimeLabel_[g_.nodes[q.node].label]) {
           deferred_.push_back(q);
           continue;
         }
-        const Pending x = pending(q);
+        Batched& e = batch_[nBatch_];  // filled in place
+        pending(q, e.x);
+        const Pending& x = e.x;
         // Straight from an mmap'd core where it can be (no copy); a large
         // object, or one only a copy reaches, on its own after the batch.
-        const uint8_t* b = x.size <= kBatchObjectBytes ? viewed(objects_, x.base, x.size) : nullptr;
-        if (!b) {
+        e.b = x.size <= kBatchObjectBytes ? viewed(objects_, x.base, x.size) : nullptr;
+        if (!e.b) {
           alone = x;
           break;
         }
-        for (uint64_t line = 0; line < x.size; line += 64) __builtin_prefetch(b + line);
+        for (uint64_t line = 0; line < x.size; line += 64) __builtin_prefetch(e.b + line);
         if (uint64_t bits = masks_.bitsAddress(x.slot))
           if (const uint8_t* v = viewed(bitmap_, bits, 1)) __builtin_prefetch(v);
-        batch_.push_back({x, b});
+        nBatch_++;
         words += x.size / 8;
       }
       // The objects' lines were asked for above; their words now.
-      for (uint32_t obj = 0; obj < batch_.size(); obj++) {
+      for (uint32_t obj = 0; obj < nBatch_; obj++) {
         const Pending& x = batch_[obj].x;
         const uint8_t* b = batch_[obj].b;
         const bool masked = pointerWords(x, x.size / 8);
@@ -652,20 +656,45 @@ class Walk {
     if (const uint8_t* b = r.at(addr, n)) return b;
     return m_.view(addr, n);
   }
-  // The object a queue entry stands for, its slot found again.
-  Pending pending(const Queued& q) const {
-    const HeapIndex::Slot sl = *heap_.slot(q.base);  // it had one when it was queued
-    return Pending{q.base, sl.size, q.descriptor, sl, q.header, q.type, q.node};
+  // The object a queue entry stands for: its slot, and the type the
+  // runtime recorded, found again.
+  void pending(const Queued& q, Pending& x) const {
+    heap_.slotInto(q.base, x.slot);  // it had a slot when it was queued
+    x.base = q.base;
+    x.size = x.slot.size;
+    x.type = types_[q.type];
+    x.node = q.node;
+    x.descriptor = 0;
+    x.header = 0;
+    if (x.slot.typed) {
+      const HeapObject o = heap_.object(x.slot);
+      x.descriptor = o.typeDescriptor;
+      x.header = static_cast<uint32_t>(o.headerBytes);
+    }
+  }
+  // A queue entry's number for a type (the last one asked for, cached).
+  uint32_t typeId(const Type* t) {
+    if (t == lastType_) return lastTypeId_;
+    auto [it, fresh] = typeIds_.try_emplace(t, static_cast<uint32_t>(types_.size()));
+    if (fresh) types_.push_back(t);
+    lastType_ = t;
+    lastTypeId_ = it->second;
+    return it->second;
   }
   void visitBatch() {
-    slots_.clear();
-    for (const Cand& c : cands_)
-      if (auto sl = heap_.slot(c.w)) {
-        heap_.prefetchBits(*sl);
-        slots_.push_back({c.obj, c.k, *sl});
-      }
-    for (const SlotAt& s : slots_) {
+    if (slots_.size() < cands_.size()) slots_.resize(cands_.size());
+    size_t n = 0;  // slots_ in use: written in place, never copied
+    for (const Cand& c : cands_) {
+      SlotAt& s = slots_[n];
+      if (!heap_.slotInto(c.w, s.slot)) continue;
+      heap_.prefetchBits(s.slot);
+      s.obj = c.obj;
+      s.k = c.k;
+      n++;
+    }
+    for (size_t i = 0; i < n; i++) {
       if (g_.budgetHit) return;
+      const SlotAt& s = slots_[i];
       const Batched& o = batch_[s.obj];
       visitWord(o.x, o.b, o.x.size, s.k, s.slot);
     }
@@ -714,19 +743,22 @@ class Walk {
     const bool masked = pointerWords(x, n / 8);
     for (uint64_t from = x.header; from + 8 <= n && !g_.budgetHit; from += kBatchWords * 8) {
       const uint64_t to = std::min(n, from + kBatchWords * 8);
-      slots_.clear();
+      if (slots_.size() < kBatchWords) slots_.resize(kBatchWords);
+      size_t used = 0;
       for (uint64_t k = from; k + 8 <= to; k += 8) {
         if (masked && !((mask_[k / 512] >> (k / 8 % 64)) & 1)) continue;
         uint64_t w = loadU64(b + k);
         if (w < lo_ || w >= hi_) continue;
-        if (auto sl = heap_.slot(w)) {
-          heap_.prefetchBits(*sl);
-          slots_.push_back({0, k, *sl});
-        }
+        SlotAt& s = slots_[used];
+        if (!heap_.slotInto(w, s.slot)) continue;
+        heap_.prefetchBits(s.slot);
+        s.obj = 0;
+        s.k = k;
+        used++;
       }
-      for (const SlotAt& s : slots_) {
+      for (size_t i = 0; i < used; i++) {
         if (g_.budgetHit) return;
-        visitWord(x, b, n, s.k, s.slot);
+        visitWord(x, b, n, slots_[i].k, slots_[i].slot);
       }
     }
   }
@@ -768,7 +800,11 @@ class Walk {
   std::optional<StaticPointerMask> statics_ = StaticPointerMask::read(p_);
   std::vector<uint64_t> mask_;  // pointerWords()
   uint64_t lo_ = 0, hi_ = 0;
-  QueuedBuffer level_, next_;           // drain(): the level being scanned, the one it reaches
+  QueuedBuffer level_, next_;                // drain(): the level being scanned, the one it reaches
+  std::vector<const Type*> types_{nullptr};  // typeId() -> type
+  std::unordered_map<const Type*, uint32_t> typeIds_{{nullptr, 0}};
+  const Type* lastType_ = nullptr;
+  uint32_t lastTypeId_ = 0;
   size_t at_ = 0;                       // in level_
   Memory::ViewRange objects_, bitmap_;  // viewed(): the runs last viewed
   static constexpr uint64_t kReserveQueued = uint64_t(1) << 24;
@@ -794,7 +830,8 @@ class Walk {
     uint64_t k;
     HeapIndex::Slot slot;
   };
-  std::vector<Batched> batch_;
+  std::array<Batched, kBatchObjects> batch_;
+  uint32_t nBatch_ = 0;  // in use
   std::vector<Cand> cands_;
   std::vector<SlotAt> slots_;
   std::unordered_map<std::string, uint32_t> labelIds_;
