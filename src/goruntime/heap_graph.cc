@@ -129,7 +129,11 @@ class Walk {
   uint32_t child(uint32_t parent, uint32_t lab) {
     if (parent && g_.nodes[parent].label == lab) return parent;  // a list of one type: one frame
     if (parent && g_.nodes[parent].depth >= o_.maxChain) return parent;
-    uint64_t key = (uint64_t(parent) << 32) | lab;
+    const uint64_t key = (uint64_t(parent) << 32) | lab;
+    // A small direct-mapped cache in front of the map: a walk asks this once
+    // per object, and for few distinct pairs.
+    ChildCache& c = childCache_[(key * 0x9e3779b97f4a7c15) >> (64 - kChildCacheBits)];
+    if (c.node && c.key == key) return c.node;
     auto [it, fresh] = children_.try_emplace(key, uint32_t(g_.nodes.size()));
     if (fresh) {
       HeapChainNode n;
@@ -138,6 +142,7 @@ class Walk {
       n.depth = parent ? g_.nodes[parent].depth + 1 : 1;
       g_.nodes.push_back(n);
     }
+    c = {key, it->second};
     return it->second;
   }
 
@@ -155,6 +160,9 @@ class Walk {
   // A frame name for a type, spelled one way (cached: no string work per object).
   enum class Spelling : uint8_t { Plain, SliceOf, FuncValue };
   uint32_t typeLabel(const Type* t, Spelling sp = Spelling::Plain) {
+    TypeLabelCache& c =
+        typeLabelCache_[((reinterpret_cast<uintptr_t>(t) >> 4) ^ static_cast<uintptr_t>(sp)) % 64];
+    if (c.label && c.type == t && c.sp == sp) return c.label;
     auto [it, fresh] = typeLabels_.try_emplace({t, sp}, 0);
     if (fresh) {
       switch (sp) {
@@ -169,8 +177,15 @@ class Walk {
           break;
       }
     }
+    c = {t, sp, it->second};
     return it->second;
   }
+  struct TypeLabelCache {
+    const Type* type = nullptr;
+    Spelling sp = Spelling::Plain;
+    uint32_t label = 0;  // 0: empty
+  };
+  std::array<TypeLabelCache, 64> typeLabelCache_{};
   uint32_t sizeLabel(uint64_t size) {
     auto [it, fresh] = sizeLabels_.try_emplace(size, 0);
     if (fresh) it->second = label(fmt::format("<{} B object>", size));
@@ -836,6 +851,12 @@ class Walk {
   std::vector<SlotAt> slots_;
   std::unordered_map<std::string, uint32_t> labelIds_;
   std::unordered_map<uint64_t, uint32_t> children_;
+  struct ChildCache {
+    uint64_t key = 0;
+    uint32_t node = 0;  // 0: empty (the root is nobody's child)
+  };
+  static constexpr int kChildCacheBits = 8;
+  std::array<ChildCache, size_t(1) << kChildCacheBits> childCache_{};
   std::vector<uint32_t> inherited_;  // per node: the label its untyped pointees take
   struct TypeKeyHash {
     size_t operator()(const std::pair<const Type*, Spelling>& k) const {
