@@ -261,7 +261,13 @@ class Walk {
     n.bytes += o->size;
     g_.reachedObjects++;
     g_.reachedBytes += o->size;
-    if (!sl->noscan) next_.push_back({o->base, x.node, typeId(x.type)});
+    if (!sl->noscan) {
+      const Queued q{o->base, x.node, x.type == lastType_ ? lastTypeId_ : typeId(x.type)};
+      if (next_.size() < next_.capacity()) [[likely]]
+        next_.emplace_back(q);  // no reallocation to inline
+      else
+        next_.push_back(q);
+    }
   }
 
   // What the word at `off` of a value of type t (its bytes at b) points to.
@@ -722,7 +728,7 @@ class Walk {
       const uint64_t es = x.type ? x.type->size : 0;
       if (!es) return {};
       uint64_t off = k - x.header;
-      uint64_t inst = off / es * es;
+      uint64_t inst = off < es ? 0 : off / es * es;  // most objects hold one value
       if (x.header + inst + es > n) return {};
       return pointee(x.type, off - inst, b + x.header + inst);
     });

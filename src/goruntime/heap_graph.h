@@ -21,7 +21,9 @@
 // Objects of the scheduler's own types (p, m, g, timers) are scanned last
 // whoever reaches them: their references are bookkeeping (write barrier
 // buffers), not ownership. So an object's chain is its shortest path from
-// the first root that reaches it. Words are scanned
+// the first root that reaches it (each level of the walk is scanned region
+// by region up the heap: of paths of one length, the one it meets first,
+// the same on every run). Words are scanned
 // conservatively: any aligned word of a pointer-holding object (a scan span;
 // noscan spans hold none) that points into an allocated heap object is an
 // edge. An object is named by its type where one is known: the type the

@@ -31,12 +31,15 @@ void setBit(std::vector<uint64_t>& out, uint64_t k) { out[k / 64] |= uint64_t(1)
 
 // ORs `count` bits of src (bit i: src[i / 8] >> i % 8; srcBytes of them)
 // from bit `from` into out from bit `at`, up to 56 at a time.
-void orBits(std::vector<uint64_t>& out, uint64_t at, const uint8_t* src, uint64_t srcBytes,
-            uint64_t from, uint64_t count) {
+inline void orBits(std::vector<uint64_t>& out, uint64_t at, const uint8_t* src, uint64_t srcBytes,
+                   uint64_t from, uint64_t count) {
   while (count) {
     const uint64_t byte = from / 8;
     uint64_t v = 0;
-    std::memcpy(&v, src + byte, std::min<uint64_t>(8, srcBytes - byte));
+    if (srcBytes - byte >= 8)
+      std::memcpy(&v, src + byte, 8);  // one load, not a call
+    else
+      for (uint64_t i = 0; i < srcBytes - byte; i++) v |= uint64_t(src[byte + i]) << (8 * i);
     v >>= from % 8;
     const uint64_t take = std::min<uint64_t>(count, 56);
     v &= (uint64_t(1) << take) - 1;

@@ -400,7 +400,7 @@ void CoreMemory::willRead(uint64_t addr, uint64_t n) const {
   const uint64_t end = addr + n < addr ? UINT64_MAX : addr + n;
   const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
   for (const Segment& s : impl_->segs) {
-    if (s.vaddr >= end || s.vaddr + s.avail <= addr) continue;
+    if (!s.avail || !s.data || s.vaddr >= end || s.vaddr + s.avail <= addr) continue;
     const uint64_t from = std::max(addr, s.vaddr) - s.vaddr;
     const uint64_t to = std::min(end, s.vaddr + s.avail) - s.vaddr;
     const auto first = reinterpret_cast<uintptr_t>(s.data + from) & ~(page - 1);
