@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <map>
 
@@ -255,6 +256,18 @@ void HeapIndex::loadAllocBits(uint32_t span) const {
 bool HeapIndex::allocated(const Slot& s) const {
   if (!allocLoaded_[s.span]) loadAllocBits(s.span);
   return (bits_[2 * (uint64_t(s.bits) + s.index / 64)] >> (s.index % 64)) & 1;
+}
+
+std::pair<uint64_t, uint64_t> HeapIndex::allocatedAndUnmarked(uint32_t span) const {
+  if (!allocLoaded_[span]) loadAllocBits(span);
+  const uint64_t words = (spans_[span].nelems + 63) / 64;  // bits past nelems are clear
+  uint64_t alloc = 0, unmarked = 0;
+  for (uint64_t w = 0; w < words; w++) {
+    const uint64_t a = bits_[2 * (spanBits_[span] + w)], m = bits_[2 * (spanBits_[span] + w) + 1];
+    alloc += std::popcount(a);
+    unmarked += std::popcount(a & ~m);
+  }
+  return {alloc, unmarked};
 }
 
 bool HeapIndex::allocated(uint32_t span, uint64_t i) const {

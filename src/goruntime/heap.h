@@ -19,6 +19,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "goruntime/program.h"
@@ -143,6 +144,9 @@ class HeapIndex {
   void prefetchBits(const Slot& s) const {
     __builtin_prefetch(&bits_[2 * (uint64_t(s.bits) + s.index / 64)], 1);
   }
+  // How many objects of spans()[span] are allocated, and how many of those
+  // are not marked: a word of bits at a time.
+  std::pair<uint64_t, uint64_t> allocatedAndUnmarked(uint32_t span) const;
   bool marked(uint32_t span, uint64_t index) const {
     return (bits_[2 * (spanBits_[span] + index / 64) + 1] >> (index % 64)) & 1;
   }

@@ -798,17 +798,14 @@ class Walk {
     const auto& spans = heap_.spans();
     uint32_t node = 0;
     for (size_t si = 0; si < spans.size(); si++) {
-      const HeapSpan& s = spans[si];
-      const uint64_t size = s.objectSize();
-      for (uint64_t i = 0; i < s.nelems; i++) {
-        if (!heap_.allocated(static_cast<uint32_t>(si), i)) continue;
-        g_.objects++;
-        g_.bytes += size;
-        if (heap_.marked(static_cast<uint32_t>(si), i)) continue;
-        if (!node) node = child(0, label("(not reached from any root)"));
-        g_.nodes[node].objects++;
-        g_.nodes[node].bytes += size;
-      }
+      const auto [allocated, unmarked] = heap_.allocatedAndUnmarked(static_cast<uint32_t>(si));
+      const uint64_t size = spans[si].objectSize();
+      g_.objects += allocated;
+      g_.bytes += allocated * size;
+      if (!unmarked) continue;
+      if (!node) node = child(0, label("(not reached from any root)"));
+      g_.nodes[node].objects += unmarked;
+      g_.nodes[node].bytes += unmarked * size;
     }
   }
 
