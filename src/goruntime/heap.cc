@@ -182,28 +182,21 @@ uint8_t HeapIndex::smallShape(const HeapSpan& s,
   return it->second;
 }
 
-std::optional<HeapIndex::Slot> HeapIndex::slotOfSpan(uint64_t addr) const {
-  size_t si;
-  uint32_t bits;
-  if (!pages_.empty()) {
-    const uint64_t pg = addr / kPageSize;
-    if (pg < pageBase_ || pg - pageBase_ >= pages_.size()) return std::nullopt;
-    const Page& e = pages_[pg - pageBase_];
-    if (!e.span) return std::nullopt;
-    si = e.span - 1;
-    bits = e.bits;
-  } else {
-    auto it = std::upper_bound(spans_.begin(), spans_.end(), addr,
-                               [](uint64_t a, const HeapSpan& s) { return a < s.start; });
-    if (it == spans_.begin()) return std::nullopt;
-    si = static_cast<size_t>(it - spans_.begin()) - 1;
-    bits = spanBits_[si];
-  }
+bool HeapIndex::slotBySearch(uint64_t addr, Slot& out) const {
+  auto it = std::upper_bound(spans_.begin(), spans_.end(), addr,
+                             [](uint64_t a, const HeapSpan& s) { return a < s.start; });
+  if (it == spans_.begin()) return false;
+  const size_t si = static_cast<size_t>(it - spans_.begin()) - 1;
+  return slotInSpan(addr, si, spanBits_[si], out);
+}
+
+bool HeapIndex::slotInSpan(uint64_t addr, size_t si, uint32_t bits, Slot& out) const {
   const HeapSpan& s = spans_[si];
-  if (addr < s.start || addr >= s.end) return std::nullopt;
-  uint64_t i = (addr - s.start) / s.elemsize;
-  if (i >= s.nelems) return std::nullopt;  // the tail a size class leaves unused
-  return slotOf(si, bits, i);
+  if (addr < s.start || addr >= s.end) return false;
+  const uint64_t i = (addr - s.start) / s.elemsize;
+  if (i >= s.nelems) return false;  // the tail a size class leaves unused
+  out = slotOf(si, bits, i);
+  return true;
 }
 
 HeapIndex::Slot HeapIndex::slotOf(size_t si, uint32_t bits, uint64_t i) const {
@@ -292,19 +285,22 @@ HeapObject HeapIndex::object(const Slot& where) const {
   o.base = where.base;
   o.size = where.size;
   o.allocated = allocated(where);
-  if (where.typed) {
-    if (o.span->sizeclass() == 0) {
-      o.typeDescriptor = o.span->largeType;
-    } else {
-      try {
-        o.typeDescriptor = p_.mem().readPtr(o.base);
-        o.headerBytes = 8;
-      } catch (const Fault&) {
-        o.typeDescriptor = 0;  // unreadable object: no type known
-      }
-    }
-  }
+  o.typeDescriptor = recordedType(where, o.headerBytes);
   return o;
+}
+
+uint64_t HeapIndex::recordedType(const Slot& where, uint64_t& headerBytes) const {
+  headerBytes = 0;
+  if (!where.typed) return 0;
+  const HeapSpan& s = spans_[where.span];
+  if (s.sizeclass() == 0) return s.largeType;
+  try {
+    const uint64_t t = p_.mem().readPtr(where.base);
+    headerBytes = 8;
+    return t;
+  } catch (const Fault&) {
+    return 0;  // unreadable object: no type known
+  }
 }
 
 }  // namespace gms

@@ -87,36 +87,35 @@ class HeapIndex {
   // slot() written straight into out (no copy: a walk asks for millions);
   // false, out unspecified, where slot() gives nullopt.
   bool slotInto(uint64_t addr, Slot& out) const {
-    if (!pages_.empty()) {  // small spans: no span record read
-      const uint64_t pg = addr / kIndexPage;
-      if (pg < pageBase_ || pg - pageBase_ >= pages_.size()) return false;
-      const Page& e = pages_[pg - pageBase_];
-      if (!e.span) return false;
-      if (e.shape) {
-        const Shape& sh = shapes_[e.shape];
-        const uint64_t off = uint64_t(e.pageInSpan) * kIndexPage + addr % kIndexPage;
-        const uint64_t i = (off * sh.divMul) >> 32;
-        if (i >= sh.nelems) return false;  // the tail a size class leaves unused
-        const uint64_t start = (pg - e.pageInSpan) * kIndexPage;
-        out.span = e.span - 1;
-        out.bits = e.bits;
-        out.index = i;
-        out.base = addr - (off - i * sh.elemsize);
-        out.size = sh.elemsize;
-        out.noscan = sh.noscan;
-        out.typed = sh.typed;
-        out.elemsize = sh.elemsize;
-        out.spanStart = start;
-        out.spanEnd = start + sh.spanBytes;
-        return true;
-      }
+    if (pages_.empty()) return slotBySearch(addr, out);
+    const uint64_t pg = addr / kIndexPage;
+    if (pg < pageBase_ || pg - pageBase_ >= pages_.size()) return false;
+    const Page& e = pages_[pg - pageBase_];
+    if (!e.span) return false;
+    if (e.shape) {  // a small span: no span record read
+      const Shape& sh = shapes_[e.shape];
+      const uint64_t off = uint64_t(e.pageInSpan) * kIndexPage + addr % kIndexPage;
+      const uint64_t i = (off * sh.divMul) >> 32;
+      if (i >= sh.nelems) return false;  // the tail a size class leaves unused
+      const uint64_t start = (pg - e.pageInSpan) * kIndexPage;
+      out.span = e.span - 1;
+      out.bits = e.bits;
+      out.index = i;
+      out.base = addr - (off - i * sh.elemsize);
+      out.size = sh.elemsize;
+      out.noscan = sh.noscan;
+      out.typed = sh.typed;
+      out.elemsize = sh.elemsize;
+      out.spanStart = start;
+      out.spanEnd = start + sh.spanBytes;
+      return true;
     }
-    const std::optional<Slot> sl = slotOfSpan(addr);
-    if (sl) out = *sl;
-    return sl.has_value();
+    return slotInSpan(addr, e.span - 1, e.bits, out);
   }
   // find() for a slot slot() gave.
   HeapObject object(const Slot& s) const;
+  // Its typeDescriptor and headerBytes alone (no allocation bit read).
+  uint64_t recordedType(const Slot& s, uint64_t& headerBytes) const;
   // The slot of object i of spans()[span], and of object o.
   Slot slotOf(size_t span, uint32_t bits, uint64_t i) const;
   Slot slotOf(const HeapObject& o) const {
@@ -199,7 +198,10 @@ class HeapIndex {
   mutable std::vector<uint64_t> bits_;
   mutable std::vector<uint8_t> allocLoaded_;
   void loadAllocBits(uint32_t span) const;
-  std::optional<Slot> slotOfSpan(uint64_t addr) const;  // slot() from the span's own fields
+  // slotInto() from the span's own fields: the span found by a binary
+  // search of spans_, or given.
+  bool slotBySearch(uint64_t addr, Slot& out) const;
+  bool slotInSpan(uint64_t addr, size_t span, uint32_t bits, Slot& out) const;
   uint8_t smallShape(const HeapSpan& s, std::map<std::pair<uint64_t, uint64_t>, uint8_t>& known);
 };
 

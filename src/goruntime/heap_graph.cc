@@ -50,10 +50,10 @@ using QueuedBuffer = std::vector<Queued, BigBufferAllocator<Queued>>;
 // An object being scanned.
 struct Pending {
   uint64_t base = 0, size = 0;
-  uint64_t descriptor = 0;
+  uint64_t descriptor = 0;  // the type the runtime recorded (HeapObject::typeDescriptor)
   HeapIndex::Slot slot;
-  uint32_t header = 0;
-  const Type* type = nullptr;
+  uint32_t header = 0;         // bytes of malloc header before its data
+  const Type* type = nullptr;  // its data is an array of these
   uint32_t node = 0;
 };
 
@@ -261,13 +261,7 @@ class Walk {
     n.bytes += o->size;
     g_.reachedObjects++;
     g_.reachedBytes += o->size;
-    if (!sl->noscan) {
-      const Queued q{o->base, x.node, x.type == lastType_ ? lastTypeId_ : typeId(x.type)};
-      if (next_.size() < next_.capacity()) [[likely]]
-        next_.emplace_back(q);  // no reallocation to inline
-      else
-        next_.push_back(q);
-    }
+    if (!sl->noscan) next_.push_back({o->base, x.node, typeId(x.type)});
   }
 
   // What the word at `off` of a value of type t (its bytes at b) points to.
@@ -592,8 +586,8 @@ class Walk {
   // are bookkeeping (a P's write barrier buffer, timers), not ownership.
   //
   // Breadth first, a level at a time: the objects one level reaches are
-  // the next level, scanned in address order (a sweep through the heap
-  // rather than a jump per object; each object is still reached through a
+  // the next level, scanned region by region up the heap (a sweep rather
+  // than a jump per object; each object is still reached through a
   // shortest chain, and the same one on every run).
   void drain() {
     while (!g_.budgetHit) {
@@ -670,7 +664,7 @@ class Walk {
   }
   // n bytes at addr straight from the target's memory (an mmap'd core), or
   // nullptr: through r, the run of memory the last such view fell in (a
-  // level is scanned in address order: one lookup per run, not per object).
+  // level is scanned up the heap: one lookup per run, not per object).
   const uint8_t* viewed(Memory::ViewRange& r, uint64_t addr, uint64_t n) const {
     if (const uint8_t* b = r.at(addr, n)) return b;
     r = m_.viewRange(addr);
@@ -685,13 +679,9 @@ class Walk {
     x.size = x.slot.size;
     x.type = types_[q.type];
     x.node = q.node;
-    x.descriptor = 0;
-    x.header = 0;
-    if (x.slot.typed) {
-      const HeapObject o = heap_.object(x.slot);
-      x.descriptor = o.typeDescriptor;
-      x.header = static_cast<uint32_t>(o.headerBytes);
-    }
+    uint64_t header = 0;
+    x.descriptor = heap_.recordedType(x.slot, header);
+    x.header = static_cast<uint32_t>(header);
   }
   // A queue entry's number for a type (the last one asked for, cached).
   uint32_t typeId(const Type* t) {
